@@ -1,0 +1,475 @@
+"""The backend contract: what a storage plugin implements, and the values it trades in.
+
+A backend is only storage. Everything protocol-shaped (names, ranges, conditions, delimiters,
+continuation tokens, checksums, ETags, multipart validation, XML) happens in the core, so every
+backend answers identically. The conformance suite in :mod:`post3.testing` is the executable
+definition of "a correct backend"; read it beside this module.
+
+Rules every backend keeps:
+
+* **Atomic or nothing.** ``put_object`` and ``complete_multipart_upload`` make the new object
+  visible whole, and only after the body is exhausted without error: the :class:`PayloadStream`
+  raises ``BadDigest``, ``IncompleteBody``... from its final read, so a backend that commits only
+  after the ``async for`` loop ends never commits bad data. A failed or cancelled write leaves
+  no trace. Concurrent writers of one key: last writer wins; readers never see a mix.
+* **Streaming.** Never hold an object in memory; peak memory does not depend on object size.
+* **Errors** are :mod:`post3.errors` classes: ``NoSuchBucket``, ``NoSuchKey``, ``BucketNotEmpty``,
+  ``BucketAlreadyOwnedByYou``, ``NoSuchUpload``, ``PreconditionFailed``, ``InvalidRange``.
+  A backend that loses its storage while serving raises ``ServiceUnavailable``.
+* **Keys** are arbitrary Unicode strings up to 1024 UTF-8 bytes (the core checks the length);
+  listing order is ascending UTF-8 byte order, which is also Unicode code point order, so
+  sorting Python ``str`` values gives the right order.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Self
+
+from post3 import errors
+
+if TYPE_CHECKING:
+    from post3.payload import PayloadDigest, PayloadStream
+
+
+class BackendError(Exception):
+    """A backend cannot start: bad options, storage unreachable or not writable.
+
+    The CLI prints the message as one line and exits non-zero.
+    """
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, truncated to whole seconds: S3's LastModified resolution."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A backend option, given as ``-o name=value`` or ``POST3_<BACKEND>_<NAME>``."""
+
+    name: str
+    help: str
+    default: Any = None
+    parse: Callable[[str], Any] = str
+    required: bool = False
+    #: An extra environment variable that sets this option (``DATABASE_URL`` for a DSN);
+    #: ``POST3_<BACKEND>_<NAME>`` and ``-o`` both win over it.
+    env: str | None = None
+
+    @staticmethod
+    def boolean(name: str, help: str, default: bool) -> Option:
+        return Option(name, help, default, _parse_bool)
+
+    @staticmethod
+    def integer(name: str, help: str, default: int | None) -> Option:
+        return Option(name, help, default, int)
+
+    @staticmethod
+    def number(name: str, help: str, default: float | None) -> Option:
+        return Option(name, help, default, float)
+
+
+def parse_options(declared: Sequence[Option], given: Mapping[str, str], backend: str) -> dict[str, Any]:
+    """Validate ``given`` against ``declared``; raise BackendError naming the culprit."""
+    by_name = {o.name: o for o in declared}
+    unknown = sorted(set(given) - set(by_name))
+    if unknown:
+        known = ", ".join(sorted(by_name)) or "none"
+        raise BackendError(
+            f"unknown option {unknown[0]!r} for backend {backend!r} (its options: {known})"
+        )
+    values: dict[str, Any] = {}
+    for option in declared:
+        if option.name in given:
+            try:
+                values[option.name] = option.parse(given[option.name])
+            except ValueError as exc:
+                raise BackendError(
+                    f"option {option.name!r} of backend {backend!r}: {exc}"
+                ) from None
+        elif option.required:
+            raise BackendError(f"backend {backend!r} needs option {option.name!r}")
+        else:
+            values[option.name] = option.default
+    return values
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """A stored object as the core sees it.
+
+    ``etag`` has no quotes: an MD5 hex digest, or ``<md5-of-md5s>-N`` for a multipart object.
+    ``metadata`` holds the stored headers with lower-case names, as the core chose them:
+    ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``... Backends store
+    it as opaque key/value pairs. ``part_sizes`` is set for multipart objects only.
+    ``list_objects_page`` may return infos whose ``metadata`` and ``tags`` are empty.
+    """
+
+    key: str
+    size: int
+    etag: str
+    last_modified: dt.datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    part_sizes: tuple[int, ...] = ()
+
+    @classmethod
+    def from_upload(
+        cls,
+        key: str,
+        digest: PayloadDigest,
+        metadata: Mapping[str, str],
+        tags: Mapping[str, str],
+        last_modified: dt.datetime | None = None,
+    ) -> ObjectInfo:
+        """The info of an object written from an exhausted PayloadStream."""
+        stored = dict(metadata)
+        stored.update(digest.checksum_metadata())
+        return cls(
+            key=key,
+            size=digest.size,
+            etag=digest.md5_hex,
+            last_modified=last_modified or utcnow(),
+            metadata=stored,
+            tags=dict(tags),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCondition:
+    """``If-None-Match: *`` / ``If-Match: <etag>`` on a write.
+
+    A backend calls :meth:`check` with the object currently stored at the key (or None),
+    *atomically with its commit* (under its lock or in its transaction), so that two
+    concurrent create-if-absent writes cannot both succeed.
+    """
+
+    if_match: str | None = None
+    if_none_match: bool = False
+
+    def check(self, current: ObjectInfo | None) -> None:
+        if self.if_none_match and current is not None:
+            raise errors.PreconditionFailed(Condition="If-None-Match")
+        if self.if_match is not None:
+            if current is None:
+                raise errors.NoSuchKey()
+            if self.if_match != "*" and self.if_match != current.etag:
+                raise errors.PreconditionFailed(Condition="If-Match")
+
+
+class ByteRange(abc.ABC):
+    """A requested range, resolved by the backend against the object it actually opened."""
+
+    @abc.abstractmethod
+    def resolve(self, info: ObjectInfo) -> tuple[int, int]:
+        """``(start, stop)`` with ``stop`` exclusive; raises ``InvalidRange`` if unsatisfiable."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    part_number: int
+    size: int
+    etag: str
+    last_modified: dt.datetime
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadInfo:
+    key: str
+    upload_id: str
+    initiated: dt.datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- streams
+
+
+class ObjectStream(abc.ABC):
+    """An opened object (or the part of it a range selected), ready to send.
+
+    ``open_object`` has already raised NoSuchKey / InvalidRange before this exists, and the
+    stream is pinned to the version it opened: a concurrent overwrite or delete does not tear it.
+    The core always calls :meth:`aclose`.
+    """
+
+    info: ObjectInfo
+    start: int
+    stop: int
+
+    @property
+    def length(self) -> int:
+        return self.stop - self.start
+
+    def sendfile(self) -> tuple[BinaryIO, int, int] | None:
+        """``(file, offset, count)`` when the bytes can go to the socket with sendfile."""
+        return None
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        """The bytes from ``start`` to ``stop``, in blocks of a bounded size."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release what the stream holds (file, connection)."""
+
+
+class BytesObjectStream(ObjectStream):
+    """An ObjectStream over blocks the backend already holds (memory backend, tests)."""
+
+    def __init__(self, info: ObjectInfo, blocks: Sequence[bytes], start: int, stop: int,
+                 block_size: int = 1 << 20) -> None:
+        self.info, self.start, self.stop = info, start, stop
+        self._blocks = blocks
+        self._block_size = block_size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        position = 0
+        for block in self._blocks:
+            end = position + len(block)
+            if end > self.start and position < self.stop:
+                piece = block[max(0, self.start - position): self.stop - position]
+                for i in range(0, len(piece), self._block_size):
+                    yield piece[i: i + self._block_size]
+            position = end
+            if position >= self.stop:
+                break
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class Backend(abc.ABC):
+    """The storage contract. Subclass it, declare ``name`` and ``options``, register it
+    through the ``post3_register_backends`` hook."""
+
+    name: ClassVar[str]
+    #: Options this backend accepts; ``post3 backends`` lists them with their help.
+    options: ClassVar[Sequence[Option]] = ()
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str]) -> Self:
+        """Build from string options; raises BackendError on unknown or invalid ones."""
+        return cls(**parse_options(cls.options, options, cls.name))
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Acquire resources (pools, directories); raise BackendError if impossible."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what open() acquired."""
+
+    async def ready(self) -> None:  # noqa: B027 - optional hook
+        """Raise ServiceUnavailable when the storage does not answer (readiness probe)."""
+
+    # buckets -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def list_buckets(self) -> list[BucketInfo]:
+        """Every bucket, sorted by name."""
+
+    @abc.abstractmethod
+    async def create_bucket(self, bucket: str) -> BucketInfo:
+        """Raise BucketAlreadyOwnedByYou if it exists."""
+
+    @abc.abstractmethod
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        """Raise NoSuchBucket if missing."""
+
+    @abc.abstractmethod
+    async def delete_bucket(self, bucket: str) -> None:
+        """Raise NoSuchBucket, or BucketNotEmpty while objects remain. Pending multipart
+        uploads do not keep a bucket alive: they are aborted with it."""
+
+    async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
+        raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
+
+    async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
+        """Replace the bucket's tag set (an empty mapping deletes it)."""
+        raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
+
+    # objects -----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """Raise NoSuchBucket or NoSuchKey."""
+
+    @abc.abstractmethod
+    async def open_object(
+        self, bucket: str, key: str, byte_range: ByteRange | None = None
+    ) -> ObjectStream:
+        """Open for reading; resolve ``byte_range`` against the opened version. Raises before
+        any byte is yielded (NoSuchBucket, NoSuchKey, InvalidRange)."""
+
+    @abc.abstractmethod
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: PayloadStream,
+        *,
+        metadata: Mapping[str, str],
+        tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        """Store ``body`` under ``key``, atomically, after exhausting it. Build the result
+        with ``ObjectInfo.from_upload(key, body.digest, metadata, tags)``. When ``condition``
+        is given, ``condition.check(current)`` runs atomically with the commit."""
+
+    @abc.abstractmethod
+    async def delete_object(self, bucket: str, key: str) -> None:
+        """Idempotent: a missing key is not an error (a missing bucket is)."""
+
+    @abc.abstractmethod
+    async def list_objects_page(
+        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> list[ObjectInfo]:
+        """Up to ``limit`` objects whose key starts with ``prefix`` and sorts strictly after
+        ``start_after``, in ascending UTF-8 byte order. Must not read the whole bucket."""
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        """Replace an object's tag set without rewriting it (empty mapping deletes it)."""
+        raise errors.NotImplemented("Object tagging is not implemented by this backend")
+
+    # fallbacks built from the primitives; override when storage can do better -------------
+
+    async def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst_bucket: str,
+        dst_key: str,
+        *,
+        metadata: Mapping[str, str] | None,
+        tags: Mapping[str, str] | None,
+        condition: WriteCondition | None = None,
+        source_check: Callable[[ObjectInfo], None] | None = None,
+    ) -> ObjectInfo:
+        """Copy an object. ``metadata``/``tags`` None means "keep the source's".
+        ``source_check`` sees the source info before any byte is copied (copy-source
+        conditions). Checksums stored with the source are recomputed over the copied bytes."""
+        from post3.payload import PayloadStream
+
+        source = await self.open_object(src_bucket, src_key)
+        try:
+            if source_check is not None:
+                source_check(source.info)
+            algorithms = checksum_algorithms(source.info.metadata)
+            body = PayloadStream.from_iterable(
+                aiter(source), size=source.info.size, checksum_algorithms=algorithms
+            )
+            new_metadata = dict(source.info.metadata if metadata is None else metadata)
+            for name in list(new_metadata):
+                if name.startswith("x-amz-checksum-"):
+                    del new_metadata[name]
+            return await self.put_object(
+                dst_bucket,
+                dst_key,
+                body,
+                metadata=new_metadata,
+                tags=source.info.tags if tags is None else tags,
+                condition=condition,
+            )
+        finally:
+            await source.aclose()
+
+    async def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[tuple[str, errors.S3Error | None]]:
+        """Delete many keys; one ``(key, error-or-None)`` per key, in order."""
+        results: list[tuple[str, errors.S3Error | None]] = []
+        for key in keys:
+            try:
+                await self.delete_object(bucket, key)
+            except errors.S3Error as exc:
+                results.append((key, exc))
+            else:
+                results.append((key, None))
+        return results
+
+    # multipart ----------------------------------------------------------------------------
+    # The core validates part lists, computes the final ETag and checksums, and paginates;
+    # the backend stores parts and concatenates them atomically.
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+    ) -> UploadInfo:
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+    async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        """Raise NoSuchUpload unless ``upload_id`` is pending for ``key`` in ``bucket``."""
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, body: PayloadStream
+    ) -> PartInfo:
+        """Store a part (replacing an earlier one with the same number) after exhausting body."""
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+        """Every stored part of the upload, by ascending part number."""
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+    async def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        info: ObjectInfo,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        """Make the object from ``parts`` (validated by the core, in order) visible atomically
+        with ``info`` (ETag, metadata, part sizes computed by the core), then forget the upload."""
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """Forget the upload and free its parts; NoSuchUpload if unknown."""
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+    async def list_multipart_uploads(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+        limit: int = 1000,
+    ) -> list[UploadInfo]:
+        """Pending uploads ordered by (key, initiated, upload_id), after the markers."""
+        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+
+def checksum_algorithms(metadata: Mapping[str, str]) -> tuple[str, ...]:
+    """The checksum algorithms stored in an object's metadata (``crc32``, ``sha256``...)."""
+    prefix = "x-amz-checksum-"
+    return tuple(
+        name[len(prefix):] for name in metadata
+        if name.startswith(prefix) and name != "x-amz-checksum-type"
+    )
+
+
+def md5_of_etags(etags: Iterable[str]) -> str:
+    """S3's multipart ETag (without the ``-N`` suffix): MD5 over the parts' binary MD5s."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for etag in etags:
+        digest.update(bytes.fromhex(etag))
+    return digest.hexdigest()

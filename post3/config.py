@@ -1,0 +1,83 @@
+"""Settings: built once from flags > environment > defaults, then passed down.
+
+Nothing else in post3 reads ``os.environ``: the CLI hands the environment to
+:func:`Settings.build`, and tests build Settings directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ENV_PREFIX = "POST3_"
+
+#: S3's limit for a single PutObject.
+MAX_PUT_SIZE = 5 * 1024**3
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    backend: str = "filesystem"
+    host: str = "127.0.0.1"
+    port: int = 9000
+    #: Options for the chosen backend, already merged from ``-o`` and ``POST3_<BACKEND>_<KEY>``.
+    backend_options: Mapping[str, str] = field(default_factory=dict)
+    #: The region post3 answers GetBucketLocation with and accepts in signatures.
+    region: str = "us-east-1"
+    #: Plugin names never loaded (``POST3_DISABLE_PLUGINS=a,b``).
+    disabled_plugins: tuple[str, ...] = ()
+    #: Largest single PutObject body, in bytes (S3: 5 GiB).
+    max_put_size: int = MAX_PUT_SIZE
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def build(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        backend: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Flags win over ``POST3_*`` variables, which win over defaults."""
+        defaults = cls()
+        chosen = backend or environ.get("POST3_BACKEND") or defaults.backend
+        return cls(
+            backend=chosen,
+            host=host or environ.get("POST3_HOST") or defaults.host,
+            port=port if port is not None else int(environ.get("POST3_PORT", defaults.port)),
+            backend_options={**backend_options_from_env(chosen, environ), **(options or {})},
+            region=environ.get("POST3_REGION") or defaults.region,
+            disabled_plugins=disabled_plugins(environ),
+        )
+
+
+def disabled_plugins(environ: Mapping[str, str]) -> tuple[str, ...]:
+    raw = environ.get("POST3_DISABLE_PLUGINS", "")
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def backend_options_from_env(backend: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """``POST3_<BACKEND>_<KEY>=value`` -> ``{key: value}`` (key lower-cased)."""
+    prefix = f"{ENV_PREFIX}{backend.upper().replace('-', '_')}_"
+    return {
+        name[len(prefix):].lower(): value
+        for name, value in environ.items()
+        if name.startswith(prefix) and len(name) > len(prefix)
+    }
+
+
+def parse_option_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``("root=/data", "fsync=false")`` -> dict; raises ValueError on a pair without '='."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"option {pair!r} is not KEY=VALUE")
+        options[name.strip()] = value
+    return options

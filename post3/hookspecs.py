@@ -1,0 +1,55 @@
+"""The hook specifications: few, synchronous, called once at start-up.
+
+pluggy has no async hooks (and an async ``firstresult`` hook would always "win"), so hooks
+return plain values or register objects whose methods are async. Nothing on the request path
+goes through ``pm.hook``. Built-in backends register through these same hooks.
+
+A plugin is a module (or object) with functions marked ``@post3.hookimpl``, registered as an
+entry point in the ``post3`` group::
+
+    [project.entry-points.post3]
+    mybackend = "post3_mybackend"
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from aiohttp import web
+
+    from post3.config import Settings
+    from post3.registry import BackendRegistry
+
+hookspec = pluggy.HookspecMarker("post3")
+
+
+@hookspec
+def post3_register_backends(registry: BackendRegistry) -> None:
+    """Add storage backends: ``registry.add(MyBackend)``.
+
+    Called when the plugin manager is built. ``MyBackend`` subclasses ``post3.backend.Backend``
+    and sets ``name`` (what ``post3 run --backend NAME`` selects) and ``options``. Registering a
+    name twice is an error naming both plugins.
+    """
+
+
+@hookspec
+def post3_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``post3`` command line: ``cli.add_command(my_group)``.
+
+    Called once when the CLI starts, before arguments are parsed (the postgres plugin adds
+    ``post3 postgres migrate|status`` this way).
+    """
+
+
+@hookspec
+def post3_configure_app(app: web.Application, settings: Settings) -> None:
+    """Adjust the aiohttp application before it serves: add routes outside the S3 namespace,
+    middlewares, ``cleanup_ctx`` entries, signals.
+
+    Called once by ``create_app`` after post3's own routes and middlewares are in place.
+    """

@@ -1,0 +1,16 @@
+"""Every ``web.AppKey`` in one place: the typed state of the aiohttp application."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from post3.backend import Backend
+    from post3.config import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+BACKEND: web.AppKey[Backend] = web.AppKey("backend")
+PLUGIN_MANAGER: web.AppKey[pluggy.PluginManager] = web.AppKey("plugin_manager")
