@@ -43,15 +43,24 @@ class Settings:
         host: str | None = None,
         port: int | None = None,
         options: Mapping[str, str] | None = None,
+        option_env: Mapping[str, str] | None = None,
     ) -> Settings:
-        """Flags win over ``POST3_*`` variables, which win over defaults."""
+        """Flags win over ``POST3_*`` variables, which win over defaults.
+
+        ``option_env`` maps a backend option to an extra variable that sets it with the lowest
+        precedence (``{"dsn": "DATABASE_URL"}``), as the backend declared it.
+        """
         defaults = cls()
         chosen = backend or environ.get("POST3_BACKEND") or defaults.backend
         return cls(
             backend=chosen,
             host=host or environ.get("POST3_HOST") or defaults.host,
             port=port if port is not None else int(environ.get("POST3_PORT", defaults.port)),
-            backend_options={**backend_options_from_env(chosen, environ), **(options or {})},
+            backend_options={
+                **{name: environ[var] for name, var in (option_env or {}).items() if var in environ},
+                **backend_options_from_env(chosen, environ),
+                **(options or {}),
+            },
             region=environ.get("POST3_REGION") or defaults.region,
             disabled_plugins=disabled_plugins(environ),
         )

@@ -45,6 +45,11 @@ class InternalError(S3Error):
 
 
 # 400
+class BadRequest(S3Error):
+    status = 400
+    default_message = "Bad Request"
+
+
 class BadDigest(S3Error):
     status = 400
     default_message = "The Content-MD5 or checksum you specified did not match what we received."
@@ -125,6 +130,11 @@ class InvalidLocationConstraint(S3Error):
 class InvalidTag(S3Error):
     status = 400
     default_message = "The TagValue you have provided is invalid"
+
+
+class UserKeyMustBeSpecified(S3Error):
+    status = 400
+    default_message = "The request must contain a non-empty object key."
 
 
 class XAmzContentSHA256Mismatch(S3Error):
@@ -308,6 +318,11 @@ class PreconditionFailed(S3Error):
 class InvalidRange(S3Error):
     status = 416
     default_message = "The requested range is not satisfiable"
+
+
+class InvalidPartNumber(S3Error):
+    status = 416
+    default_message = "The requested partnumber is not satisfiable"
 
 
 class NotImplemented(S3Error):  # noqa: A001 - the S3 code is literally "NotImplemented"

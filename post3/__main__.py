@@ -1,0 +1,3 @@
+from post3.cli import main
+
+main()

@@ -1,0 +1,80 @@
+"""Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from post3 import errors, xml
+from post3.api.body import read_xml_body
+from post3.api.request import S3Request
+
+OWNER = [("ID", "post3"), ("DisplayName", "post3")]
+
+
+def xml_response(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, content_type="application/xml")
+
+
+async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
+    buckets = await s3.backend.list_buckets()
+    prefix = s3.query.get("prefix", "")
+    children: list[xml.Child] = [
+        ("Owner", OWNER),
+        (
+            "Buckets",
+            [
+                ("Bucket", [("Name", b.name), ("CreationDate", b.created),
+                            ("BucketRegion", s3.settings.region)])
+                for b in buckets
+                if b.name.startswith(prefix)
+            ],
+        ),
+    ]
+    if prefix:
+        children.append(("Prefix", prefix))
+    return xml_response(xml.render("ListAllMyBucketsResult", children))
+
+
+async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
+    body = await read_xml_body(s3)
+    if body:
+        config = xml.parse(body, "CreateBucketConfiguration")
+        constraint = xml.child_text(config, "LocationConstraint") or ""
+        # A single-region server: the configured region, and us-east-1 (which s3fs sends
+        # whenever a region is set) are both this server's region.
+        if constraint not in ("", "us-east-1", s3.settings.region):
+            raise errors.error_class("IllegalLocationConstraintException")(
+                f"The {constraint} location constraint is incompatible for the region "
+                "specific endpoint this request was sent to."
+            )
+    await s3.backend.create_bucket(s3.bucket)
+    return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})
+
+
+async def handle_head_bucket(s3: S3Request) -> web.StreamResponse:
+    await s3.backend.head_bucket(s3.bucket)
+    return web.Response(
+        status=200,
+        headers={"x-amz-bucket-region": s3.settings.region, "x-amz-access-point-alias": "false"},
+    )
+
+
+async def handle_delete_bucket(s3: S3Request) -> web.StreamResponse:
+    await s3.backend.delete_bucket(s3.bucket)
+    return web.Response(status=204)
+
+
+async def handle_get_bucket_location(s3: S3Request) -> web.StreamResponse:
+    await s3.backend.head_bucket(s3.bucket)
+    # S3 answers an empty LocationConstraint for us-east-1.
+    region = "" if s3.settings.region == "us-east-1" else s3.settings.region
+    return xml_response(xml.render_value("LocationConstraint", region))
+
+
+HANDLERS = {
+    "ListBuckets": handle_list_buckets,
+    "CreateBucket": handle_create_bucket,
+    "HeadBucket": handle_head_bucket,
+    "DeleteBucket": handle_delete_bucket,
+    "GetBucketLocation": handle_get_bucket_location,
+}

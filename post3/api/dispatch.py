@@ -1,0 +1,70 @@
+"""From an aiohttp request to the handler of its S3 operation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from post3 import errors, keys, names
+from post3.api import bucket, copy, delete, get, list_objects, put, router
+from post3.api.middleware import REQUEST_ID, RESOURCE
+from post3.api.request import S3Request, new_request_id, parse_query, split_path
+
+Handler = Callable[[S3Request], Awaitable[web.StreamResponse]]
+
+#: Every implemented operation, by its AWS name. An operation the router knows but this table
+#: lacks answers 501 NotImplemented.
+HANDLERS: dict[str, Handler] = {
+    **bucket.HANDLERS,
+    **get.HANDLERS,
+    **put.HANDLERS,
+    **copy.HANDLERS,
+    **delete.HANDLERS,
+    **list_objects.HANDLERS,
+}
+
+
+def parse_request(request: web.Request) -> S3Request:
+    request_id = request.get(REQUEST_ID)
+    if request_id is None:
+        request_id = request[REQUEST_ID] = new_request_id()
+    bucket_name, key = split_path(request.raw_path)
+    request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
+    query = parse_query(request.rel_url.raw_query_string)
+    operation = router.resolve(
+        request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
+    )
+    if bucket_name:
+        names.check_bucket_name(bucket_name)
+    if key:
+        names.check_key(key)
+    return S3Request(request, operation, bucket_name, key, query, request_id)
+
+
+async def handle_s3_request(request: web.Request) -> web.StreamResponse:
+    s3_request = parse_request(request)
+    handler = HANDLERS.get(s3_request.operation)
+    if handler is None:
+        raise errors.NotImplemented(f"{s3_request.operation} is not implemented by post3")
+    return await handler(s3_request)
+
+
+def refuse_before_body(request: web.Request) -> errors.S3Error | None:
+    """The error to send instead of ``100 Continue``, or None to accept the body."""
+    try:
+        s3_request = parse_request(request)
+    except errors.S3Error as error:
+        return error
+    if s3_request.operation not in ("PutObject", "UploadPart"):
+        return None
+    declared = (
+        request.headers.get("x-amz-decoded-content-length")
+        or request.headers.get("Content-Length")
+    )
+    settings = request.app[keys.SETTINGS]
+    if declared and declared.isdigit() and int(declared) > settings.max_put_size:
+        return errors.EntityTooLarge(
+            ProposedSize=declared, MaxSizeAllowed=settings.max_put_size
+        )
+    return None

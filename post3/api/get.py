@@ -1,0 +1,112 @@
+"""GetObject and HeadObject."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from post3 import conditions, errors
+from post3.api.object_headers import http_date, object_headers, quote_etag
+from post3.api.request import S3Request
+from post3.backend import ByteRange, ObjectInfo, ObjectStream
+from post3.ranges import PartRange, content_range, parse_range
+
+
+def requested_range(s3: S3Request) -> ByteRange | None:
+    part = s3.query.get("partNumber")
+    if part is not None:
+        if not part.isdigit() or not 1 <= int(part) <= 10000:
+            raise errors.InvalidArgument(
+                "Part number must be an integer between 1 and 10000, inclusive",
+                ArgumentName="partNumber", ArgumentValue=part,
+            )
+        if "Range" in s3.headers:
+            raise errors.InvalidRequest("Cannot specify both Range header and partNumber query parameter")
+        return PartRange(int(part))
+    return parse_range(s3.headers.get("Range"))
+
+
+def check_version_id(s3: S3Request) -> None:
+    """Buckets are unversioned: ``versionId=null`` names the only version there is."""
+    version = s3.query.get("versionId")
+    if version is not None and version != "null":
+        raise errors.InvalidArgument("Invalid version id specified",
+                                     ArgumentName="versionId", ArgumentValue=version)
+
+
+def not_modified(info: ObjectInfo) -> web.Response:
+    return web.Response(status=304, headers={
+        "ETag": quote_etag(info.etag), "Last-Modified": http_date(info.last_modified)})
+
+
+def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
+                     byte_range: ByteRange | None) -> tuple[int, dict[str, str]]:
+    headers = object_headers(info, s3.query)
+    headers["Content-Length"] = str(stop - start)
+    if byte_range is None:
+        if s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled":
+            for name, value in info.metadata.items():
+                if name.startswith("x-amz-checksum-"):
+                    headers[name] = value
+        return 200, headers
+    if isinstance(byte_range, PartRange) and not info.part_sizes:
+        # A simple object is its own part 1: S3 answers 206 but with the whole object.
+        headers["x-amz-mp-parts-count"] = "1"
+    headers["Content-Range"] = content_range(start, stop, info.size)
+    return 206, headers
+
+
+async def handle_get_object(s3: S3Request) -> web.StreamResponse:
+    check_version_id(s3)
+    byte_range = requested_range(s3)
+    stream = await s3.backend.open_object(s3.bucket, s3.key, byte_range)
+    try:
+        if not conditions.evaluate_read(stream.info, s3.headers):
+            return not_modified(stream.info)
+        status, headers = response_headers(s3, stream.info, stream.start, stream.stop, byte_range)
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_length = stream.length
+        await response.prepare(s3.request)
+        await send_body(s3.request, response, stream)
+        return response
+    finally:
+        await stream.aclose()
+
+
+async def send_body(request: web.Request, response: web.StreamResponse,
+                    stream: ObjectStream) -> None:
+    """Send the stream's bytes after ``prepare()``. A failure now cannot become an S3 error
+    (the status line is out), so the connection is aborted: the client sees a truncated
+    transfer, never a clean end of a short body."""
+    try:
+        sendfile = stream.sendfile() if stream.length else None
+        transport = request.transport
+        if sendfile is not None and transport is not None and not transport.is_closing():
+            file, offset, count = sendfile
+            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+        else:
+            async for block in stream:
+                await response.write(block)
+        await response.write_eof()
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        if request.transport is not None:
+            request.transport.abort()
+        raise
+
+
+async def handle_head_object(s3: S3Request) -> web.StreamResponse:
+    check_version_id(s3)
+    byte_range = requested_range(s3)
+    info = await s3.backend.head_object(s3.bucket, s3.key)
+    if not conditions.evaluate_read(info, s3.headers):
+        return not_modified(info)
+    start, stop = byte_range.resolve(info) if byte_range is not None else (0, info.size)
+    status, headers = response_headers(s3, info, start, stop, byte_range)
+    response = web.Response(status=status, headers=headers)
+    return response
+
+
+HANDLERS = {"GetObject": handle_get_object, "HeadObject": handle_head_object}

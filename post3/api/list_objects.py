@@ -1,0 +1,106 @@
+"""ListObjectsV2 and ListObjects (v1)."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Callable
+
+from aiohttp import web
+
+from post3 import errors, listing, xml
+from post3.api.bucket import OWNER, xml_response
+from post3.api.object_headers import quote_etag
+from post3.api.request import S3Request
+from post3.backend import ObjectInfo
+
+
+def _encoder(s3: S3Request) -> Callable[[str], str]:
+    """``encoding-type=url``: clients URL-decode every key and prefix, so ``+``, ``%`` and
+    spaces must be encoded (space as %20); without it, raw UTF-8 (XML-escaped)."""
+    encoding = s3.query.get("encoding-type")
+    if encoding is None:
+        return lambda value: value
+    if encoding != "url":
+        raise errors.InvalidArgument("Invalid Encoding Method specified in Request",
+                                     ArgumentName="encoding-type", ArgumentValue=encoding)
+    return lambda value: urllib.parse.quote(value, safe="/")
+
+
+def _contents(info: ObjectInfo, encode: Callable[[str], str], owner: bool) -> xml.Child:
+    children: list[xml.Child] = [
+        ("Key", encode(info.key)),
+        ("LastModified", info.last_modified),
+        ("ETag", quote_etag(info.etag)),
+        ("Size", info.size),
+        ("StorageClass", info.metadata.get("x-amz-storage-class", "STANDARD")),
+    ]
+    if owner:
+        children.append(("Owner", OWNER))
+    return ("Contents", children)
+
+
+async def _list(s3: S3Request, start_after: str) -> tuple[listing.ListResult, int, str, str]:
+    prefix = s3.query.get("prefix", "")
+    delimiter = s3.query.get("delimiter", "")
+    max_keys = listing.parse_max_keys(s3.query.get("max-keys"))
+    await s3.backend.head_bucket(s3.bucket)
+    result = await listing.list_objects(
+        s3.backend, s3.bucket, prefix=prefix, delimiter=delimiter,
+        start_after=start_after, max_keys=max_keys,
+    )
+    return result, max_keys, prefix, delimiter
+
+
+async def handle_list_objects_v2(s3: S3Request) -> web.StreamResponse:
+    encode = _encoder(s3)
+    token = s3.query.get("continuation-token")
+    start_after = s3.query.get("start-after", "")
+    prefix = s3.query.get("prefix", "")
+    delimiter = s3.query.get("delimiter", "")
+    if token is not None:
+        cursor = listing.decode_token(token)
+    else:
+        cursor = listing.resume_point(start_after, prefix, delimiter)
+    result, max_keys, prefix, delimiter = await _list(s3, cursor)
+    fetch_owner = s3.query.get("fetch-owner", "").lower() == "true"
+    children: list[xml.Child] = [
+        ("Name", s3.bucket),
+        ("Prefix", encode(prefix)),
+        ("Delimiter", encode(delimiter) if delimiter else None),
+        ("MaxKeys", max_keys),
+        ("EncodingType", s3.query.get("encoding-type")),
+        ("KeyCount", result.count),
+        ("IsTruncated", result.is_truncated),
+        ("ContinuationToken", token),
+        ("NextContinuationToken",
+         listing.encode_token(result.cursor) if result.is_truncated else None),
+        ("StartAfter", encode(start_after) if start_after else None),
+    ]
+    children.extend(_contents(info, encode, fetch_owner) for info in result.contents)
+    children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
+    return xml_response(xml.render("ListBucketResult", children))
+
+
+async def handle_list_objects(s3: S3Request) -> web.StreamResponse:
+    encode = _encoder(s3)
+    marker = s3.query.get("marker", "")
+    prefix = s3.query.get("prefix", "")
+    delimiter = s3.query.get("delimiter", "")
+    result, max_keys, prefix, delimiter = await _list(
+        s3, listing.resume_point(marker, prefix, delimiter))
+    children: list[xml.Child] = [
+        ("Name", s3.bucket),
+        ("Prefix", encode(prefix)),
+        ("Marker", encode(marker)),
+        ("NextMarker", encode(result.last) if result.is_truncated else None),
+        ("MaxKeys", max_keys),
+        ("Delimiter", encode(delimiter) if delimiter else None),
+        ("EncodingType", s3.query.get("encoding-type")),
+        ("IsTruncated", result.is_truncated),
+    ]
+    children.extend(_contents(info, encode, True) for info in result.contents)
+    children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
+    return xml_response(xml.render("ListBucketResult", children))
+
+
+HANDLERS = {"ListObjectsV2": handle_list_objects_v2, "ListObjects": handle_list_objects}

@@ -1,0 +1,46 @@
+"""PutObject."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from post3 import errors
+from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header, unquote_etag
+from post3.api.request import S3Request
+from post3.backend import ObjectInfo, WriteCondition
+from post3.payload import PayloadStream
+
+
+def write_condition(s3: S3Request) -> WriteCondition | None:
+    """``If-None-Match: *`` and ``If-Match: <etag>`` on a write (S3 conditional writes)."""
+    if_none_match = s3.headers.get("If-None-Match")
+    if_match = s3.headers.get("If-Match")
+    if if_none_match is None and if_match is None:
+        return None
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise errors.NotImplemented("If-None-Match on writes accepts only '*'",
+                                    Header="If-None-Match")
+    return WriteCondition(
+        if_match=unquote_etag(if_match) if if_match is not None else None,
+        if_none_match=if_none_match is not None,
+    )
+
+
+def checksum_headers(info: ObjectInfo) -> dict[str, str]:
+    return {name: value for name, value in info.metadata.items()
+            if name.startswith("x-amz-checksum-")}
+
+
+async def handle_put_object(s3: S3Request) -> web.StreamResponse:
+    metadata = metadata_from_request(s3.headers)
+    tags = tags_from_header(s3.headers.get("x-amz-tagging"))
+    condition = write_condition(s3)
+    body = PayloadStream.from_request(s3.request, max_size=s3.settings.max_put_size)
+    info = await s3.backend.put_object(
+        s3.bucket, s3.key, body, metadata=metadata, tags=tags, condition=condition
+    )
+    headers = {"ETag": quote_etag(info.etag), **checksum_headers(info)}
+    return web.Response(status=200, headers=headers)
+
+
+HANDLERS = {"PutObject": handle_put_object}

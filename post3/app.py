@@ -1,0 +1,88 @@
+"""create_app: the aiohttp application that speaks S3.
+
+Dependencies come in as arguments (a backend instance, a plugin manager) so tests inject
+them; the backend is opened and closed through ``cleanup_ctx``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pluggy
+from aiohttp import hdrs, web
+
+from post3 import errors, keys
+from post3.api import dispatch
+from post3.api.middleware import REQUEST_ID, error_middleware, error_response
+from post3.backend import Backend
+from post3.config import Settings
+from post3.plugins import backend_registry, get_plugin_manager
+
+log = logging.getLogger("post3")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    backend: Backend | None = None,
+    pm: pluggy.PluginManager | None = None,
+) -> web.Application:
+    """The S3 application. Without ``backend``, one is built from ``settings.backend`` and
+    ``settings.backend_options`` through the plugin manager."""
+    settings = settings or Settings()
+    pm = pm or get_plugin_manager(disabled=settings.disabled_plugins)
+    if backend is None:
+        backend_cls = backend_registry(pm).get(settings.backend)
+        backend = backend_cls.from_options(settings.backend_options)
+
+    # Request bodies are streamed by handlers; the limit only guards request.read() misuse.
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app[keys.SETTINGS] = settings
+    app[keys.BACKEND] = backend
+    app[keys.PLUGIN_MANAGER] = pm
+    app.cleanup_ctx.append(_backend_lifecycle)
+    app.on_response_prepare.append(_add_request_id)
+
+    pm.hook.post3_configure_app(app=app, settings=settings)
+    # The S3 namespace takes every path, so it is added last: routes that plugins added
+    # above win over it.
+    app.router.add_route(
+        hdrs.METH_ANY, "/{path:.*}", dispatch.handle_s3_request, expect_handler=expect_continue
+    )
+    return app
+
+
+async def _backend_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    backend = app[keys.BACKEND]
+    await backend.open()
+    try:
+        yield
+    finally:
+        await backend.close()
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    request_id = request.get(REQUEST_ID)
+    if request_id and "x-amz-request-id" not in response.headers:
+        response.headers["x-amz-request-id"] = request_id
+        response.headers["x-amz-id-2"] = request_id
+    response.headers.setdefault("Server", "post3")
+
+
+async def expect_continue(request: web.Request) -> web.StreamResponse | None:
+    """Answer ``Expect: 100-continue``, or refuse an upload that is too large before its body
+    is sent (botocore then never sends it)."""
+    if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
+        return None  # S3 ignores other expectations; so does post3
+    problem = dispatch.refuse_before_body(request)
+    if problem is not None:
+        response = error_response(request, problem)
+        response.force_close()  # the unsent body must not be read as the next request
+        return response
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0
+    return None
+
+
+__all__ = ["create_app", "errors"]

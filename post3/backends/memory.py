@@ -1,0 +1,291 @@
+"""The memory backend: the reference implementation, and an ephemeral S3 for test suites.
+
+Everything lives in dictionaries of one process and vanishes with it. The code favours being
+obviously correct over being fast:
+
+* an object is an immutable record (its :class:`ObjectInfo` and a tuple of 1 MiB blocks);
+  writes replace the record, so a reader that opened the old one keeps reading it;
+* a write collects its blocks first and commits only after the body is exhausted; between the
+  last ``await`` and the commit there is none, so the write condition is checked atomically
+  with the commit without any lock;
+* each bucket keeps its keys in a sorted list, so a listing page costs a bisection, not a sort
+  of the whole bucket. Python orders ``str`` by code point, which is UTF-8 byte order.
+
+Upload ids sort in creation order (a counter, then randomness), so ``(key, initiated,
+upload_id)`` order is ``(key, upload_id)`` order and a pair of markers is a plain cursor.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import itertools
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import post3
+from post3 import errors
+from post3.backend import (
+    Backend,
+    BucketInfo,
+    ByteRange,
+    BytesObjectStream,
+    ObjectInfo,
+    ObjectStream,
+    PartInfo,
+    UploadInfo,
+    WriteCondition,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from post3.payload import PayloadStream
+    from post3.registry import BackendRegistry
+
+BLOCK_SIZE = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredObject:
+    info: ObjectInfo
+    blocks: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredPart:
+    info: PartInfo
+    blocks: tuple[bytes, ...]
+
+
+@dataclass(slots=True)
+class _Upload:
+    info: UploadInfo
+    parts: dict[int, _StoredPart] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    info: BucketInfo
+    objects: dict[str, _StoredObject] = field(default_factory=dict)
+    #: The keys of ``objects``, kept sorted for listing.
+    keys: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, _Upload] = field(default_factory=dict)
+
+    def store(self, stored: _StoredObject) -> None:
+        key = stored.info.key
+        if key not in self.objects:
+            bisect.insort(self.keys, key)
+        self.objects[key] = stored
+
+    def remove(self, key: str) -> None:
+        if self.objects.pop(key, None) is not None:
+            del self.keys[bisect.bisect_left(self.keys, key)]
+
+
+class MemoryBackend(Backend):
+    """Objects in process memory; nothing survives a restart."""
+
+    name = "memory"
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, _Bucket] = {}
+        self._upload_counter = itertools.count()
+
+    def _bucket(self, bucket: str) -> _Bucket:
+        try:
+            return self._buckets[bucket]
+        except KeyError:
+            raise errors.NoSuchBucket(BucketName=bucket) from None
+
+    def _object(self, bucket: str, key: str) -> _StoredObject:
+        try:
+            return self._bucket(bucket).objects[key]
+        except KeyError:
+            raise errors.NoSuchKey(Key=key) from None
+
+    def _upload(self, bucket: str, key: str, upload_id: str) -> _Upload:
+        upload = self._bucket(bucket).uploads.get(upload_id)
+        if upload is None or upload.info.key != key:
+            raise errors.NoSuchUpload(UploadId=upload_id)
+        return upload
+
+    # buckets -----------------------------------------------------------------------------
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        return [self._buckets[name].info for name in sorted(self._buckets)]
+
+    async def create_bucket(self, bucket: str) -> BucketInfo:
+        if bucket in self._buckets:
+            raise errors.BucketAlreadyOwnedByYou(BucketName=bucket)
+        info = BucketInfo(bucket, utcnow())
+        self._buckets[bucket] = _Bucket(info)
+        return info
+
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        return self._bucket(bucket).info
+
+    async def delete_bucket(self, bucket: str) -> None:
+        if self._bucket(bucket).objects:
+            raise errors.BucketNotEmpty(BucketName=bucket)
+        del self._buckets[bucket]
+
+    async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
+        return dict(self._bucket(bucket).tags)
+
+    async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
+        self._bucket(bucket).tags = dict(tags)
+
+    # objects -----------------------------------------------------------------------------
+
+    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        return self._object(bucket, key).info
+
+    async def open_object(
+        self, bucket: str, key: str, byte_range: ByteRange | None = None
+    ) -> ObjectStream:
+        stored = self._object(bucket, key)
+        start, stop = (0, stored.info.size) if byte_range is None else byte_range.resolve(
+            stored.info
+        )
+        return BytesObjectStream(stored.info, stored.blocks, start, stop, BLOCK_SIZE)
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: PayloadStream,
+        *,
+        metadata: Mapping[str, str],
+        tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        self._bucket(bucket)
+        blocks = tuple([block async for block in body.blocks(BLOCK_SIZE)])
+        # No await from here to the commit: the condition holds when the object lands.
+        target = self._bucket(bucket)
+        self._check(target, key, condition)
+        info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+        target.store(_StoredObject(info, blocks))
+        return info
+
+    @staticmethod
+    def _check(bucket: _Bucket, key: str, condition: WriteCondition | None) -> None:
+        if condition is not None:
+            current = bucket.objects.get(key)
+            condition.check(None if current is None else current.info)
+
+    async def delete_object(self, bucket: str, key: str) -> None:
+        self._bucket(bucket).remove(key)
+
+    async def list_objects_page(
+        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> list[ObjectInfo]:
+        stored = self._bucket(bucket)
+        keys = stored.keys
+        position = max(bisect.bisect_right(keys, start_after), bisect.bisect_left(keys, prefix))
+        page: list[ObjectInfo] = []
+        for key in itertools.islice(keys, position, None):
+            if len(page) >= limit or not key.startswith(prefix):
+                break
+            page.append(stored.objects[key].info)
+        return page
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        stored = self._object(bucket, key)
+        info = dataclasses.replace(stored.info, tags=dict(tags))
+        self._bucket(bucket).store(_StoredObject(info, stored.blocks))
+
+    # multipart ----------------------------------------------------------------------------
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+    ) -> UploadInfo:
+        target = self._bucket(bucket)
+        upload_id = f"{next(self._upload_counter):012d}{secrets.token_hex(12)}"
+        info = UploadInfo(key, upload_id, utcnow(), dict(metadata), dict(tags))
+        target.uploads[upload_id] = _Upload(info)
+        return info
+
+    async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        return self._upload(bucket, key, upload_id).info
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, body: PayloadStream
+    ) -> PartInfo:
+        self._upload(bucket, key, upload_id)
+        blocks = tuple([block async for block in body.blocks(BLOCK_SIZE)])
+        # The upload may have been completed or aborted while the body arrived.
+        upload = self._upload(bucket, key, upload_id)
+        digest = body.digest
+        info = PartInfo(part_number, digest.size, digest.md5_hex, utcnow(), dict(digest.checksums))
+        upload.parts[part_number] = _StoredPart(info, blocks)
+        return info
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+        upload = self._upload(bucket, key, upload_id)
+        return [upload.parts[number].info for number in sorted(upload.parts)]
+
+    async def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        info: ObjectInfo,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        target = self._bucket(bucket)
+        upload = self._upload(bucket, key, upload_id)
+        blocks: list[bytes] = []
+        for part in parts:
+            stored = upload.parts.get(part.part_number)
+            if stored is None or stored.info.etag != part.etag:
+                raise errors.InvalidPart(PartNumber=part.part_number, ETag=part.etag)
+            blocks.extend(stored.blocks)
+        self._check(target, key, condition)
+        target.store(_StoredObject(info, tuple(blocks)))
+        del target.uploads[upload_id]
+        return info
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self._upload(bucket, key, upload_id)
+        del self._bucket(bucket).uploads[upload_id]
+
+    async def list_multipart_uploads(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+        limit: int = 1000,
+    ) -> list[UploadInfo]:
+        uploads = sorted(
+            (upload.info for upload in self._bucket(bucket).uploads.values()),
+            key=lambda u: (u.key, u.upload_id),
+        )
+        return list(itertools.islice(
+            _after_markers(uploads, prefix, key_marker, upload_id_marker), limit
+        ))
+
+
+def _after_markers(
+    uploads: Sequence[UploadInfo], prefix: str, key_marker: str, upload_id_marker: str
+) -> Iterator[UploadInfo]:
+    # S3: without an upload-id-marker, every upload of key_marker itself is skipped.
+    for upload in uploads:
+        if not upload.key.startswith(prefix):
+            continue
+        if upload.key < key_marker:
+            continue
+        if upload.key == key_marker and (
+            not upload_id_marker or upload.upload_id <= upload_id_marker
+        ):
+            continue
+        yield upload
+
+
+@post3.hookimpl
+def post3_register_backends(registry: BackendRegistry) -> None:
+    registry.add(MemoryBackend)
+
+
+__all__ = ["MemoryBackend", "post3_register_backends"]

@@ -1,0 +1,107 @@
+"""Listing on top of ``Backend.list_objects_page``: delimiters, common prefixes, pagination.
+
+Backends only answer "the next N keys after K under prefix P"; grouping keys into
+CommonPrefixes and skipping past a whole prefix happen here, so every backend lists alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+
+from post3 import errors
+from post3.backend import Backend, ObjectInfo
+
+#: Sorts after every character a key can hold: ``prefix + SKIP`` is past all keys under prefix.
+SKIP = "\U0010ffff"
+MAX_KEYS = 1000
+
+
+@dataclass(slots=True)
+class ListResult:
+    contents: list[ObjectInfo] = field(default_factory=list)
+    common_prefixes: list[str] = field(default_factory=list)
+    is_truncated: bool = False
+    #: Where the next page starts (``start_after`` for the backend), when truncated.
+    cursor: str = ""
+    #: The last key or common prefix returned (ListObjects v1's NextMarker).
+    last: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.contents) + len(self.common_prefixes)
+
+
+def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    if not delimiter:
+        return None
+    position = key.find(delimiter, len(prefix))
+    if position < 0:
+        return None
+    return key[: position + len(delimiter)]
+
+
+def resume_point(marker: str, prefix: str, delimiter: str) -> str:
+    """Where to continue after ``marker``: past the whole group when the marker is itself a
+    common prefix (so a NextMarker that names a prefix does not list it again)."""
+    if marker and common_prefix(marker, prefix, delimiter) == marker:
+        return marker + SKIP
+    return marker
+
+
+async def list_objects(
+    backend: Backend, bucket: str, *, prefix: str, delimiter: str, start_after: str,
+    max_keys: int,
+) -> ListResult:
+    result = ListResult()
+    cursor = start_after
+    batch = min(max_keys + 1, MAX_KEYS)
+    while True:
+        page = await backend.list_objects_page(bucket, prefix=prefix, start_after=cursor,
+                                               limit=batch)
+        jumped = False
+        for info in page:
+            group = common_prefix(info.key, prefix, delimiter)
+            if group is not None and result.common_prefixes and group == result.common_prefixes[-1]:
+                cursor = info.key
+                continue
+            if result.count >= max_keys:
+                result.is_truncated = True
+                result.cursor = cursor
+                return result
+            if group is not None:
+                result.common_prefixes.append(group)
+                result.last = group
+                cursor = max(info.key, group + SKIP)
+                jumped = True
+                break
+            result.contents.append(info)
+            result.last = cursor = info.key
+        if not jumped and len(page) < batch:
+            return result
+
+
+def encode_token(cursor: str) -> str:
+    return base64.urlsafe_b64encode(cursor.encode("utf-8", "surrogatepass")).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise errors.InvalidArgument("The continuation token provided is incorrect",
+                                     ArgumentName="continuation-token") from None
+
+
+def parse_max_keys(value: str | None) -> int:
+    if value is None or value == "":
+        return MAX_KEYS
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise errors.InvalidArgument("Provided max-keys not an integer or within integer range",
+                                     ArgumentName="max-keys", ArgumentValue=value)
+    return min(number, MAX_KEYS)

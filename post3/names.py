@@ -1,0 +1,54 @@
+"""Bucket names and object keys, checked as S3 checks them."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from post3 import errors
+
+MAX_KEY_BYTES = 1024
+
+_BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
+#: Prefixes and suffixes AWS reserves for its own bucket types.
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid S3 bucket name, or None when it is."""
+    if not 3 <= len(name) <= 63:
+        return "Bucket name must be between 3 and 63 characters long"
+    if not _BUCKET_CHARS.match(name):
+        return (
+            "Bucket name can consist only of lowercase letters, numbers, periods (.) and "
+            "hyphens (-), and must begin and end with a letter or number"
+        )
+    if ".." in name:
+        return "Bucket name must not contain two adjacent periods"
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        return "Bucket name must not be formatted as an IP address"
+    if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):
+        return "Bucket name uses a reserved prefix or suffix"
+    return None
+
+
+def check_bucket_name(name: str) -> None:
+    problem = bucket_name_problem(name)
+    if problem is not None:
+        raise errors.InvalidBucketName(problem, BucketName=name)
+
+
+def check_key(key: str) -> None:
+    """S3 accepts any UTF-8 key of 1 to 1024 bytes."""
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise errors.KeyTooLongError(Size=size, MaxSizeAllowed=MAX_KEY_BYTES)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise errors.InvalidArgument("Object key is not valid UTF-8") from None

@@ -1,0 +1,48 @@
+import urllib.parse
+
+import pytest
+
+from post3.app import create_app
+from post3.backends.memory import MemoryBackend
+from post3.config import Settings
+
+
+def url(bucket: str, key: str = "", **query: str) -> str:
+    """A path-style URL with the key percent-encoded the way SDKs encode it."""
+    path = f"/{bucket}/{urllib.parse.quote(key, safe='/~')}" if key else f"/{bucket}"
+    if query:
+        path += "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+    return path
+
+
+@pytest.fixture
+def settings():
+    return Settings(backend="memory")
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings):
+    app = create_app(settings, backend=MemoryBackend())
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def bucket(client):
+    response = await client.put("/bkt")
+    assert response.status == 200
+    return "bkt"
+
+
+async def _error_code(response) -> str:
+    """The S3 error code of an ``<Error>`` response (asserting it is one)."""
+    from defusedxml import ElementTree
+
+    root = ElementTree.fromstring(await response.read())
+    assert root.tag == "Error"
+    assert root.findtext("RequestId") == response.headers["x-amz-request-id"]
+    return root.findtext("Code")
+
+
+@pytest.fixture
+def error_code():
+    return _error_code
