@@ -80,6 +80,11 @@ async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager) 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, backend=backend, pm=pm)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # Signal handlers go in before the "serving" line: whoever reads it may stop us at once.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
@@ -93,10 +98,6 @@ async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager) 
         host = settings.host if ":" not in settings.host else f"[{settings.host}]"
         click.echo(f"post3 serving http://{host}:{port} (backend: {settings.backend})")
         sys.stdout.flush()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -127,6 +127,14 @@ class InvalidLocationConstraint(S3Error):
     default_message = "The specified location-constraint is not valid."
 
 
+class IllegalLocationConstraintException(S3Error):
+    status = 400
+    default_message = (
+        "The unspecified location constraint is incompatible for the region specific endpoint "
+        "this request was sent to."
+    )
+
+
 class InvalidTag(S3Error):
     status = 400
     default_message = "The TagValue you have provided is invalid"

@@ -43,7 +43,7 @@ async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
         # A single-region server: the configured region, and us-east-1 (which s3fs sends
         # whenever a region is set) are both this server's region.
         if constraint not in ("", "us-east-1", s3.settings.region):
-            raise errors.error_class("IllegalLocationConstraintException")(
+            raise errors.IllegalLocationConstraintException(
                 f"The {constraint} location constraint is incompatible for the region "
                 "specific endpoint this request was sent to."
             )

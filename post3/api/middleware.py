@@ -18,9 +18,9 @@ from post3.xml import render_error
 
 log = logging.getLogger("post3.api")
 
-#: request -> request id, set by the dispatcher so errors carry the same id as the response.
-REQUEST_ID = "post3.request_id"
-RESOURCE = "post3.resource"
+#: Set by the dispatcher, so errors carry the same id and resource as the response.
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+RESOURCE: web.RequestKey[str] = web.RequestKey("resource", str)
 
 # aiohttp HTTP errors that can surface before a handler runs, as the S3 errors AWS would send.
 _HTTP_TO_S3: dict[int, type[errors.S3Error]] = {

@@ -1,0 +1,105 @@
+"""The command line: one clear line and a non-zero exit for every mistake."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from post3 import __version__
+
+
+def post3(*args, env=None, timeout=30):
+    return subprocess.run([sys.executable, "-m", "post3", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_version():
+    result = post3("version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"post3 {__version__}"
+
+
+def test_backends_lists_options():
+    result = post3("backends")
+    assert result.returncode == 0
+    assert "memory" in result.stdout
+    assert "filesystem" in result.stdout
+    assert "-o root=" in result.stdout
+
+
+def test_unknown_backend_lists_installed():
+    result = post3("run", "--backend", "nope", "--port", "0")
+    assert result.returncode != 0
+    assert "unknown backend 'nope'" in result.stderr
+    assert "memory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_option():
+    result = post3("run", "--backend", "memory", "--port", "0", "-o", "colour=blue")
+    assert result.returncode != 0
+    assert "unknown option 'colour'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_option_without_equals():
+    result = post3("run", "--backend", "memory", "-o", "colour")
+    assert result.returncode != 0
+    assert "KEY=VALUE" in result.stderr
+
+
+def test_port_in_use():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = post3("run", "--backend", "memory", "--port", str(port))
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_data_directory_not_writable(tmp_path):
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o500)
+    result = post3("run", "--port", "0", "-o", f"root={root}")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+
+
+def test_data_directory_is_a_file(tmp_path):
+    root = tmp_path / "file"
+    root.write_text("not a directory")
+    result = post3("run", "--port", "0", "-o", f"root={root}")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_environment_configures_run(tmp_path):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "post3", "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "POST3_BACKEND": "filesystem", "POST3_PORT": "0",
+             "POST3_FILESYSTEM_ROOT": str(tmp_path / "data")},
+    )
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("post3 serving http://127.0.0.1:"), server.stderr.read()
+        assert "(backend: filesystem)" in line
+        assert (tmp_path / "data").is_dir()
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0
+
+
+def test_data_directory_that_cannot_be_created():
+    # /proc refuses new directories even to root, so this holds on any CI machine.
+    result = post3("run", "--port", "0", "-o", "root=/proc/post3-data")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
