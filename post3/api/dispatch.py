@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from post3 import errors, keys, names
-from post3.api import bucket, copy, delete, get, list_objects, put, router
+from post3.api import bucket, copy, delete, get, list_objects, multipart, put, router
 from post3.api.middleware import REQUEST_ID, RESOURCE
 from post3.api.request import S3Request, new_request_id, parse_query, split_path
 
@@ -22,6 +22,7 @@ HANDLERS: dict[str, Handler] = {
     **copy.HANDLERS,
     **delete.HANDLERS,
     **list_objects.HANDLERS,
+    **multipart.HANDLERS,
 }
 
 

@@ -50,9 +50,9 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
                 if name.startswith("x-amz-checksum-"):
                     headers[name] = value
         return 200, headers
-    if isinstance(byte_range, PartRange) and not info.part_sizes:
-        # A simple object is its own part 1: S3 answers 206 but with the whole object.
-        headers["x-amz-mp-parts-count"] = "1"
+    if isinstance(byte_range, PartRange):
+        # A simple object is its own part 1 (S3 answers 206 with the whole object).
+        headers["x-amz-mp-parts-count"] = str(len(info.part_sizes) or 1)
     headers["Content-Range"] = content_range(start, stop, info.size)
     return 206, headers
 

@@ -131,8 +131,6 @@ def object_headers(info: ObjectInfo, query: Mapping[str, str] | None = None) -> 
     headers.setdefault("content-type", DEFAULT_CONTENT_TYPE)
     if info.tags:
         headers["x-amz-tagging-count"] = str(len(info.tags))
-    if info.part_sizes:
-        headers["x-amz-mp-parts-count"] = str(len(info.part_sizes))
     for parameter, header in RESPONSE_OVERRIDES.items():
         if query and parameter in query:
             headers.pop(header.lower(), None)

@@ -1,0 +1,228 @@
+"""Multipart upload: CreateMultipartUpload, UploadPart, UploadPartCopy,
+CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from post3 import conditions, errors, listing, multipart, xml
+from post3.api.body import read_xml_body
+from post3.api.bucket import OWNER, xml_response
+from post3.api.copy import parse_copy_source
+from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header
+from post3.api.put import write_condition
+from post3.api.request import S3Request
+from post3.backend import PartInfo, UploadInfo
+from post3.payload import PayloadStream
+from post3.ranges import parse_range
+
+MAX_PARTS_LISTED = 1000
+MAX_UPLOADS_LISTED = 1000
+
+
+def _checksum_children(values: Mapping[str, str]) -> list[xml.Child]:
+    return [(f"Checksum{name.upper()}", value) for name, value in values.items()]
+
+
+def _checksum_headers(part: PartInfo) -> dict[str, str]:
+    return {f"x-amz-checksum-{name}": value for name, value in part.checksums.items()}
+
+
+async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
+    metadata = metadata_from_request(s3.headers)
+    settings = multipart.checksum_settings(s3.headers)
+    metadata.update(settings)
+    tags = tags_from_header(s3.headers.get("x-amz-tagging"))
+    upload = await s3.backend.create_multipart_upload(s3.bucket, s3.key, metadata=metadata,
+                                                      tags=tags)
+    headers = {}
+    if settings:
+        headers["x-amz-checksum-algorithm"] = settings[multipart.ALGORITHM_KEY].upper()
+        headers["x-amz-checksum-type"] = settings[multipart.TYPE_KEY]
+    body = xml.render("InitiateMultipartUploadResult", [
+        ("Bucket", s3.bucket), ("Key", s3.key), ("UploadId", upload.upload_id)])
+    response = xml_response(body)
+    response.headers.update(headers)
+    return response
+
+
+async def handle_upload_part(s3: S3Request) -> web.StreamResponse:
+    number = multipart.parse_part_number(s3.query.get("partNumber"))
+    upload_id = s3.query["uploadId"]
+    # Refuse an unknown upload before reading a possibly large body.
+    await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    body = PayloadStream.from_request(s3.request, max_size=s3.settings.max_put_size)
+    part = await s3.backend.upload_part(s3.bucket, s3.key, upload_id, number, body)
+    return web.Response(status=200, headers={"ETag": quote_etag(part.etag),
+                                             **_checksum_headers(part)})
+
+
+async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
+    number = multipart.parse_part_number(s3.query.get("partNumber"))
+    upload_id = s3.query["uploadId"]
+    await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    src_bucket, src_key = parse_copy_source(s3.headers["x-amz-copy-source"])
+    range_header = s3.headers.get("x-amz-copy-source-range")
+    byte_range = None
+    if range_header is not None:
+        byte_range = parse_range(range_header)
+        if byte_range is None or byte_range.first is None or byte_range.last is None:
+            raise errors.InvalidArgument(
+                "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                "first and last are the zero-based offsets of the first and last bytes to copy",
+                ArgumentName="x-amz-copy-source-range", ArgumentValue=range_header,
+            )
+    source = await s3.backend.open_object(src_bucket, src_key, byte_range)
+    try:
+        if byte_range is not None and byte_range.last is not None \
+                and byte_range.last >= source.info.size:
+            raise errors.InvalidRange(ActualObjectSize=source.info.size)
+        conditions.copy_source_check(s3.headers)(source.info)
+        body = PayloadStream.from_iterable(aiter(source), size=source.length)
+        part = await s3.backend.upload_part(s3.bucket, s3.key, upload_id, number, body)
+    finally:
+        await source.aclose()
+    return xml_response(xml.render("CopyPartResult", [
+        ("ETag", quote_etag(part.etag)), ("LastModified", part.last_modified),
+        *_checksum_children(part.checksums),
+    ]))
+
+
+async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
+    upload_id = s3.query["uploadId"]
+    upload = await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    requested = multipart.parse_complete(await read_xml_body(s3))
+    stored = await s3.backend.list_parts(s3.bucket, s3.key, upload_id)
+    parts = multipart.select_parts(requested, stored)
+    info = multipart.completed_info(upload, parts)
+    info = await s3.backend.complete_multipart_upload(
+        s3.bucket, s3.key, upload_id, parts, info, write_condition(s3))
+    location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
+        urllib.parse.quote(s3.key, safe="/~")
+    checksum = [
+        (f"Checksum{name.removeprefix('x-amz-checksum-').upper()}", value)
+        for name, value in info.metadata.items()
+        if name.startswith("x-amz-checksum-") and name != multipart.TYPE_KEY
+    ]
+    kind = info.metadata.get(multipart.TYPE_KEY)
+    return xml_response(xml.render("CompleteMultipartUploadResult", [
+        ("Location", location), ("Bucket", s3.bucket), ("Key", s3.key),
+        ("ETag", quote_etag(info.etag)), *checksum,
+        ("ChecksumType", kind),
+    ]))
+
+
+async def handle_abort_multipart_upload(s3: S3Request) -> web.StreamResponse:
+    await s3.backend.abort_multipart_upload(s3.bucket, s3.key, s3.query["uploadId"])
+    return web.Response(status=204)
+
+
+def _bounded(value: str | None, name: str, maximum: int) -> int:
+    if value is None or value == "":
+        return maximum
+    if not value.isdigit():
+        raise errors.InvalidArgument(f"Provided {name} not an integer or within integer range",
+                                     ArgumentName=name, ArgumentValue=value)
+    return min(int(value), maximum)
+
+
+async def handle_list_parts(s3: S3Request) -> web.StreamResponse:
+    upload_id = s3.query["uploadId"]
+    upload = await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    max_parts = _bounded(s3.query.get("max-parts"), "max-parts", MAX_PARTS_LISTED)
+    marker = _bounded(s3.query.get("part-number-marker"), "part-number-marker",
+                      multipart.MAX_PART_NUMBER) if s3.query.get("part-number-marker") else 0
+    parts = [p for p in await s3.backend.list_parts(s3.bucket, s3.key, upload_id)
+             if p.part_number > marker]
+    page, truncated = parts[:max_parts], len(parts) > max_parts
+    algorithm = upload.metadata.get(multipart.ALGORITHM_KEY)
+    children: list[xml.Child] = [
+        ("Bucket", s3.bucket), ("Key", s3.key), ("UploadId", upload_id),
+        ("Initiator", OWNER), ("Owner", OWNER),
+        ("StorageClass", upload.metadata.get("x-amz-storage-class", "STANDARD")),
+        ("PartNumberMarker", marker),
+        ("NextPartNumberMarker", page[-1].part_number if page else marker),
+        ("MaxParts", max_parts), ("IsTruncated", truncated),
+        ("ChecksumAlgorithm", algorithm.upper() if algorithm else None),
+        ("ChecksumType", upload.metadata.get(multipart.TYPE_KEY)),
+    ]
+    for part in page:
+        children.append(("Part", [
+            ("PartNumber", part.part_number), ("LastModified", part.last_modified),
+            ("ETag", quote_etag(part.etag)), ("Size", part.size),
+            *_checksum_children(part.checksums),
+        ]))
+    return xml_response(xml.render("ListPartsResult", children))
+
+
+async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
+    prefix = s3.query.get("prefix", "")
+    delimiter = s3.query.get("delimiter", "")
+    key_marker = s3.query.get("key-marker", "")
+    upload_id_marker = s3.query.get("upload-id-marker", "") if key_marker else ""
+    max_uploads = _bounded(s3.query.get("max-uploads"), "max-uploads", MAX_UPLOADS_LISTED)
+    encode = (lambda v: urllib.parse.quote(v, safe="/")) \
+        if s3.query.get("encoding-type") == "url" else (lambda v: v)
+    await s3.backend.head_bucket(s3.bucket)
+
+    uploads: list[UploadInfo] = []
+    prefixes: list[str] = []
+    truncated, last_returned = False, ""
+    cursor_key, cursor_id = listing.resume_point(key_marker, prefix, delimiter), upload_id_marker
+    while not truncated:
+        page = await s3.backend.list_multipart_uploads(
+            s3.bucket, prefix=prefix, key_marker=cursor_key, upload_id_marker=cursor_id,
+            limit=max_uploads + 1)
+        for upload in page:
+            group = listing.common_prefix(upload.key, prefix, delimiter)
+            if group is not None and prefixes and prefixes[-1] == group:
+                continue
+            if len(uploads) + len(prefixes) >= max_uploads:
+                truncated = True
+                break
+            if group is not None:
+                prefixes.append(group)
+                last_returned = group
+            else:
+                uploads.append(upload)
+                last_returned = upload.key
+        if len(page) <= max_uploads:
+            break
+        last = page[-1]
+        cursor_key, cursor_id = last.key, last.upload_id
+
+    # When the page ends on a common prefix, the key marker alone skips past it.
+    ends_on_upload = truncated and uploads and last_returned == uploads[-1].key
+    next_upload_id = uploads[-1].upload_id if ends_on_upload else None
+    children: list[xml.Child] = [
+        ("Bucket", s3.bucket), ("KeyMarker", encode(key_marker)),
+        ("UploadIdMarker", upload_id_marker),
+        ("NextKeyMarker", encode(last_returned) if truncated else None),
+        ("NextUploadIdMarker", next_upload_id),
+        ("Prefix", encode(prefix)), ("Delimiter", encode(delimiter) if delimiter else None),
+        ("MaxUploads", max_uploads), ("EncodingType", s3.query.get("encoding-type")),
+        ("IsTruncated", truncated),
+    ]
+    for upload in uploads:
+        children.append(("Upload", [
+            ("Key", encode(upload.key)), ("UploadId", upload.upload_id),
+            ("Initiator", OWNER), ("Owner", OWNER),
+            ("StorageClass", upload.metadata.get("x-amz-storage-class", "STANDARD")),
+            ("Initiated", upload.initiated),
+        ]))
+    children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in prefixes)
+    return xml_response(xml.render("ListMultipartUploadsResult", children))
+
+
+HANDLERS = {
+    "CreateMultipartUpload": handle_create_multipart_upload,
+    "UploadPart": handle_upload_part,
+    "UploadPartCopy": handle_upload_part_copy,
+    "CompleteMultipartUpload": handle_complete_multipart_upload,
+    "AbortMultipartUpload": handle_abort_multipart_upload,
+    "ListParts": handle_list_parts,
+    "ListMultipartUploads": handle_list_multipart_uploads,
+}

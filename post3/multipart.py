@@ -1,0 +1,135 @@
+"""Multipart rules that do not depend on HTTP: part numbers, the completion list, the ETag and
+checksums of the completed object.
+
+The backend stores parts and concatenates them; everything S3 checks and computes happens
+here, so every backend completes alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from post3 import checksums, errors, xml
+from post3.api.object_headers import unquote_etag
+from post3.backend import ObjectInfo, PartInfo, UploadInfo, md5_of_etags, utcnow
+
+MIN_PART_NUMBER = 1
+MAX_PART_NUMBER = 10_000
+#: Every part but the last must be at least this large (S3's limit).
+MIN_PART_SIZE = 5 * 1024 * 1024
+
+#: Upload metadata names that describe the upload's checksum, not the object's headers.
+ALGORITHM_KEY = "x-amz-checksum-algorithm"
+TYPE_KEY = "x-amz-checksum-type"
+
+
+def parse_part_number(value: str | None) -> int:
+    if value is None or not value.isdigit() or not (
+        MIN_PART_NUMBER <= int(value) <= MAX_PART_NUMBER
+    ):
+        raise errors.InvalidArgument(
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber", ArgumentValue=value,
+        )
+    return int(value)
+
+
+def checksum_settings(headers: Mapping[str, str]) -> dict[str, str]:
+    """``x-amz-checksum-algorithm`` / ``x-amz-checksum-type`` of CreateMultipartUpload, as
+    upload metadata. CRC64NVME only exists as a full-object checksum; the rest default to
+    COMPOSITE, as in S3."""
+    algorithm = headers.get("x-amz-checksum-algorithm")
+    kind = headers.get("x-amz-checksum-type")
+    if algorithm is None:
+        if kind is not None:
+            raise errors.InvalidRequest(
+                "The x-amz-checksum-type header can only be used with the "
+                "x-amz-checksum-algorithm header."
+            )
+        return {}
+    name = checksums.normalize(algorithm)
+    kind = (kind or ("FULL_OBJECT" if name == "crc64nvme" else "COMPOSITE")).upper()
+    if kind not in ("COMPOSITE", "FULL_OBJECT"):
+        raise errors.InvalidRequest("Value for x-amz-checksum-type header is invalid.")
+    if kind == "COMPOSITE" and name == "crc64nvme" or \
+            kind == "FULL_OBJECT" and name not in ("crc32", "crc32c", "crc64nvme"):
+        raise errors.InvalidRequest(
+            f"The {kind} checksum type cannot be used with the {name} checksum algorithm."
+        )
+    return {ALGORITHM_KEY: name, TYPE_KEY: kind}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedPart:
+    part_number: int
+    etag: str
+    checksums: Mapping[str, str]
+
+
+def parse_complete(body: bytes) -> list[RequestedPart]:
+    """CompleteMultipartUpload's body in every form clients send (S3-WIRE.md §1.7.2)."""
+    root = xml.parse(body, "CompleteMultipartUpload")
+    parts: list[RequestedPart] = []
+    for element in xml.children(root, "Part"):
+        number = xml.child_text(element, "PartNumber")
+        etag = xml.child_text(element, "ETag")
+        if number is None or etag is None or not number.isdigit():
+            raise errors.MalformedXML()
+        given = {}
+        for child in element:
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag.startswith("Checksum") and tag != "ChecksumType":
+                given[checksums.normalize(tag[len("Checksum"):])] = (child.text or "").strip()
+        parts.append(RequestedPart(int(number), unquote_etag(etag), given))
+    if not parts:
+        raise errors.MalformedXML()
+    return parts
+
+
+def select_parts(requested: Sequence[RequestedPart], stored: Sequence[PartInfo]) -> list[PartInfo]:
+    """The stored parts the completion names, checked as S3 checks them."""
+    by_number = {part.part_number: part for part in stored}
+    chosen: list[PartInfo] = []
+    previous = 0
+    for wanted in requested:
+        if wanted.part_number <= previous:
+            raise errors.InvalidPartOrder(UploadId=None)
+        previous = wanted.part_number
+        part = by_number.get(wanted.part_number)
+        if part is None or part.etag != wanted.etag:
+            raise errors.InvalidPart(PartNumber=wanted.part_number, ETag=wanted.etag)
+        for name, value in wanted.checksums.items():
+            if part.checksums.get(name) not in (None, value):
+                raise errors.InvalidPart(PartNumber=wanted.part_number, ETag=wanted.etag)
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < MIN_PART_SIZE:
+            raise errors.EntityTooSmall(ProposedSize=part.size, MinSizeAllowed=MIN_PART_SIZE,
+                                        PartNumber=part.part_number, ETag=part.etag)
+    return chosen
+
+
+def completed_info(upload: UploadInfo, parts: Sequence[PartInfo]) -> ObjectInfo:
+    """The completed object's info: ``md5(md5s)-N`` ETag, part sizes, and the upload's
+    metadata with its checksum settings turned into the object's checksum."""
+    metadata = dict(upload.metadata)
+    algorithm = metadata.pop(ALGORITHM_KEY, None)
+    kind = metadata.pop(TYPE_KEY, None)
+    if algorithm is not None and all(algorithm in part.checksums for part in parts):
+        values = [part.checksums[algorithm] for part in parts]
+        if kind == "FULL_OBJECT":
+            value = checksums.full_object(algorithm, zip(values, (p.size for p in parts)))
+        else:
+            value = checksums.composite(algorithm, values)
+        metadata[f"x-amz-checksum-{algorithm}"] = value
+        metadata[TYPE_KEY] = kind or "COMPOSITE"
+    return ObjectInfo(
+        key=upload.key,
+        size=sum(part.size for part in parts),
+        etag=f"{md5_of_etags(part.etag for part in parts)}-{len(parts)}",
+        last_modified=utcnow(),
+        metadata=metadata,
+        tags=dict(upload.tags),
+        part_sizes=tuple(part.size for part in parts),
+    )
