@@ -20,8 +20,8 @@ NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 #: A child is (tag, value) where value is text, a number, a bool, a datetime, None (skipped),
-#: or a list of children (a nested element).
-Child = tuple[str, Any]
+#: or a list of children (a nested element); (tag, value, attributes) adds XML attributes.
+Child = tuple[str, Any] | tuple[str, Any, dict[str, str]]
 
 
 def iso8601(value: dt.datetime) -> str:
@@ -38,10 +38,10 @@ def _text(value: Any) -> str:
 
 
 def _fill(parent: ET.Element, children: Iterable[Child]) -> None:
-    for tag, value in children:
+    for tag, value, *attributes in children:
         if value is None:
             continue
-        child = ET.SubElement(parent, tag)
+        child = ET.SubElement(parent, tag, *attributes)
         if isinstance(value, list):
             _fill(child, value)
         else:

@@ -7,7 +7,21 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from post3 import errors, keys, names
-from post3.api import bucket, copy, delete, get, list_objects, multipart, put, router
+from post3.api import (
+    acl,
+    attributes,
+    bucket,
+    bucket_config,
+    copy,
+    delete,
+    get,
+    list_objects,
+    multipart,
+    put,
+    router,
+    tagging,
+    versions,
+)
 from post3.api.middleware import REQUEST_ID, RESOURCE
 from post3.api.request import S3Request, new_request_id, parse_query, split_path
 
@@ -23,6 +37,11 @@ HANDLERS: dict[str, Handler] = {
     **delete.HANDLERS,
     **list_objects.HANDLERS,
     **multipart.HANDLERS,
+    **acl.HANDLERS,
+    **tagging.HANDLERS,
+    **bucket_config.HANDLERS,
+    **versions.HANDLERS,
+    **attributes.HANDLERS,
 }
 
 

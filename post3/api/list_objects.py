@@ -14,7 +14,7 @@ from post3.api.request import S3Request
 from post3.backend import ObjectInfo
 
 
-def _encoder(s3: S3Request) -> Callable[[str], str]:
+def url_encoder(s3: S3Request) -> Callable[[str], str]:
     """``encoding-type=url``: clients URL-decode every key and prefix, so ``+``, ``%`` and
     spaces must be encoded (space as %20); without it, raw UTF-8 (XML-escaped)."""
     encoding = s3.query.get("encoding-type")
@@ -52,7 +52,7 @@ async def _list(s3: S3Request, start_after: str) -> tuple[listing.ListResult, in
 
 
 async def handle_list_objects_v2(s3: S3Request) -> web.StreamResponse:
-    encode = _encoder(s3)
+    encode = url_encoder(s3)
     token = s3.query.get("continuation-token")
     start_after = s3.query.get("start-after", "")
     prefix = s3.query.get("prefix", "")
@@ -82,7 +82,7 @@ async def handle_list_objects_v2(s3: S3Request) -> web.StreamResponse:
 
 
 async def handle_list_objects(s3: S3Request) -> web.StreamResponse:
-    encode = _encoder(s3)
+    encode = url_encoder(s3)
     marker = s3.query.get("marker", "")
     prefix = s3.query.get("prefix", "")
     delimiter = s3.query.get("delimiter", "")
