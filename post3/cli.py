@@ -44,7 +44,7 @@ def cli(ctx: click.Context) -> None:
     ctx.ensure_object(dict)
 
 
-def _plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
+def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
     pm = ctx.obj.get("pm") if ctx.obj else None
     if pm is None:
         pm = get_plugin_manager(disabled=disabled_plugins(os.environ))
@@ -62,7 +62,7 @@ def _plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 def run(ctx: click.Context, backend: str | None, host: str | None, port: int | None,
         options: tuple[str, ...]) -> None:
     """Serve S3 over HTTP."""
-    pm = _plugin_manager(ctx)
+    pm = plugin_manager(ctx)
     try:
         settings, backend_cls = build_settings(os.environ, pm, backend=backend, host=host,
                                                port=port, options=options)
@@ -107,7 +107,7 @@ async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager) 
 @click.pass_context
 def backends(ctx: click.Context) -> None:
     """List installed backends and the options each declares."""
-    registry = backend_registry(_plugin_manager(ctx))
+    registry = backend_registry(plugin_manager(ctx))
     for name in registry.names():
         backend_cls = registry.get(name)
         click.echo(f"{name}  ({backend_cls.__module__})")
@@ -122,7 +122,7 @@ def backends(ctx: click.Context) -> None:
 @click.pass_context
 def plugins(ctx: click.Context) -> None:
     """List loaded plugins and where they come from."""
-    pm = _plugin_manager(ctx)
+    pm = plugin_manager(ctx)
     dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     for name, plugin in sorted(pm.list_name_plugin()):
         if plugin is None:

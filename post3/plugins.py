@@ -14,7 +14,7 @@ from post3 import hookspecs
 from post3.registry import BackendRegistry
 
 #: Modules inside post3 that register through the same hooks as third-party plugins.
-DEFAULT_PLUGINS = ("post3.backends.memory",)
+DEFAULT_PLUGINS = ("post3.backends.memory", "post3.maintenance")
 
 ENTRY_POINT_GROUP = "post3"
 
