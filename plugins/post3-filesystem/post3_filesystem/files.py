@@ -1,0 +1,194 @@
+"""Synchronous file primitives: temporary files, locks, durable renames. Called in threads.
+
+Temporary files live in ``<root>/.post3/tmp`` (same filesystem as the objects, so
+``os.replace`` is a rename). Several processes may share a root, so the start-up sweep cannot
+just empty that directory: each writer holds an ``flock`` on its temporary file while it lives,
+and the sweep removes only files whose lock it can take, which means their writer has died.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import errno
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator, Sequence
+
+_RETRIES = 100
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class TempFile:
+    """A locked temporary file that either becomes a record by ``os.replace`` or vanishes."""
+
+    def __init__(self, fd: int, path: str) -> None:
+        self.fd = fd
+        self.path: str | None = path
+        #: a write running in a thread: the descriptor is closed only after it finishes,
+        #: so a reused descriptor number never receives our bytes
+        self.pending: concurrent.futures.Future | None = None
+
+    @classmethod
+    def create(cls, tmp_dir: str, kind: str, suffix: str = "") -> TempFile:
+        while True:
+            path = os.path.join(tmp_dir, f"{kind}-{secrets.token_hex(12)}{suffix}")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_nlink:
+                return cls(fd, path)
+            # a starting process swept it between our open and our lock
+            os.close(fd)
+
+    def replaced(self) -> None:
+        """The file now lives under its final name: nothing to remove any more."""
+        self.path = None
+
+    def discard(self) -> None:
+        """Remove the file now; close it once no thread writes to it."""
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            self.path = None
+        if self.fd < 0:
+            return
+        fd, self.fd = self.fd, -1
+        pending = self.pending
+        if pending is not None and not pending.done():
+            pending.add_done_callback(lambda _: os.close(fd))
+        else:
+            os.close(fd)
+
+
+def sweep_tmp(tmp_dir: str) -> int:
+    """Remove what crashed writers left in ``tmp_dir``; returns how many entries went."""
+    removed = 0
+    for entry in os.scandir(tmp_dir):
+        if entry.is_dir(follow_symlinks=False):
+            # trash from deleted buckets and aborted uploads: garbage by construction
+            remove_tree(entry.path)
+            removed += 1
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)  # a live writer holds it
+            continue
+        try:
+            os.unlink(entry.path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def trash(path: str, tmp_dir: str) -> bool:
+    """Make a directory vanish at once (rename into tmp), then delete it; False if missing."""
+    target = os.path.join(tmp_dir, f"trash-{secrets.token_hex(12)}")
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        return False
+    remove_tree(target)
+    return True
+
+
+def remove_tree(path: str) -> None:
+    """``shutil.rmtree`` without recursion (keys nest up to 1024 directories deep) and
+    without complaint: what it cannot remove, a later sweep of the tmp directory will."""
+    stack = [path]
+    while stack:
+        current = stack[-1]
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            stack.pop()
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(entry.path)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        if subdirs:
+            stack.extend(subdirs)
+            continue
+        with contextlib.suppress(OSError):
+            os.rmdir(current)
+        stack.pop()
+
+
+@contextlib.contextmanager
+def flocked(path: str, operation: int) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(fd, operation)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _make_dirs(base: str, names: Sequence[str], durable: bool) -> str:
+    """Create ``base/names...`` one level at a time (never ``base`` itself)."""
+    path = base
+    for name in names:
+        parent, path = path, os.path.join(path, name)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        if durable:
+            fsync_dir(parent)
+    return path
+
+
+def replace_into(
+    src: str, base: str, names: Sequence[str], filename: str, durable: bool
+) -> None:
+    """``os.replace(src, base/names.../filename)``, creating the directories. A concurrent
+    delete may remove an emptied directory between our mkdir and our rename; then the
+    rename fails with ENOENT and we build the path again."""
+    for _ in range(_RETRIES):
+        try:
+            directory = _make_dirs(base, names, durable)
+            os.replace(src, os.path.join(directory, filename))
+        except FileNotFoundError:
+            if not os.path.isdir(base) or not os.path.exists(src):
+                raise
+            continue
+        if durable:
+            fsync_dir(directory)
+        return
+    raise OSError(errno.EAGAIN, "directory kept vanishing while writing", base)
+
+
+def prune_dirs(base: str, names: Sequence[str]) -> None:
+    """Remove the empty directories of ``base/names...``, deepest first, keeping the first
+    level (``objects/``); rmdir refuses a directory a concurrent writer has just filled, so
+    nothing written can be lost."""
+    for depth in range(len(names), 1, -1):
+        try:
+            os.rmdir(os.path.join(base, *names[:depth]))
+        except OSError:
+            return

@@ -1,0 +1,118 @@
+"""The on-disk record: the bytes, then a JSON header, then a 12-byte trailer.
+
+``[data][header JSON][header length: u32 big-endian][b"P3OBJv1\\n"]``
+
+The header describes exactly the bytes in front of it, and both are written into one file
+that becomes visible with one ``os.replace``: a reader sees the old record or the new one,
+never new bytes with old metadata. The header goes last because size and ETag are known only
+once the body is exhausted, and it keeps the data at offset 0, so ``sendfile`` offsets are the
+object's own offsets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import struct
+from typing import Any
+
+from post3 import errors
+from post3.backend import ObjectInfo, PartInfo, UploadInfo
+
+MAGIC = b"P3OBJv1\n"
+_TRAILER = struct.Struct(">I8s")
+
+
+class CorruptRecord(errors.InternalError):
+    """A file in the data root does not end with a valid post3 trailer."""
+
+
+def encode(header: dict[str, Any]) -> bytes:
+    body = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+    return body + _TRAILER.pack(len(body), MAGIC)
+
+
+def read(fd: int) -> tuple[dict[str, Any], int]:
+    """The header of the record open at ``fd`` and the size of its data."""
+    total = os.fstat(fd).st_size
+    if total < _TRAILER.size:
+        raise CorruptRecord("A stored object is damaged (too short)")
+    length, magic = _TRAILER.unpack(os.pread(fd, _TRAILER.size, total - _TRAILER.size))
+    data_size = total - _TRAILER.size - length
+    if magic != MAGIC or data_size < 0:
+        raise CorruptRecord("A stored object is damaged (bad trailer)")
+    header = json.loads(os.pread(fd, length, data_size))
+    if header.get("size") != data_size:
+        raise CorruptRecord("A stored object is damaged (size mismatch)")
+    return header, data_size
+
+
+def parse_time(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def object_header(info: ObjectInfo, version: str) -> dict[str, Any]:
+    return {
+        "version": version,
+        "key": info.key,
+        "size": info.size,
+        "etag": info.etag,
+        "last_modified": info.last_modified.isoformat(),
+        "metadata": dict(info.metadata),
+        "tags": dict(info.tags),
+        "part_sizes": list(info.part_sizes),
+    }
+
+
+def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> ObjectInfo:
+    return ObjectInfo(
+        key=header["key"],
+        size=header["size"],
+        etag=header["etag"],
+        last_modified=parse_time(header["last_modified"]),
+        metadata=header["metadata"],
+        tags=header["tags"] if tags is None else tags,
+        part_sizes=tuple(header["part_sizes"]),
+    )
+
+
+def part_header(part: PartInfo) -> dict[str, Any]:
+    return {
+        "part_number": part.part_number,
+        "size": part.size,
+        "etag": part.etag,
+        "last_modified": part.last_modified.isoformat(),
+        "checksums": dict(part.checksums),
+    }
+
+
+def part_info(header: dict[str, Any]) -> PartInfo:
+    return PartInfo(
+        part_number=header["part_number"],
+        size=header["size"],
+        etag=header["etag"],
+        last_modified=parse_time(header["last_modified"]),
+        checksums=header["checksums"],
+    )
+
+
+def upload_json(upload: UploadInfo) -> bytes:
+    return json.dumps({
+        "key": upload.key,
+        "upload_id": upload.upload_id,
+        "initiated": upload.initiated.isoformat(),
+        "metadata": dict(upload.metadata),
+        "tags": dict(upload.tags),
+    }, ensure_ascii=False).encode()
+
+
+def upload_info(raw: bytes) -> UploadInfo:
+    data = json.loads(raw)
+    return UploadInfo(
+        key=data["key"],
+        upload_id=data["upload_id"],
+        initiated=parse_time(data["initiated"]),
+        metadata=data["metadata"],
+        tags=data["tags"],
+    )
