@@ -21,6 +21,11 @@ from post3.plugins import backend_registry, get_plugin_manager
 
 log = logging.getLogger("post3")
 
+#: Options for the aiohttp server that runs the app (``web.AppRunner(app, **RUNNER_OPTIONS)``).
+#: Bodies must reach the handlers exactly as sent: S3 stores a ``Content-Encoding: gzip`` body
+#: as it is, so aiohttp must not decompress it.
+RUNNER_OPTIONS = {"auto_decompress": False}
+
 
 def create_app(
     settings: Settings | None = None,

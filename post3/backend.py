@@ -86,7 +86,9 @@ class Option:
         return Option(name, help, default, float)
 
 
-def parse_options(declared: Sequence[Option], given: Mapping[str, str], backend: str) -> dict[str, Any]:
+def parse_options(
+    declared: Sequence[Option], given: Mapping[str, str], backend: str
+) -> dict[str, Any]:
     """Validate ``given`` against ``declared``; raise BackendError naming the culprit."""
     by_name = {o.name: o for o in declared}
     unknown = sorted(set(given) - set(by_name))
@@ -398,7 +400,9 @@ class Backend(abc.ABC):
         finally:
             await source.aclose()
 
-    async def delete_objects(self, bucket: str, keys: Iterable[str]) -> list[tuple[str, errors.S3Error | None]]:
+    async def delete_objects(
+        self, bucket: str, keys: Iterable[str]
+    ) -> list[tuple[str, errors.S3Error | None]]:
         """Delete many keys; one ``(key, error-or-None)`` per key, in order."""
         results: list[tuple[str, errors.S3Error | None]] = []
         for key in keys:

@@ -52,7 +52,8 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 
 
 @cli.command()
-@click.option("--backend", "-b", default=None, help="Storage backend [env POST3_BACKEND; default filesystem].")
+@click.option("--backend", "-b", default=None,
+              help="Storage backend [env POST3_BACKEND; default filesystem].")
 @click.option("--host", default=None, help="Address to bind [env POST3_HOST; default 127.0.0.1].")
 @click.option("--port", "-p", type=int, default=None,
               help="Port to bind, 0 for any free port [env POST3_PORT; default 9000].")
@@ -75,11 +76,12 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
 
 
 async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager) -> None:
-    from post3.app import create_app
+    from post3.app import RUNNER_OPTIONS, create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, backend=backend, pm=pm)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, **RUNNER_OPTIONS)
     # Signal handlers go in before the "serving" line: whoever reads it may stop us at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -57,7 +57,8 @@ class Settings:
             host=host or environ.get("POST3_HOST") or defaults.host,
             port=port if port is not None else int(environ.get("POST3_PORT", defaults.port)),
             backend_options={
-                **{name: environ[var] for name, var in (option_env or {}).items() if var in environ},
+                **{name: environ[var] for name, var in (option_env or {}).items()
+                   if var in environ},
                 **backend_options_from_env(chosen, environ),
                 **(options or {}),
             },

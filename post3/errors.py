@@ -37,7 +37,8 @@ class S3Error(Exception):
 
 
 def _error(name: str, status: int, message: str) -> type[S3Error]:
-    return type(name, (S3Error,), {"status": status, "default_message": message, "__module__": __name__})
+    attributes = {"status": status, "default_message": message, "__module__": __name__}
+    return type(name, (S3Error,), attributes)
 
 
 class InternalError(S3Error):
@@ -114,7 +115,9 @@ class InvalidPart(S3Error):
 
 class InvalidPartOrder(S3Error):
     status = 400
-    default_message = "The list of parts was not in ascending order. Parts must be ordered by part number."
+    default_message = (
+        "The list of parts was not in ascending order. Parts must be ordered by part number."
+    )
 
 
 class InvalidRequest(S3Error):
@@ -148,6 +151,19 @@ class UserKeyMustBeSpecified(S3Error):
 class XAmzContentSHA256Mismatch(S3Error):
     status = 400
     default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class MalformedTrailerError(S3Error):
+    status = 400
+    default_message = (
+        "The request contained trailing data that was not well-formed or did not conform to our "
+        "published schema."
+    )
+
+
+class MaxMessageLengthExceeded(S3Error):
+    status = 400
+    default_message = "Your request was too big."
 
 
 class MissingContentLength(S3Error):

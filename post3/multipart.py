@@ -119,7 +119,8 @@ def completed_info(upload: UploadInfo, parts: Sequence[PartInfo]) -> ObjectInfo:
     if algorithm is not None and all(algorithm in part.checksums for part in parts):
         values = [part.checksums[algorithm] for part in parts]
         if kind == "FULL_OBJECT":
-            value = checksums.full_object(algorithm, zip(values, (p.size for p in parts)))
+            sizes = [part.size for part in parts]
+            value = checksums.full_object(algorithm, zip(values, sizes, strict=True))
         else:
             value = checksums.composite(algorithm, values)
         metadata[f"x-amz-checksum-{algorithm}"] = value

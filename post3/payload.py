@@ -1,18 +1,62 @@
 """PayloadStream: a request body as decoded chunks, hashed and checked on the fly.
 
 Backends iterate it and commit only after the loop ends: every verification (length, Content-MD5,
-checksums, aws-chunked framing) raises from the final read, so bad data is never committed.
+checksums, ``x-amz-content-sha256``, aws-chunked framing and trailers) raises from the final
+read, so bad data is never committed. Headers that are malformed in themselves (a Content-MD5
+that is not base64, two checksum headers, a declared size above the limit) are refused by
+:meth:`PayloadStream.from_request` before a byte of the body is read, as S3 does.
+
+What S3 answers, per check:
+
+* body shorter than Content-Length / ``x-amz-decoded-content-length``, client gone mid-body,
+  aws-chunked framing cut short: ``IncompleteBody``;
+* ``x-amz-content-sha256`` (hex) differs: ``XAmzContentSHA256Mismatch``;
+* Content-MD5 not base64 of 16 bytes: ``InvalidDigest``; differs: ``BadDigest``;
+* ``x-amz-checksum-<alg>`` (header or aws-chunked trailer) not base64 of the digest size:
+  ``InvalidRequest``; differs: ``BadDigest``; more than one: ``InvalidRequest``;
+* a trailer named by ``x-amz-trailer`` that never came, or one that was not announced:
+  ``MalformedTrailerError``;
+* declared size above ``max_size``: ``EntityTooLarge``.
+
+Checksums in a presigned URL's query string are never validated: JS v3 bakes the CRC of an
+empty body into presigned PUT URLs.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from post3 import errors
+from aiohttp.http_exceptions import PayloadEncodingError
 
+from post3 import checksums, errors
+from post3.aws_chunked import (
+    TERMINATED_MESSAGE,
+    AwsChunkedDecoder,
+    ChunkVerifier,
+)
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from aiohttp.streams import StreamReader
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PREFIX = "STREAMING-"
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_CONTENT_SHA256_MESSAGE = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+    "or a valid sha256 value."
+)
+_SINGLE_CHECKSUM_MESSAGE = (
+    "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+)
 
 @dataclass(frozen=True, slots=True)
 class PayloadDigest:
@@ -32,6 +76,33 @@ class PayloadDigest:
         return base64.b64encode(bytes.fromhex(self.md5_hex)).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    """What the request's headers promise about its body."""
+
+    content_md5: str | None = None
+    content_sha256: str | None = None  # lower-case hex
+    #: (algorithm, base64 value) from an ``x-amz-checksum-<alg>`` header
+    checksum: tuple[str, str] | None = None
+    #: algorithm of the checksum named by ``x-amz-trailer``
+    trailer: str | None = None
+    max_size: int | None = None
+
+
+def stored_content_encoding(value: str | None) -> str | None:
+    """The Content-Encoding to store for an upload: ``aws-chunked`` is framing, not content,
+    so ``aws-chunked,gzip`` stores ``gzip`` and ``aws-chunked`` alone stores nothing."""
+    if value is None:
+        return None
+    codings = [coding.strip() for coding in value.split(",")]
+    kept = [coding for coding in codings if coding and coding.lower() != "aws-chunked"]
+    if not kept:
+        return None
+    if len(kept) == len(codings):
+        return value
+    return ",".join(kept)
+
+
 class PayloadStream:
     """Decoded body bytes. Iterate it once with ``async for``; then read :attr:`digest`."""
 
@@ -41,12 +112,16 @@ class PayloadStream:
         *,
         size: int | None = None,
         checksum_algorithms: Iterable[str] = (),
+        decoder: AwsChunkedDecoder | None = None,
+        expected: _Expected | None = None,
     ) -> None:
         self._source = source
+        #: the decoded size the body must have (None: unknown, as with HTTP chunking)
         self.size = size
         self._md5 = hashlib.md5(usedforsecurity=False)
-        self._algorithms = tuple(checksum_algorithms)
-        self._received = 0
+        self._algorithms = tuple(dict.fromkeys(checksums.normalize(a) for a in checksum_algorithms))
+        self._decoder = decoder
+        self._expected = expected or _Expected()
         self._digest: PayloadDigest | None = None
         self._started = False
 
@@ -62,6 +137,75 @@ class PayloadStream:
         is checked like a Content-Length."""
         return cls(chunks, size=size, checksum_algorithms=checksum_algorithms)
 
+    @classmethod
+    def from_request(
+        cls,
+        request: web.Request,
+        *,
+        max_size: int | None,
+        verifier: ChunkVerifier | None = None,
+    ) -> PayloadStream:
+        """The body of ``request``, with every integrity header it carries armed.
+
+        Raises at once for headers that are malformed in themselves; everything that depends
+        on the body raises from the final read. ``verifier`` checks the chunk signatures of a
+        signed aws-chunked body.
+        """
+        headers = request.headers
+        content_sha256 = headers.get("x-amz-content-sha256")
+        streaming = False
+        expected_sha256 = None
+        if content_sha256 is not None and content_sha256 != UNSIGNED_PAYLOAD:
+            if content_sha256.startswith(STREAMING_PREFIX):
+                streaming = True
+            elif _SHA256_HEX.fullmatch(content_sha256):
+                expected_sha256 = content_sha256.lower()
+            else:
+                raise errors.InvalidArgument(_CONTENT_SHA256_MESSAGE)
+
+        checksum = _checksum_header(headers)
+        trailer = _trailer_algorithm(headers.get("x-amz-trailer"))
+        if checksum is not None and trailer is not None:
+            raise errors.InvalidRequest(_SINGLE_CHECKSUM_MESSAGE)
+        algorithms: list[str] = []
+        sdk_algorithm = headers.get("x-amz-sdk-checksum-algorithm")
+        if sdk_algorithm is not None:
+            sdk_algorithm = checksums.normalize(sdk_algorithm)
+            named = checksum[0] if checksum is not None else trailer
+            if named is None:
+                # S3 itself refuses this; computing the named checksum serves such a client.
+                algorithms.append(sdk_algorithm)
+            elif named != sdk_algorithm:
+                raise errors.InvalidRequest(
+                    "Value for x-amz-sdk-checksum-algorithm header is invalid."
+                )
+
+        content_md5 = headers.get("Content-MD5")
+        if content_md5 is not None:
+            _check_content_md5(content_md5)
+
+        if streaming:
+            decoded = headers.get("x-amz-decoded-content-length")
+            if decoded is None:
+                raise errors.MissingContentLength()
+            if not decoded.isdigit():
+                raise errors.InvalidArgument(
+                    "Value for x-amz-decoded-content-length header is invalid."
+                )
+            size: int | None = int(decoded)
+        else:
+            size = request.content_length
+        if max_size is not None and size is not None and size > max_size:
+            raise errors.EntityTooLarge(ProposedSize=size, MaxSizeAllowed=max_size)
+
+        return cls(
+            _read(request.content),
+            size=size,
+            checksum_algorithms=algorithms,
+            decoder=AwsChunkedDecoder(verifier) if streaming else None,
+            expected=_Expected(content_md5, expected_sha256, checksum, trailer, max_size),
+        )
+
     @property
     def digest(self) -> PayloadDigest:
         if self._digest is None:
@@ -72,17 +216,71 @@ class PayloadStream:
         if self._started:
             raise RuntimeError("a PayloadStream can be iterated once")
         self._started = True
-        async for chunk in self._source:
-            if not chunk:
-                continue
-            self._received += len(chunk)
-            if self.size is not None and self._received > self.size:
-                raise errors.IncompleteBody("The body is longer than its declared length")
-            self._md5.update(chunk)
-            yield chunk
-        if self.size is not None and self._received != self.size:
-            raise errors.IncompleteBody()
-        self._digest = PayloadDigest(self._received, self._md5.hexdigest(), {})
+        expected = self._expected
+        hashers = {name: checksums.new(name) for name in self._algorithms}
+        for name in (expected.checksum[0] if expected.checksum else None, expected.trailer):
+            if name is not None and name not in hashers:
+                hashers[name] = checksums.new(name)
+        sha256 = hashlib.sha256() if expected.content_sha256 is not None else None
+        updates = [self._md5.update, *(hasher.update for hasher in hashers.values())]
+        if sha256 is not None:
+            updates.append(sha256.update)
+        size = self.size
+        limit = expected.max_size
+        decoder = self._decoder
+        received = 0
+        async for piece in self._source:
+            for data in decoder.feed(piece) if decoder is not None else (piece,):
+                if not data:
+                    continue
+                received += len(data)
+                if size is not None and received > size:
+                    raise errors.IncompleteBody("The body is longer than its declared length")
+                if limit is not None and received > limit:
+                    raise errors.EntityTooLarge(MaxSizeAllowed=limit)
+                for update in updates:
+                    update(data)
+                yield data
+        if decoder is not None:
+            decoder.finish()
+        if size is not None and received != size:
+            raise errors.IncompleteBody(TERMINATED_MESSAGE if decoder is not None else None)
+        digest = PayloadDigest(received, self._md5.hexdigest(), {})
+        computed = {name: checksums.b64(hasher.digest()) for name, hasher in hashers.items()}
+        self._verify(digest, computed, sha256, decoder)
+        digest.checksums.update(computed)
+        self._digest = digest
+
+    def _verify(
+        self,
+        digest: PayloadDigest,
+        computed: dict[str, str],
+        sha256: hashlib._Hash | None,
+        decoder: AwsChunkedDecoder | None,
+    ) -> None:
+        expected = self._expected
+        if sha256 is not None and sha256.hexdigest() != expected.content_sha256:
+            raise errors.XAmzContentSHA256Mismatch(
+                ClientComputedContentSHA256=expected.content_sha256,
+                S3ComputedContentSHA256=sha256.hexdigest(),
+            )
+        if expected.content_md5 is not None and digest.md5_base64 != expected.content_md5:
+            raise errors.BadDigest(
+                "The Content-MD5 you specified did not match what we received.",
+                ExpectedDigest=expected.content_md5,
+                CalculatedDigest=digest.md5_base64,
+            )
+        if expected.checksum is not None:
+            name, value = expected.checksum
+            _compare(name, value, computed[name])
+        trailers = decoder.trailers if decoder is not None else {}
+        announced = f"{checksums.HEADER_PREFIX}{expected.trailer}" if expected.trailer else None
+        if any(name != announced for name in trailers) or (announced and announced not in trailers):
+            raise errors.MalformedTrailerError()
+        if announced is not None:
+            value = trailers[announced]
+            checksums.decode_value(expected.trailer, value, what="trailing header")
+            _compare(expected.trailer, value, computed[expected.trailer])
 
     async def blocks(self, block_size: int) -> AsyncIterator[bytes]:
         """The body re-cut into blocks of exactly ``block_size`` bytes (the last may be
@@ -95,3 +293,72 @@ class PayloadStream:
                 del pending[:block_size]
         if pending:
             yield bytes(pending)
+
+    async def read_small(self, limit: int) -> bytes:
+        """The whole body, for small XML request bodies (CompleteMultipartUpload,
+        DeleteObjects...). Longer than ``limit`` bytes: ``MaxMessageLengthExceeded``, as S3
+        answers an oversized request document."""
+        if self.size is not None and self.size > limit:
+            raise errors.MaxMessageLengthExceeded()
+        body = bytearray()
+        async for chunk in self:
+            body += chunk
+            if len(body) > limit:
+                raise errors.MaxMessageLengthExceeded()
+        return bytes(body)
+
+
+async def _read(content: StreamReader) -> AsyncIterator[bytes]:
+    """The raw body as aiohttp hands it over (HTTP chunking already removed). A client that
+    goes away mid-body makes aiohttp raise ConnectionResetError (or a payload error for broken
+    HTTP chunking): S3 calls that an incomplete body."""
+    try:
+        while piece := await content.readany():
+            yield piece
+    except (ConnectionError, PayloadEncodingError) as exc:
+        raise errors.IncompleteBody() from exc
+
+
+def _compare(name: str, given: str, computed: str) -> None:
+    if given != computed:
+        raise errors.BadDigest(
+            f"The {name.upper()} you specified did not match the calculated checksum."
+        )
+
+
+def _checksum_header(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    found: dict[str, str] = {}
+    for header, value in headers.items():
+        name = checksums.algorithm_of_header(header)
+        if name is not None:
+            found[name] = value
+    if len(found) > 1:
+        raise errors.InvalidRequest(_SINGLE_CHECKSUM_MESSAGE)
+    if not found:
+        return None
+    ((name, value),) = found.items()
+    checksums.decode_value(name, value)
+    return name, value
+
+
+def _trailer_algorithm(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = value.strip().lower()
+    algorithm = name[len(checksums.HEADER_PREFIX):]
+    if not name.startswith(checksums.HEADER_PREFIX) or algorithm not in checksums.DIGEST_SIZES:
+        raise errors.InvalidRequest(
+            "The value specified in the x-amz-trailer header is not supported"
+        )
+    return algorithm
+
+
+def _check_content_md5(value: str) -> None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 16 or base64.b64encode(raw).decode() != value:
+        raise errors.InvalidDigest(
+            "The Content-MD5 you specified was invalid.", **{"Content-MD5": value}
+        )

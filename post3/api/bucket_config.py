@@ -8,7 +8,6 @@ post3 would not honour them.
 
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from post3 import errors, xml

@@ -22,7 +22,8 @@ def requested_range(s3: S3Request) -> ByteRange | None:
                 ArgumentName="partNumber", ArgumentValue=part,
             )
         if "Range" in s3.headers:
-            raise errors.InvalidRequest("Cannot specify both Range header and partNumber query parameter")
+            raise errors.InvalidRequest(
+                "Cannot specify both Range header and partNumber query parameter")
         return PartRange(int(part))
     return parse_range(s3.headers.get("Range"))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.parse
 from collections.abc import Mapping
 from email.utils import format_datetime, parsedate_to_datetime
-import datetime as dt
 
 from multidict import CIMultiDictProxy
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors
-from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header, unquote_etag
+from post3.api.object_headers import (
+    metadata_from_request,
+    quote_etag,
+    tags_from_header,
+    unquote_etag,
+)
 from post3.api.request import S3Request
 from post3.backend import ObjectInfo, WriteCondition
 from post3.payload import PayloadStream

@@ -1,8 +1,9 @@
 import urllib.parse
 
 import pytest
+from aiohttp.test_utils import TestServer
 
-from post3.app import create_app
+from post3.app import RUNNER_OPTIONS, create_app
 from post3.backends.memory import MemoryBackend
 from post3.config import Settings
 
@@ -23,7 +24,10 @@ def settings():
 @pytest.fixture
 async def client(aiohttp_client, settings):
     app = create_app(settings, backend=MemoryBackend())
-    return await aiohttp_client(app)
+    # TestServer ignores runner options given to its constructor; start it with them.
+    server = TestServer(app)
+    await server.start_server(**RUNNER_OPTIONS)
+    return await aiohttp_client(server)
 
 
 @pytest.fixture
