@@ -1,0 +1,36 @@
+"""post3-postgres: a post3 storage backend keeping every byte in PostgreSQL.
+
+Registered through the ``post3`` entry-point group: ``post3 run --backend postgres`` serves from
+the database in ``DATABASE_URL`` (or ``-o dsn=...``), and ``post3 postgres migrate|status``
+manage its schema.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import post3
+
+if TYPE_CHECKING:
+    import click
+
+    from post3.registry import BackendRegistry
+
+__version__ = "0.1.0.dev0"
+
+
+@post3.hookimpl
+def post3_register_backends(registry: BackendRegistry) -> None:
+    from post3_postgres.backend import PostgresBackend
+
+    registry.add(PostgresBackend)
+
+
+@post3.hookimpl
+def post3_register_commands(cli: click.Group) -> None:
+    from post3_postgres.commands import postgres
+
+    cli.add_command(postgres)
+
+
+__all__ = ["__version__", "post3_register_backends", "post3_register_commands"]

@@ -1,0 +1,400 @@
+"""PostgresBackend: buckets, objects and listing in PostgreSQL; multipart in ``multipart.py``.
+
+How the guarantees of :mod:`post3.backend` are kept (see also the package README):
+
+* **Atomic writes.** The body is staged first (``writes.py``), then one short transaction
+  makes the version live and points the key at it. Writers of one key serialize on the
+  ``objects`` row (``SELECT ... FOR UPDATE``, or the unique index for a new key), where the
+  ``WriteCondition`` is checked: last writer wins, whole, across connections and processes.
+* **Untorn reads.** A reader streams one immutable version (``reads.py``); the replaced
+  version is retired, not deleted, and stays readable while readers keep renewing its lease.
+* **Clean-up.** At start and every ``cleanup_interval`` seconds, versions whose upload stopped
+  (no block for ``abandoned_after`` seconds) and retired versions no reader renewed for
+  ``retired_grace`` seconds are deleted, a batch at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from post3 import errors
+from post3.backend import (
+    Backend,
+    BackendError,
+    BucketInfo,
+    ByteRange,
+    ObjectInfo,
+    ObjectStream,
+    Option,
+    WriteCondition,
+    utcnow,
+)
+from post3.payload import PayloadStream
+from post3_postgres.database import Connection, Database
+from post3_postgres.migrations import ensure_schema
+from post3_postgres.multipart import MultipartMixin
+from post3_postgres.reads import PostgresObjectStream
+from post3_postgres.writes import discard, stage_body
+
+log = logging.getLogger(__name__)
+
+#: Versions the clean-up deletes per statement.
+CLEANUP_BATCH = 500
+
+
+def pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    names = sorted(mapping)
+    return names, [mapping[name] for name in names]
+
+
+def mapping(names: list[str], values: list[str]) -> dict[str, str]:
+    return dict(zip(names, values, strict=True))
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The first string after every string that starts with ``prefix`` (None: no such bound).
+
+    Code point order is UTF-8 byte order, which is how the keys (``COLLATE "C"``) compare.
+    """
+    stripped = prefix.rstrip("\U0010ffff")
+    if not stripped:
+        return None
+    last = ord(stripped[-1]) + 1
+    if 0xD800 <= last <= 0xDFFF:  # surrogates cannot be stored; skip past them
+        last = 0xE000
+    return stripped[:-1] + chr(last)
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    try:
+        parts = urllib.parse.urlsplit(dsn)
+    except ValueError:
+        return "the configured server"
+    if not parts.scheme:
+        return "the configured server"
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
+class PostgresBackend(MultipartMixin, Backend):
+    """Objects in PostgreSQL: metadata rows, bytes in 1 MiB ``bytea`` blocks."""
+
+    name = "postgres"
+    options = (
+        Option(
+            "dsn",
+            "PostgreSQL connection URL, e.g. postgresql://post3@db.example/post3",
+            env="DATABASE_URL",
+        ),
+        Option.boolean(
+            "auto_migrate", "apply pending schema migrations at start (development)", False
+        ),
+        Option.integer("min_pool_size", "connections the pool keeps open", 1),
+        Option.integer("max_pool_size", "most connections the pool opens", 10),
+        Option.number("command_timeout", "seconds before a statement is abandoned", 60.0),
+        Option.number("connect_timeout", "seconds to wait for a new connection", 10.0),
+        Option.integer(
+            "statement_cache_size",
+            "prepared statements cached per connection; 0 behind PgBouncer (transaction mode)",
+            100,
+        ),
+        Option.number(
+            "abandoned_after",
+            "seconds without a new block after which an upload is judged abandoned and deleted",
+            3600.0,
+        ),
+        Option.number(
+            "retired_grace",
+            "seconds a replaced or deleted object's bytes stay readable for a reader that "
+            "opened them before (each block batch read renews it)",
+            900.0,
+        ),
+        Option.number("cleanup_interval", "seconds between clean-up runs", 60.0),
+    )
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        auto_migrate: bool = False,
+        min_pool_size: int = 1,
+        max_pool_size: int = 10,
+        command_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        statement_cache_size: int = 100,
+        abandoned_after: float = 3600.0,
+        retired_grace: float = 900.0,
+        cleanup_interval: float = 60.0,
+    ) -> None:
+        if not dsn:
+            raise BackendError(
+                "backend 'postgres' needs a database: set DATABASE_URL or POST3_POSTGRES_DSN, "
+                "or pass -o dsn=postgresql://..."
+            )
+        if not 0 < min_pool_size <= max_pool_size:
+            raise BackendError(
+                "backend 'postgres': need 0 < min_pool_size <= max_pool_size"
+            )
+        self.dsn = dsn
+        self.auto_migrate = auto_migrate
+        self._pool_options: dict[str, Any] = {
+            "min_size": min_pool_size,
+            "max_size": max_pool_size,
+            "command_timeout": command_timeout,
+            "timeout": connect_timeout,
+            "statement_cache_size": statement_cache_size,
+        }
+        self.abandoned_after = abandoned_after
+        self.retired_grace = retired_grace
+        self.cleanup_interval = cleanup_interval
+        self._database: Database | None = None
+        self._cleanup: asyncio.Task[None] | None = None
+
+    # lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def _db(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("PostgresBackend used before open()")
+        return self._database
+
+    async def open(self) -> None:
+        try:
+            pool = await asyncpg.create_pool(self.dsn, **self._pool_options)
+        except Exception as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise BackendError(
+                f"cannot connect to PostgreSQL at {redact(self.dsn)}: {reason}"
+            ) from None
+        try:
+            async with pool.acquire() as connection:
+                await ensure_schema(connection, auto_migrate=self.auto_migrate)
+        except BaseException:
+            await pool.close()
+            raise
+        self._database = Database(pool)
+        await self.remove_stale_versions()
+        self._cleanup = asyncio.create_task(self._clean_up_periodically())
+
+    async def close(self) -> None:
+        if self._cleanup is not None:
+            self._cleanup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cleanup
+            self._cleanup = None
+        if self._database is not None:
+            await self._database.pool.close()
+            self._database = None
+
+    async def ready(self) -> None:
+        await self._db.fetchval("ping")
+
+    async def remove_stale_versions(self) -> int:
+        """Delete abandoned uploads and expired retired versions; return how many."""
+        removed = 0
+        while True:
+            status = await self._db.execute(
+                "remove_stale_versions",
+                float(self.abandoned_after),
+                float(self.retired_grace),
+                CLEANUP_BATCH,
+            )
+            count = int(status.split()[-1])
+            removed += count
+            if count < CLEANUP_BATCH:
+                return removed
+
+    async def _clean_up_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.cleanup_interval)
+            try:
+                await self.remove_stale_versions()
+            except Exception:
+                log.warning("storage clean-up failed; will retry", exc_info=True)
+
+    # buckets ------------------------------------------------------------------------------
+
+    async def list_buckets(self) -> list[BucketInfo]:
+        rows = await self._db.fetch("list_buckets")
+        return [BucketInfo(row["name"], row["created"]) for row in rows]
+
+    async def create_bucket(self, bucket: str) -> BucketInfo:
+        row = await self._db.fetchrow("create_bucket", bucket, utcnow())
+        if row is None:
+            raise errors.BucketAlreadyOwnedByYou(BucketName=bucket)
+        return BucketInfo(row["name"], row["created"])
+
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        row = await self._db.fetchrow("get_bucket", bucket)
+        if row is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        return BucketInfo(row["name"], row["created"])
+
+    async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
+        row = await (db or self._db).fetchrow("get_bucket", bucket)
+        if row is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        return row["id"]
+
+    async def delete_bucket(self, bucket: str) -> None:
+        async with self._db.transaction() as tx:
+            bucket_id = await tx.fetchval("lock_bucket", bucket)
+            if bucket_id is None:
+                raise errors.NoSuchBucket(BucketName=bucket)
+            # A fresh snapshot after the lock: commits that raced with it are visible now.
+            if await tx.fetchval("bucket_has_objects", bucket_id):
+                raise errors.BucketNotEmpty(BucketName=bucket)
+            await tx.execute("delete_bucket", bucket_id)
+
+    async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
+        bucket_id = await self._bucket_id(bucket)
+        rows = await self._db.fetch("get_bucket_tags", bucket_id)
+        return {row["name"]: row["value"] for row in rows}
+
+    async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
+        async with self._db.transaction() as tx:
+            bucket_id = await tx.fetchval("lock_bucket_for_tags", bucket)
+            if bucket_id is None:
+                raise errors.NoSuchBucket(BucketName=bucket)
+            await tx.execute("replace_bucket_tags", bucket_id, *pairs(tags))
+
+    # objects ------------------------------------------------------------------------------
+
+    async def _head(self, bucket: str, key: str) -> tuple[int, ObjectInfo]:
+        row = await self._db.fetchrow("head_object", bucket, key)
+        if row is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        if row["version_id"] is None:
+            raise errors.NoSuchKey(Key=key)
+        info = ObjectInfo(
+            key=key,
+            size=row["size"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            metadata=mapping(row["metadata_names"], row["metadata_values"]),
+            tags=mapping(row["tag_names"], row["tag_values"]),
+            part_sizes=tuple(row["part_sizes"]),
+        )
+        return row["version_id"], info
+
+    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        return (await self._head(bucket, key))[1]
+
+    async def open_object(
+        self, bucket: str, key: str, byte_range: ByteRange | None = None
+    ) -> ObjectStream:
+        version_id, info = await self._head(bucket, key)
+        start, stop = (0, info.size) if byte_range is None else byte_range.resolve(info)
+        return PostgresObjectStream(self._db, version_id, info, start, stop)
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: PayloadStream,
+        *,
+        metadata: Mapping[str, str],
+        tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        staged = await stage_body(self._db, bucket, body)
+        info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+        try:
+            async with self._db.transaction() as tx:
+                version_id, bucket_id = await self._store_version(
+                    tx, bucket, staged.version_id, staged.small, info
+                )
+                await self.commit_object(tx, bucket_id, key, version_id, condition)
+        except BaseException:
+            await discard(self._db, staged.version_id)
+            raise
+        return info
+
+    async def _store_version(
+        self,
+        tx: Connection,
+        bucket: str,
+        staged_version: int | None,
+        small: bytes | None,
+        info: ObjectInfo,
+    ) -> tuple[int, int]:
+        """Make a version live with ``info``: the staged one, or a new one holding ``small``."""
+        attributes = (
+            info.size, info.etag, info.last_modified, list(info.part_sizes),
+            *pairs(info.metadata), *pairs(info.tags),
+        )
+        if staged_version is None:
+            row = await tx.fetchrow("create_version", bucket, *attributes, small)
+            if row is None:
+                raise errors.NoSuchBucket(BucketName=bucket)
+            return row["id"], row["bucket_id"]
+        if await tx.fetchval("finish_version", staged_version, *attributes) is None:
+            await self._bucket_id(bucket, tx)
+            raise errors.InternalError("The upload was abandoned by the storage clean-up.")
+        return staged_version, await self._bucket_id(bucket, tx)
+
+    @staticmethod
+    async def commit_object(
+        tx: Connection, bucket_id: int, key: str, version_id: int,
+        condition: WriteCondition | None,
+    ) -> None:
+        """Point ``key`` at ``version_id`` inside ``tx``, checking ``condition`` under the lock."""
+        while True:
+            current = await tx.fetchrow("lock_object", bucket_id, key)
+            if condition is not None:
+                condition.check(None if current is None else ObjectInfo(
+                    key, current["size"], current["etag"], current["last_modified"]
+                ))
+            if current is None:
+                if await tx.fetchval("insert_object", bucket_id, key, version_id) is not None:
+                    return
+                # Another writer created the key first and committed: judge against it.
+                continue
+            await tx.execute("replace_object", bucket_id, key, version_id, current["version_id"])
+            return
+
+    async def delete_object(self, bucket: str, key: str) -> None:
+        if await self._db.fetchval("delete_object", bucket, key) is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+
+    async def list_objects_page(
+        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> list[ObjectInfo]:
+        bucket_id = await self._bucket_id(bucket)
+        successor = prefix_successor(prefix)
+        if successor is None:
+            rows = await self._db.fetch(
+                "list_objects", bucket_id, start_after, prefix, limit
+            )
+        else:
+            rows = await self._db.fetch(
+                "list_objects_prefix", bucket_id, start_after, prefix, successor, limit
+            )
+        return [
+            ObjectInfo(
+                key=row["key"],
+                size=row["size"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+                part_sizes=tuple(row["part_sizes"]),
+            )
+            for row in rows
+        ]
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        async with self._db.transaction() as tx:
+            bucket_id = await self._bucket_id(bucket, tx)
+            current = await tx.fetchrow("lock_object", bucket_id, key)
+            if current is None:
+                raise errors.NoSuchKey(Key=key)
+            await tx.execute("replace_object_tags", current["version_id"], *pairs(tags))

@@ -1,0 +1,176 @@
+"""Multipart uploads: each part is a version of its own; completion adopts their blocks.
+
+A part is staged like an object body (``writes.py``) and committed under a lock on its upload
+row, replacing (and freeing) an earlier part with the same number. Completion runs in one
+transaction: a new version takes over the listed parts' blocks, shifted to their offsets,
+without copying a byte; the upload and its unlisted parts are deleted; the key is pointed at
+the new version exactly as a PutObject would (same lock, same condition check).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from post3 import errors
+from post3.backend import ObjectInfo, PartInfo, UploadInfo, WriteCondition, utcnow
+from post3.payload import PayloadStream
+from post3_postgres.writes import discard, stage_body
+
+if TYPE_CHECKING:
+    from post3_postgres.database import Connection, Database
+
+
+def new_upload_id() -> str:
+    """Sorts in creation order across processes (nanosecond clock first), then is random."""
+    return f"{time.time_ns():016x}{secrets.token_hex(12)}"
+
+
+def _upload_info(row: asyncpg.Record) -> UploadInfo:
+    return UploadInfo(
+        key=row["key"],
+        upload_id=row["upload_id"],
+        initiated=row["initiated"],
+        metadata=dict(zip(row["metadata_names"], row["metadata_values"], strict=True)),
+        tags=dict(zip(row["tag_names"], row["tag_values"], strict=True)),
+    )
+
+
+def _pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    names = sorted(mapping)
+    return names, [mapping[name] for name in names]
+
+
+class MultipartMixin:
+    _db: Database
+
+    async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    async def commit_object(
+        tx: Connection, bucket_id: int, key: str, version_id: int,
+        condition: WriteCondition | None,
+    ) -> None:
+        raise NotImplementedError
+
+    async def _upload_row(
+        self, bucket: str, key: str, upload_id: str, db: Database | Connection | None = None
+    ) -> asyncpg.Record:
+        row = await (db or self._db).fetchrow("get_upload", bucket, upload_id, key)
+        if row is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        if row["upload_id"] is None:
+            raise errors.NoSuchUpload(UploadId=upload_id)
+        return row
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+    ) -> UploadInfo:
+        upload_id = new_upload_id()
+        initiated = utcnow()
+        created = await self._db.fetchval(
+            "create_upload", bucket, upload_id, key, initiated, *_pairs(metadata), *_pairs(tags)
+        )
+        if created is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        return UploadInfo(key, upload_id, initiated, dict(metadata), dict(tags))
+
+    async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
+        return _upload_info(await self._upload_row(bucket, key, upload_id))
+
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, part_number: int, body: PayloadStream
+    ) -> PartInfo:
+        bucket_id = (await self._upload_row(bucket, key, upload_id))["bucket_id"]
+        staged = await stage_body(self._db, bucket, body)
+        digest = body.digest
+        info = PartInfo(part_number, digest.size, digest.md5_hex, utcnow(), dict(digest.checksums))
+        try:
+            async with self._db.transaction() as tx:
+                # The upload may have been completed or aborted while the body arrived.
+                if await tx.fetchval("lock_upload_for_part", upload_id, bucket_id, key) is None:
+                    raise errors.NoSuchUpload(UploadId=upload_id)
+                version_id = staged.version_id
+                attributes = (info.size, info.etag, info.last_modified, [], [], [], [], [])
+                if version_id is None:
+                    version_id = await tx.fetchval(
+                        "create_version", bucket, *attributes, staged.small
+                    )
+                elif await tx.fetchval("finish_version", version_id, *attributes) is None:
+                    raise errors.InternalError("The upload was abandoned by the storage clean-up.")
+                replaced = await tx.fetchval("part_version", upload_id, part_number)
+                await tx.execute(
+                    "put_part", upload_id, part_number, version_id, info.size, info.etag,
+                    info.last_modified, json.dumps(info.checksums),
+                )
+                if replaced is not None:
+                    await tx.execute("delete_version", replaced)
+        except BaseException:
+            await discard(self._db, staged.version_id)
+            raise
+        return info
+
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
+        await self._upload_row(bucket, key, upload_id)
+        rows = await self._db.fetch("list_parts", upload_id)
+        return [
+            PartInfo(row["part_number"], row["size"], row["etag"], row["last_modified"],
+                     json.loads(row["checksums"]))
+            for row in rows
+        ]
+
+    async def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[PartInfo],
+        info: ObjectInfo,
+        condition: WriteCondition | None = None,
+    ) -> ObjectInfo:
+        async with self._db.transaction() as tx:
+            bucket_id = (await self._upload_row(bucket, key, upload_id, tx))["bucket_id"]
+            if await tx.fetchval("lock_upload", upload_id, bucket_id, key) is None:
+                raise errors.NoSuchUpload(UploadId=upload_id)
+            stored = {row["part_number"]: row for row in await tx.fetch("list_parts", upload_id)}
+            versions: list[int] = []
+            offsets: list[int] = []
+            position = 0
+            for part in parts:
+                row = stored.get(part.part_number)
+                if row is None or row["etag"] != part.etag:
+                    raise errors.InvalidPart(PartNumber=part.part_number, ETag=part.etag)
+                versions.append(row["version_id"])
+                offsets.append(position)
+                position += row["size"]
+            version_id = await tx.fetchval(
+                "create_version", bucket, position, info.etag, info.last_modified,
+                list(info.part_sizes), *_pairs(info.metadata), *_pairs(info.tags), None,
+            )
+            await tx.execute("adopt_part_blocks", version_id, versions, offsets)
+            await tx.execute("delete_upload", upload_id)
+            await self.commit_object(tx, bucket_id, key, version_id, condition)
+        return info
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        async with self._db.transaction() as tx:
+            bucket_id = (await self._upload_row(bucket, key, upload_id, tx))["bucket_id"]
+            if await tx.fetchval("lock_upload", upload_id, bucket_id, key) is None:
+                raise errors.NoSuchUpload(UploadId=upload_id)
+            await tx.execute("delete_upload", upload_id)
+
+    async def list_multipart_uploads(
+        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+        limit: int = 1000,
+    ) -> list[UploadInfo]:
+        bucket_id = await self._bucket_id(bucket)
+        rows = await self._db.fetch(
+            "list_uploads", bucket_id, prefix, key_marker, upload_id_marker, limit
+        )
+        return [_upload_info(row) for row in rows]

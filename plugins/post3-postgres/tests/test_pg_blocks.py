@@ -1,0 +1,99 @@
+"""How bytes sit in blocks: ranges read only what they need; multipart completion copies none."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from post3_postgres.queries import load_queries
+
+from post3.testing import (
+    MiB,
+    Range,
+    multipart_object_info,
+    pattern,
+    payload,
+    put_bytes,
+    read_object,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+async def sql(empty_postgres_database):
+    connection = await asyncpg.connect(empty_postgres_database)
+    yield connection
+    await connection.close()
+
+
+async def test_blocks_are_one_mebibyte_stored_uncompressed(postgres_backend, sql) -> None:
+    await postgres_backend.create_bucket("b")
+    data = b"\0" * (2 * MiB + 5)  # would compress to almost nothing
+    await put_bytes(postgres_backend, "b", "zeros", data)
+    rows = await sql.fetch(
+        "SELECT position, length(data) AS n, pg_column_size(data) AS stored FROM blocks "
+        "ORDER BY position"
+    )
+    assert [(r["position"], r["n"]) for r in rows] == [(0, MiB), (MiB, MiB), (2 * MiB, 5)]
+    assert rows[0]["stored"] >= MiB
+    storage = await sql.fetchval(
+        "SELECT attstorage FROM pg_attribute WHERE attrelid = 'blocks'::regclass "
+        "AND attname = 'data'"
+    )
+    assert storage == b"e"  # EXTERNAL: out of line, never compressed
+
+
+async def test_a_range_fetches_only_the_overlapping_slices(postgres_backend, sql) -> None:
+    await postgres_backend.create_bucket("b")
+    data = pattern(5 * MiB + 17)
+    await put_bytes(postgres_backend, "b", "k", data)
+    version_id = await sql.fetchval("SELECT version_id FROM objects")
+
+    start, stop = 2 * MiB - 10, 3 * MiB + 20
+    rows = await sql.fetch(load_queries()["read_blocks"], version_id, start, stop)
+    assert [(r["position"], len(r["data"])) for r in rows] == [
+        (MiB, 10), (2 * MiB, MiB), (3 * MiB, 20)
+    ]
+    assert b"".join(r["data"] for r in rows) == data[start:stop]
+
+    inside = await sql.fetch(load_queries()["read_blocks"], version_id, MiB + 5, MiB + 9)
+    assert [(r["position"], r["data"]) for r in inside] == [(MiB, data[MiB + 5: MiB + 9])]
+
+
+async def test_ranges_across_uneven_multipart_blocks(postgres_backend, sql) -> None:
+    await postgres_backend.create_bucket("b")
+    sizes = [5 * MiB + 3, 2 * MiB + 7, 10]
+    bodies = [pattern(size, seed=i) for i, size in enumerate(sizes)]
+    whole = b"".join(bodies)
+    upload = await postgres_backend.create_multipart_upload("b", "mp", metadata={}, tags={})
+    parts = [
+        await postgres_backend.upload_part("b", "mp", upload.upload_id, i + 1, payload(body))
+        for i, body in enumerate(bodies)
+    ]
+    toast_before = await sql.fetchval(
+        "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'blocks'"
+    )
+    info = multipart_object_info(upload, parts)
+    await postgres_backend.complete_multipart_upload("b", "mp", upload.upload_id, parts, info)
+
+    # The parts' bytes were adopted, not copied: the out-of-line storage did not grow.
+    toast_after = await sql.fetchval(
+        "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE relname = 'blocks'"
+    )
+    assert toast_after == toast_before
+    assert await sql.fetchval("SELECT count(*) FROM versions") == 1
+
+    head = await postgres_backend.head_object("b", "mp")
+    assert head.part_sizes == tuple(sizes)
+    assert await read_object(postgres_backend, "b", "mp") == whole
+    boundary = sizes[0]
+    for start, stop in [
+        (boundary - 1, boundary + 1),
+        (MiB - 1, 6 * MiB),
+        (len(whole) - 12, None),
+        (0, 1),
+        (5 * MiB, 5 * MiB + 4),
+    ]:
+        expected = whole[start:stop]
+        assert await read_object(postgres_backend, "b", "mp", Range(start, stop)) == expected
+    assert await read_object(postgres_backend, "b", "mp", Range(suffix=9)) == whole[-9:]

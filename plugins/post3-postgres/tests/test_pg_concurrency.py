@@ -1,0 +1,205 @@
+"""Writers and readers racing on one key, across separate pools (as separate processes are)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import asyncpg
+import pytest
+from post3_postgres.backend import PostgresBackend
+
+from post3 import errors
+from post3.backend import WriteCondition
+from post3.testing import MiB, failing_payload, pattern, payload, put_bytes, read_object
+
+pytestmark = pytest.mark.postgres
+
+
+async def version_states(dsn: str) -> dict[str, int]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch("SELECT state, count(*) AS n FROM versions GROUP BY state")
+        blocks = await connection.fetchval("SELECT count(*) FROM blocks")
+    finally:
+        await connection.close()
+    return {**{row["state"]: row["n"] for row in rows}, "blocks": blocks}
+
+
+@pytest.fixture
+async def two_processes(empty_postgres_database):
+    """Two backends with pools of their own, standing for two post3 processes."""
+    backends = [
+        PostgresBackend(empty_postgres_database, max_pool_size=4, retired_grace=0,
+                        abandoned_after=0)
+        for _ in range(2)
+    ]
+    for backend in backends:
+        await backend.open()
+    yield backends
+    for backend in backends:
+        await backend.close()
+
+
+async def test_many_writers_on_one_key_last_writer_wins_whole(
+    two_processes, empty_postgres_database
+) -> None:
+    first, second = two_processes
+    await first.create_bucket("race")
+    bodies = [pattern(2 * MiB + 1000 * i, seed=i) for i in range(8)]
+
+    async def write(i: int) -> None:
+        backend = two_processes[i % 2]
+        await backend.put_object(
+            "race", "key", payload(bodies[i], chunk_size=256 * 1024, pause=True), metadata={}
+        )
+
+    await asyncio.gather(*(write(i) for i in range(len(bodies))))
+
+    head = await second.head_object("race", "key")
+    data = await read_object(first, "race", "key")
+    assert data in bodies
+    assert head.etag == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert head.size == len(data)
+
+    await first.remove_stale_versions()
+    states = await version_states(empty_postgres_database)
+    assert states == {"live": 1, "blocks": 3}
+
+
+async def test_concurrent_create_if_absent_lets_exactly_one_win(two_processes) -> None:
+    first, _ = two_processes
+    await first.create_bucket("race")
+    condition = WriteCondition(if_none_match=True)
+
+    async def create(i: int) -> int | None:
+        try:
+            await two_processes[i % 2].put_object(
+                "race", "once", payload(str(i).encode(), pause=True), metadata={},
+                condition=condition,
+            )
+        except errors.PreconditionFailed:
+            return None
+        return i
+
+    winners = [i for i in await asyncio.gather(*(create(i) for i in range(12))) if i is not None]
+    assert len(winners) == 1
+    assert await read_object(first, "race", "once") == str(winners[0]).encode()
+
+
+async def test_reader_is_not_torn_by_overwrite_or_delete(
+    postgres_backend, empty_postgres_database
+) -> None:
+    await postgres_backend.create_bucket("read")
+    old = pattern(10 * MiB + 123, seed=1)
+    await put_bytes(postgres_backend, "read", "k", old)
+
+    stream = await postgres_backend.open_object("read", "k")
+    received = []
+    try:
+        async for block in stream:
+            received.append(block)
+            if len(received) == 1:
+                await put_bytes(postgres_backend, "read", "k", pattern(10 * MiB, seed=2))
+            elif len(received) == 5:
+                await postgres_backend.delete_object("read", "k")
+                # The clean-up runs meanwhile; the reader's lease keeps its version.
+                await postgres_backend.remove_stale_versions()
+    finally:
+        await stream.aclose()
+    assert b"".join(received) == old
+    with pytest.raises(errors.NoSuchKey):
+        await postgres_backend.head_object("read", "k")
+
+
+async def test_retired_versions_go_after_their_grace(two_processes, empty_postgres_database):
+    backend, _ = two_processes
+    await backend.create_bucket("gc")
+    await put_bytes(backend, "gc", "k", pattern(3 * MiB))
+    await put_bytes(backend, "gc", "k", b"small")
+    await put_bytes(backend, "gc", "gone", pattern(2 * MiB))
+    await backend.delete_object("gc", "gone")
+    assert (await version_states(empty_postgres_database))["retired"] == 2
+
+    assert await backend.remove_stale_versions() == 2
+    assert await version_states(empty_postgres_database) == {"live": 1, "blocks": 1}
+
+
+async def test_failed_upload_leaves_no_rows(postgres_backend, empty_postgres_database) -> None:
+    await postgres_backend.create_bucket("fail")
+    with pytest.raises(errors.BadDigest):
+        await postgres_backend.put_object(
+            "fail", "k", failing_payload(pattern(3 * MiB)), metadata={}
+        )
+    with pytest.raises(errors.NoSuchKey):
+        await postgres_backend.head_object("fail", "k")
+    assert await version_states(empty_postgres_database) == {"blocks": 0}
+
+
+async def test_cancelled_upload_leaves_no_rows(postgres_backend, empty_postgres_database):
+    await postgres_backend.create_bucket("cancel")
+    started = asyncio.Event()
+
+    async def slow_body():
+        yield b"x" * MiB
+        yield b"y" * MiB
+        started.set()
+        await asyncio.sleep(3600)
+        yield b"never"
+
+    from post3.payload import PayloadStream
+
+    task = asyncio.create_task(postgres_backend.put_object(
+        "cancel", "k", PayloadStream.from_iterable(slow_body()), metadata={}
+    ))
+    await started.wait()
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await version_states(empty_postgres_database) == {"blocks": 0}
+
+
+@pytest.fixture
+async def short_grace(empty_postgres_database):
+    backend = PostgresBackend(empty_postgres_database, max_pool_size=4, retired_grace=2)
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+async def test_slow_reader_keeps_a_replaced_version_past_its_grace(short_grace) -> None:
+    await short_grace.create_bucket("slow")
+    old = pattern(11 * MiB, seed=3)
+    await put_bytes(short_grace, "slow", "k", old)
+    stream = await short_grace.open_object("slow", "k")
+    received = []
+    started = asyncio.get_running_loop().time()
+    try:
+        async for block in stream:
+            received.append(block)
+            if len(received) == 1:
+                await short_grace.delete_object("slow", "k")
+            await asyncio.sleep(0.25)
+            await short_grace.remove_stale_versions()
+    finally:
+        await stream.aclose()
+    assert asyncio.get_running_loop().time() - started > 2.5
+    assert b"".join(received) == old
+
+
+async def test_reader_stalled_past_the_grace_fails_instead_of_lying(short_grace) -> None:
+    await short_grace.create_bucket("stalled")
+    await put_bytes(short_grace, "stalled", "k", pattern(9 * MiB, seed=4))
+    stream = await short_grace.open_object("stalled", "k")
+    try:
+        iterator = aiter(stream)
+        await anext(iterator)
+        await short_grace.delete_object("stalled", "k")
+        await asyncio.sleep(2.5)
+        assert await short_grace.remove_stale_versions() == 1
+        with pytest.raises(errors.InternalError):
+            async for _ in iterator:
+                pass
+    finally:
+        await stream.aclose()

@@ -1,0 +1,161 @@
+"""Schema migrations: applied once, under a lock, and refused when the schema is unknown."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from click.testing import CliRunner
+from post3_postgres.backend import PostgresBackend
+from post3_postgres.commands import postgres
+from post3_postgres.migrations import load_migrations, migrate, read_status
+
+from post3.backend import BackendError
+
+pytestmark = pytest.mark.postgres
+
+
+async def ledger(dsn: str) -> list[tuple[int, str]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch("SELECT version, checksum FROM schema_migrations")
+        return [(row["version"], row["checksum"]) for row in rows]
+    finally:
+        await connection.close()
+
+
+async def run_sql(dsn: str, statement: str, *args: object) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(statement, *args)
+    finally:
+        await connection.close()
+
+
+async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
+    dsn = await new_postgres_database()
+    backend = PostgresBackend(dsn)
+    with pytest.raises(BackendError, match=r"needs 1 migration\(s\) \(0001_initial\).*migrate"):
+        await backend.open()
+
+    migrated = PostgresBackend(dsn, auto_migrate=True)
+    await migrated.open()
+    try:
+        await migrated.create_bucket("after-migration")
+        assert [b.name for b in await migrated.list_buckets()] == ["after-migration"]
+    finally:
+        await migrated.close()
+    assert await ledger(dsn) == [(1, load_migrations()[0].checksum)]
+
+
+async def test_migrating_twice_is_a_no_op(new_postgres_database) -> None:
+    dsn = await new_postgres_database()
+    connection = await asyncpg.connect(dsn)
+    try:
+        first = await migrate(connection)
+        second = await migrate(connection)
+        status = await read_status(connection)
+    finally:
+        await connection.close()
+    assert [m.label for m in first] == [m.label for m in load_migrations()]
+    assert second == []
+    assert status.up_to_date
+    assert len(await ledger(dsn)) == len(load_migrations())
+
+
+async def test_concurrent_migrators_apply_each_migration_once(new_postgres_database) -> None:
+    dsn = await new_postgres_database()
+    connections = [await asyncpg.connect(dsn) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(migrate(c) for c in connections))
+    finally:
+        for connection in connections:
+            await connection.close()
+    applied = sorted(len(result) for result in results)
+    assert applied == [0, 0, 0, len(load_migrations())]
+    assert len(await ledger(dsn)) == len(load_migrations())
+
+
+async def test_concurrent_auto_migrating_starts_all_succeed(new_postgres_database) -> None:
+    dsn = await new_postgres_database()
+    backends = [PostgresBackend(dsn, auto_migrate=True) for _ in range(3)]
+    await asyncio.gather(*(b.open() for b in backends))
+    try:
+        await backends[0].create_bucket("shared")
+        assert [b.name for b in await backends[2].list_buckets()] == ["shared"]
+    finally:
+        for backend in backends:
+            await backend.close()
+
+
+async def test_edited_migration_is_refused(new_postgres_database) -> None:
+    dsn = await new_postgres_database(migrated=True)
+    await run_sql(dsn, "UPDATE schema_migrations SET checksum = 'f00d' WHERE version = 1")
+    with pytest.raises(BackendError, match="0001_initial was edited after it was applied"):
+        await PostgresBackend(dsn, auto_migrate=True).open()
+
+
+async def test_database_newer_than_the_code_is_refused(new_postgres_database) -> None:
+    dsn = await new_postgres_database(migrated=True)
+    await run_sql(
+        dsn,
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
+    )
+    with pytest.raises(BackendError, match="9999_future.*newer than the code"):
+        await PostgresBackend(dsn).open()
+    result = await asyncio.to_thread(CliRunner().invoke, postgres, ["status", "-o", f"dsn={dsn}"])
+    assert result.exit_code == 2
+    assert "newer than the code" in result.output
+
+
+async def test_unreachable_server_is_one_clear_line() -> None:
+    backend = PostgresBackend(
+        "postgresql://post3:secret@127.0.0.1:1/nowhere", connect_timeout=2
+    )
+    with pytest.raises(BackendError) as raised:
+        await backend.open()
+    message = str(raised.value)
+    assert message.startswith("cannot connect to PostgreSQL at postgresql://post3@127.0.0.1:1")
+    assert "secret" not in message
+    assert "\n" not in message
+
+
+def test_missing_dsn_names_the_ways_to_give_one() -> None:
+    with pytest.raises(BackendError, match="DATABASE_URL"):
+        PostgresBackend.from_options({})
+
+
+def test_migrate_and_status_commands(postgres_server: str) -> None:
+    dsn = asyncio.run(_new_database(postgres_server))
+    try:
+        runner = CliRunner()
+        before = runner.invoke(postgres, ["status"], env={"DATABASE_URL": dsn})
+        assert before.exit_code == 1, before.output
+        assert "0001_initial  pending" in before.output
+
+        applied = runner.invoke(postgres, ["migrate", "-o", f"dsn={dsn}"])
+        assert applied.exit_code == 0, applied.output
+        assert "applied 0001_initial" in applied.output
+
+        again = runner.invoke(postgres, ["migrate"], env={"POST3_POSTGRES_DSN": dsn})
+        assert again.exit_code == 0, again.output
+        assert "schema is up to date" in again.output
+
+        after = runner.invoke(postgres, ["status", "-o", f"dsn={dsn}"])
+        assert after.exit_code == 0, after.output
+        assert "0001_initial  applied" in after.output
+    finally:
+        asyncio.run(_drop_database(postgres_server, dsn))
+
+
+async def _new_database(server: str) -> str:
+    from post3_postgres.testing import create_database
+
+    return (await create_database(server, migrated=False))[1]
+
+
+async def _drop_database(server: str, dsn: str) -> None:
+    from post3_postgres.testing import drop_database
+
+    await drop_database(server, dsn.rpartition("/")[2])
