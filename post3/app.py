@@ -23,8 +23,10 @@ log = logging.getLogger("post3")
 
 #: Options for the aiohttp server that runs the app (``web.AppRunner(app, **RUNNER_OPTIONS)``).
 #: Bodies must reach the handlers exactly as sent: S3 stores a ``Content-Encoding: gzip`` body
-#: as it is, so aiohttp must not decompress it.
-RUNNER_OPTIONS = {"auto_decompress": False}
+#: as it is, so aiohttp must not decompress it. After a refusal (an oversized upload answered
+#: instead of ``100 Continue``) the unread body is not drained for long: one second lets a
+#: client that already sent some bytes read the answer, then the connection closes.
+RUNNER_OPTIONS = {"auto_decompress": False, "lingering_time": 1.0}
 
 
 def create_app(
@@ -72,7 +74,7 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
     if request_id and "x-amz-request-id" not in response.headers:
         response.headers["x-amz-request-id"] = request_id
         response.headers["x-amz-id-2"] = request_id
-    response.headers.setdefault("Server", "post3")
+    response.headers["Server"] = "post3"
 
 
 async def expect_continue(request: web.Request) -> web.StreamResponse | None:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Self
 from post3 import errors
 
 if TYPE_CHECKING:
+    from post3.credentials import AccessKey
     from post3.payload import PayloadDigest, PayloadStream
 
 
@@ -460,6 +461,27 @@ class Backend(abc.ABC):
     ) -> list[UploadInfo]:
         """Pending uploads ordered by (key, initiated, upload_id), after the markers."""
         raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+
+
+    # access keys ---------------------------------------------------------------------------
+    # Kept with the data, so one backup holds both, and ``post3 keys`` works against the same
+    # options as ``post3 run``, while it runs. A backend that keeps none leaves these alone:
+    # then only the root key (POST3_ACCESS_KEY / POST3_SECRET_KEY) exists.
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        raise errors.NotImplemented("This backend does not store access keys")
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        """Create or replace the key with ``key.access_key_id``."""
+        raise errors.NotImplemented("This backend does not store access keys")
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        """Every stored key, by access key id."""
+        raise errors.NotImplemented("This backend does not store access keys")
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        """Forget a key; False when there was none."""
+        raise errors.NotImplemented("This backend does not store access keys")
 
 
 def checksum_algorithms(metadata: Mapping[str, str]) -> tuple[str, ...]:

@@ -30,6 +30,11 @@ class Settings:
     disabled_plugins: tuple[str, ...] = ()
     #: Largest single PutObject body, in bytes (S3: 5 GiB).
     max_put_size: int = MAX_PUT_SIZE
+    #: The root (admin) key, from POST3_ACCESS_KEY / POST3_SECRET_KEY.
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    #: False only with ``--no-auth`` (loopback only): requests are not authenticated.
+    auth: bool = True
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -64,6 +69,8 @@ class Settings:
             },
             region=environ.get("POST3_REGION") or defaults.region,
             disabled_plugins=disabled_plugins(environ),
+            access_key=environ.get("POST3_ACCESS_KEY") or None,
+            secret_key=environ.get("POST3_SECRET_KEY") or None,
         )
 
 

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     import click
     from aiohttp import web
 
+    from post3.backend import Backend
     from post3.config import Settings
+    from post3.credentials import CredentialsProvider
     from post3.registry import BackendRegistry
 
 hookspec = pluggy.HookspecMarker("post3")
@@ -52,4 +54,19 @@ def post3_configure_app(app: web.Application, settings: Settings) -> None:
     middlewares, ``cleanup_ctx`` entries, signals.
 
     Called once by ``create_app`` after post3's own routes and middlewares are in place.
+    """
+
+
+@hookspec(firstresult=True)
+def post3_credentials_provider(
+    settings: Settings, backend: Backend
+) -> CredentialsProvider | None:
+    """Choose where access keys come from: return an object with
+    ``async def lookup(access_key_id) -> post3.credentials.AccessKey | None``, or None to
+    leave the choice to other plugins.
+
+    The first non-None answer wins; post3's own provider (the root key from
+    ``POST3_ACCESS_KEY`` / ``POST3_SECRET_KEY``, then the keys the backend stores) answers last,
+    so a plugin that brings its own key store (LDAP, Vault, a file) takes precedence simply by
+    being installed. Called once by ``create_app``.
     """

@@ -14,7 +14,12 @@ from post3 import hookspecs
 from post3.registry import BackendRegistry
 
 #: Modules inside post3 that register through the same hooks as third-party plugins.
-DEFAULT_PLUGINS = ("post3.backends.memory", "post3.maintenance")
+DEFAULT_PLUGINS = (
+    "post3.backends.memory",
+    "post3.maintenance",
+    "post3.credentials",
+    "post3.keys_cli",
+)
 
 ENTRY_POINT_GROUP = "post3"
 

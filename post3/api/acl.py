@@ -11,8 +11,8 @@ from aiohttp import web
 
 from post3 import errors, xml
 from post3.api.body import read_xml_body
-from post3.api.bucket import OWNER, xml_response
 from post3.api.request import S3Request
+from post3.api.responses import OWNER, xml_response
 
 _CANNED_OK = {"private", "bucket-owner-full-control", "bucket-owner-read"}
 _GRANT_HEADERS = ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",

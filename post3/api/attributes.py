@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, xml
-from post3.api.bucket import xml_response
 from post3.api.get import check_version_id
 from post3.api.object_headers import http_date
 from post3.api.request import S3Request
+from post3.api.responses import xml_response
 
 ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, xml
+from post3.api.acl import check_canned_acl
 from post3.api.body import read_xml_body
 from post3.api.request import S3Request
-
-OWNER = [("ID", "post3"), ("DisplayName", "post3")]
-
-
-def xml_response(body: bytes, status: int = 200) -> web.Response:
-    return web.Response(body=body, status=status, content_type="application/xml")
+from post3.api.responses import OWNER, xml_response
 
 
 async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
@@ -36,6 +32,7 @@ async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
 
 
 async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
+    check_canned_acl(s3.headers.get("x-amz-acl"))
     body = await read_xml_body(s3)
     if body:
         config = xml.parse(body, "CreateBucketConfiguration")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, xml
-from post3.api.bucket import xml_response
 from post3.api.request import S3Request
+from post3.api.responses import xml_response
 
 #: operation -> the error S3 sends when nothing is configured
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {

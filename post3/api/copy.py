@@ -7,10 +7,11 @@ import urllib.parse
 from aiohttp import web
 
 from post3 import conditions, errors, names, xml
-from post3.api.bucket import xml_response
+from post3.api.acl import check_canned_acl
 from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header
 from post3.api.put import write_condition
 from post3.api.request import S3Request
+from post3.api.responses import xml_response
 
 
 def parse_copy_source(value: str) -> tuple[str, str]:
@@ -41,6 +42,7 @@ def _directive(s3: S3Request, header: str) -> str:
 
 async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
     src_bucket, src_key = parse_copy_source(s3.headers["x-amz-copy-source"])
+    check_canned_acl(s3.headers.get("x-amz-acl"))
     replace_metadata = _directive(s3, "x-amz-metadata-directive") == "REPLACE"
     replace_tags = _directive(s3, "x-amz-tagging-directive") == "REPLACE"
     if (src_bucket, src_key) == (s3.bucket, s3.key) and not replace_metadata \

@@ -6,9 +6,9 @@ from aiohttp import web
 
 from post3 import errors, names, xml
 from post3.api.body import read_xml_body
-from post3.api.bucket import xml_response
 from post3.api.get import check_version_id
 from post3.api.request import S3Request
+from post3.api.responses import xml_response
 
 MAX_DELETE_KEYS = 1000
 

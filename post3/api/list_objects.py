@@ -8,9 +8,9 @@ from collections.abc import Callable
 from aiohttp import web
 
 from post3 import errors, listing, xml
-from post3.api.bucket import OWNER, xml_response
 from post3.api.object_headers import quote_etag
 from post3.api.request import S3Request
+from post3.api.responses import OWNER, xml_response
 from post3.backend import ObjectInfo
 
 

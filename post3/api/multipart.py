@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from post3 import conditions, errors, listing, multipart, xml
+from post3.api.acl import check_canned_acl
 from post3.api.body import read_xml_body
-from post3.api.bucket import OWNER, xml_response
 from post3.api.copy import parse_copy_source
 from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header
 from post3.api.put import write_condition
 from post3.api.request import S3Request
+from post3.api.responses import OWNER, xml_response
 from post3.backend import PartInfo, UploadInfo
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
@@ -32,6 +33,7 @@ def _checksum_headers(part: PartInfo) -> dict[str, str]:
 
 
 async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
+    check_canned_acl(s3.headers.get("x-amz-acl"))
     metadata = metadata_from_request(s3.headers)
     settings = multipart.checksum_settings(s3.headers)
     metadata.update(settings)

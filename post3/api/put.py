@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors
+from post3.api.acl import check_canned_acl
 from post3.api.object_headers import (
     metadata_from_request,
     quote_etag,
@@ -37,6 +38,7 @@ def checksum_headers(info: ObjectInfo) -> dict[str, str]:
 
 
 async def handle_put_object(s3: S3Request) -> web.StreamResponse:
+    check_canned_acl(s3.headers.get("x-amz-acl"))
     metadata = metadata_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)

@@ -6,10 +6,10 @@ from aiohttp import web
 
 from post3 import errors, xml
 from post3.api.body import read_xml_body
-from post3.api.bucket import xml_response
 from post3.api.get import check_version_id
 from post3.api.object_headers import check_tags
 from post3.api.request import S3Request
+from post3.api.responses import xml_response
 
 #: S3 allows more tags on a bucket than on an object.
 MAX_BUCKET_TAGS = 50

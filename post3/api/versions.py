@@ -9,10 +9,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, listing, xml
-from post3.api.bucket import OWNER, xml_response
 from post3.api.list_objects import url_encoder
 from post3.api.object_headers import quote_etag
 from post3.api.request import S3Request
+from post3.api.responses import OWNER, xml_response
 
 
 async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:

@@ -41,6 +41,7 @@ from post3.backend import (
 )
 
 if TYPE_CHECKING:
+    from post3.credentials import AccessKey
     from post3.payload import PayloadStream
     from post3.registry import BackendRegistry
 
@@ -93,6 +94,21 @@ class MemoryBackend(Backend):
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
         self._upload_counter = itertools.count()
+        self._access_keys: dict[str, AccessKey] = {}
+
+    # access keys: the records are immutable, so storing them as they are is safe.
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return self._access_keys.get(access_key_id)
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        self._access_keys[key.access_key_id] = key
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        return [self._access_keys[k] for k in sorted(self._access_keys)]
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return self._access_keys.pop(access_key_id, None) is not None
 
     def _bucket(self, bucket: str) -> _Bucket:
         try:

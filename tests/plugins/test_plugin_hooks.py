@@ -23,7 +23,7 @@ HOOKS = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
 
 def test_hooks_are_documented():
     assert set(HOOKS) == {"post3_register_backends", "post3_register_commands",
-                          "post3_configure_app"}
+                          "post3_configure_app", "post3_credentials_provider"}
     for name in HOOKS:
         assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 80, name
 
@@ -102,3 +102,24 @@ def test_managers_do_not_share_registrations():
     first = get_plugin_manager()
     first.register(plugin(post3_register_backends=lambda registry: None), name="extra")
     assert get_plugin_manager().get_plugin("extra") is None
+
+
+async def test_post3_credentials_provider():
+    from post3.credentials import AccessKey, StandardCredentials
+
+    backend = MemoryBackend()
+    settings = Settings(backend="memory", access_key="ROOTKEY", secret_key="rootsecret")
+    pm = get_plugin_manager()
+    provider = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
+    assert isinstance(provider, StandardCredentials)
+    assert (await provider.lookup("ROOTKEY")).admin
+    assert await provider.lookup("OTHER") is None
+
+    class Directory:
+        async def lookup(self, access_key_id):
+            return AccessKey(access_key_id, "from-the-directory")
+
+    pm.register(plugin(post3_credentials_provider=lambda settings, backend: Directory()))
+    provider = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
+    assert isinstance(provider, Directory)
+    assert (await provider.lookup("ANY")).secret_access_key == "from-the-directory"

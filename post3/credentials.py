@@ -1,0 +1,121 @@
+"""Access keys and where they come from.
+
+A key is either an admin key or holds per-bucket grants (``read`` < ``write`` < ``owner``),
+in the spirit of Garage's per-key bucket permissions. Secrets are kept as they are (SigV4
+needs the secret itself to verify a signature), are shown once, at creation, and never logged.
+
+The provider is chosen through the ``post3_credentials_provider`` hook (firstresult); the one
+here answers last: the root key from the settings, then the keys the backend stores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+import post3
+from post3 import errors
+from post3.backend import utcnow
+
+if TYPE_CHECKING:
+    from post3.backend import Backend
+    from post3.config import Settings
+
+PERMISSIONS = ("read", "write", "owner")
+_RANK = {name: rank for rank, name in enumerate(PERMISSIONS, start=1)}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    name: str = ""
+    admin: bool = False
+    #: bucket name -> "read" | "write" | "owner"
+    grants: Mapping[str, str] = field(default_factory=dict)
+    created: dt.datetime = field(default_factory=utcnow)
+
+    def allows(self, bucket: str, permission: str) -> bool:
+        if self.admin:
+            return True
+        held = self.grants.get(bucket)
+        return held is not None and _RANK[held] >= _RANK[permission]
+
+    def with_grant(self, bucket: str, permission: str | None) -> AccessKey:
+        grants = dict(self.grants)
+        if permission is None:
+            grants.pop(bucket, None)
+        else:
+            grants[bucket] = permission
+        return replace(self, grants=grants)
+
+
+def new_access_key(name: str = "", admin: bool = False,
+                   grants: Mapping[str, str] | None = None) -> AccessKey:
+    """A fresh key: ``P3`` + 18 upper-case letters/digits (AWS's 20-character shape) and a
+    40-character secret."""
+    alphabet = string.ascii_uppercase + string.digits
+    key_id = "P3" + "".join(secrets.choice(alphabet) for _ in range(18))
+    secret = secrets.token_urlsafe(30)[:40]
+    return AccessKey(key_id, secret, name, admin, dict(grants or {}))
+
+
+def parse_grant(text: str) -> tuple[str, str]:
+    """``BUCKET:read|write|owner`` -> (bucket, permission)."""
+    bucket, sep, permission = text.rpartition(":")
+    if not sep or not bucket or permission not in PERMISSIONS:
+        raise ValueError(f"{text!r} is not BUCKET:read, BUCKET:write or BUCKET:owner")
+    return bucket, permission
+
+
+class CredentialsProvider(Protocol):
+    async def lookup(self, access_key_id: str) -> AccessKey | None:
+        """The key with this id, or None when there is none."""
+
+
+class StandardCredentials:
+    """The root key from the settings, then the backend's stored keys.
+
+    Found keys are cached for a few seconds, so a signed request costs no storage round trip,
+    while ``post3 keys deny`` or ``delete`` take effect within ``ttl`` seconds on a running
+    server. Misses are never cached: a key created a moment ago works at once.
+    """
+
+    def __init__(self, backend: Backend, root: AccessKey | None, ttl: float = 5.0) -> None:
+        self._backend = backend
+        self._root = root
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, AccessKey]] = {}
+
+    async def lookup(self, access_key_id: str) -> AccessKey | None:
+        if self._root is not None and access_key_id == self._root.access_key_id:
+            return self._root
+        cached = self._cache.get(access_key_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            key = await self._backend.get_access_key(access_key_id)
+        except errors.NotImplemented:
+            key = None
+        if key is None:
+            self._cache.pop(access_key_id, None)
+        else:
+            self._cache[access_key_id] = (now, key)
+        return key
+
+
+def root_key(settings: Settings) -> AccessKey | None:
+    if settings.access_key and settings.secret_key:
+        return AccessKey(settings.access_key, settings.secret_key, "root", admin=True)
+    return None
+
+
+@post3.hookimpl(trylast=True)
+def post3_credentials_provider(settings: Settings, backend: Backend) -> CredentialsProvider:
+    return StandardCredentials(backend, root_key(settings))

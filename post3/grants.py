@@ -1,0 +1,40 @@
+"""Which permission an S3 operation needs, and on which bucket.
+
+``read`` covers every Get/Head/List; ``write`` the object writes; ``owner`` everything that
+changes a bucket itself (creating, deleting, configuring it). Admin keys may do everything.
+An operation this table does not know needs ``owner``: new operations are closed by default.
+"""
+
+from __future__ import annotations
+
+from post3 import errors
+from post3.credentials import AccessKey
+
+_WRITE = frozenset({
+    "PutObject", "CopyObject", "DeleteObject", "DeleteObjects", "PostObject",
+    "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+    "AbortMultipartUpload", "PutObjectTagging", "DeleteObjectTagging", "PutObjectAcl",
+    "RestoreObject", "PutObjectRetention", "PutObjectLegalHold",
+})
+
+
+def required_permission(operation: str) -> str | None:
+    """The permission ``operation`` needs on its bucket; None for ListBuckets (any key may ask;
+    the answer shows only the buckets it may read)."""
+    if operation == "ListBuckets":
+        return None
+    if operation.startswith(("Get", "Head", "List", "SelectObjectContent")):
+        return "read"
+    if operation in _WRITE:
+        return "write"
+    return "owner"
+
+
+def authorize(key: AccessKey, operation: str, bucket: str, copy_source_bucket: str | None) -> None:
+    """Raise AccessDenied unless ``key`` may run ``operation``; a copy also needs ``read`` on
+    the source bucket."""
+    permission = required_permission(operation)
+    if permission is not None and not key.allows(bucket, permission):
+        raise errors.AccessDenied()
+    if copy_source_bucket is not None and not key.allows(copy_source_bucket, "read"):
+        raise errors.AccessDenied()
