@@ -8,6 +8,7 @@ runs with pytest-asyncio in strict and in auto mode. The tests are grouped by su
 
 from __future__ import annotations
 
+from post3.testing.access_key_tests import AccessKeyTests
 from post3.testing.bucket_tests import BucketTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
@@ -30,5 +31,6 @@ class BackendConformance(
     CopyTests,
     DeleteObjectsTests,
     MultipartTests,
+    AccessKeyTests,
 ):
     """Everything a post3 storage backend must do. See ``post3/testing/README.md``."""

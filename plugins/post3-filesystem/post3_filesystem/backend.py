@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from post3 import errors
+from post3.credentials import AccessKey
 from post3.backend import (
     BucketInfo,
     ByteRange,
@@ -25,6 +27,7 @@ from post3.backend import (
     utcnow,
 )
 from post3_filesystem import files, layout, records
+from post3_filesystem.keys import KeyFile
 from post3_filesystem.multipart import MultipartUploads
 from post3_filesystem.store import BUCKET_NAME
 from post3_filesystem.stream import FileObjectStream
@@ -43,6 +46,24 @@ class FilesystemBackend(MultipartUploads):
             "fsync", "fsync files and directories before acknowledging a write", True
         ),
     )
+
+    # access keys -----------------------------------------------------------------------------
+
+    @functools.cached_property
+    def _keys(self) -> KeyFile:
+        return KeyFile(os.path.join(self.root, ".post3"), self._tmp, self._locks, self.fsync)
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return await self._run(self._keys.get, access_key_id)
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        await self._run(self._keys.put, key)
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        return await self._run(self._keys.all)
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return await self._run(self._keys.delete, access_key_id)
 
     # buckets ---------------------------------------------------------------------------------
 
