@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from post3 import errors
-from post3.credentials import AccessKey
 from post3.backend import (
     BucketInfo,
     ByteRange,
@@ -26,6 +25,7 @@ from post3.backend import (
     WriteCondition,
     utcnow,
 )
+from post3.credentials import AccessKey
 from post3_filesystem import files, layout, records
 from post3_filesystem.keys import KeyFile
 from post3_filesystem.multipart import MultipartUploads

@@ -14,7 +14,6 @@ import os
 from typing import Any
 
 from post3.credentials import AccessKey
-
 from post3_filesystem import files
 
 FILE_MODE = 0o600

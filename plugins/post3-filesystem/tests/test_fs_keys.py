@@ -3,8 +3,9 @@
 import os
 import stat
 
-from post3.credentials import new_access_key
 from post3_filesystem.backend import FilesystemBackend
+
+from post3.credentials import new_access_key
 
 
 async def test_keys_persist_privately_and_survive_a_restart(tmp_path):
