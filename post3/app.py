@@ -48,6 +48,7 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.BACKEND] = backend
     app[keys.PLUGIN_MANAGER] = pm
+    app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
     app.cleanup_ctx.append(_backend_lifecycle)
     app.on_response_prepare.append(_add_request_id)
 
@@ -82,7 +83,7 @@ async def expect_continue(request: web.Request) -> web.StreamResponse | None:
     is sent (botocore then never sends it)."""
     if request.headers.get(hdrs.EXPECT, "").lower() != "100-continue":
         return None  # S3 ignores other expectations; so does post3
-    problem = dispatch.refuse_before_body(request)
+    problem = await dispatch.refuse_before_body(request)
     if problem is not None:
         response = error_response(request, problem)
         response.force_close()  # the unsent body must not be read as the next request

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
+import socket
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Mapping
 
 import click
 import pluggy
@@ -16,6 +17,11 @@ from aiohttp import web
 from post3 import __version__
 from post3.backend import Backend, BackendError
 from post3.config import Settings, disabled_plugins, parse_option_pairs
+from post3.credentials import bootstrap_admin_key, first_key_message, is_loopback
+from post3.ops import workers
+from post3.ops.draining import graceful_stop
+from post3.ops.health import METRICS
+from post3.ops.logs import LOG_FORMATS, configure_logging
 from post3.plugins import backend_registry, get_plugin_manager
 
 
@@ -59,29 +65,71 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
               help="Port to bind, 0 for any free port [env POST3_PORT; default 9000].")
 @click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
               help="A backend option (repeatable) [env POST3_<BACKEND>_<KEY>].")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, envvar="POST3_WORKERS",
+              show_default=True, help="Processes serving the same port [env POST3_WORKERS].")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text",
+              envvar="POST3_LOG_FORMAT", show_default=True,
+              help="Logs and access log as text (logfmt) or JSON lines [env POST3_LOG_FORMAT].")
+@click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=60.0,
+              envvar="POST3_SHUTDOWN_TIMEOUT", show_default=True,
+              help="Seconds in-flight requests get to finish after SIGTERM "
+                   "[env POST3_SHUTDOWN_TIMEOUT].")
+@click.option("--no-auth", is_flag=True, envvar="POST3_NO_AUTH",
+              help="Serve unauthenticated requests (local tests only: loopback addresses only) "
+                   "[env POST3_NO_AUTH].")
 @click.pass_context
 def run(ctx: click.Context, backend: str | None, host: str | None, port: int | None,
-        options: tuple[str, ...]) -> None:
-    """Serve S3 over HTTP."""
+        options: tuple[str, ...], workers: int, log_format: str,
+        shutdown_timeout: float, no_auth: bool) -> None:
+    """Serve S3 over HTTP.
+
+    On SIGTERM or SIGINT post3 stops accepting connections, lets the requests in flight finish
+    (up to --shutdown-timeout), closes the backend and exits 0.
+    """
     pm = plugin_manager(ctx)
+    configure_logging(log_format)
     try:
         settings, backend_cls = build_settings(os.environ, pm, backend=backend, host=host,
                                                port=port, options=options)
+        if no_auth:
+            if not is_loopback(settings.host):
+                raise click.UsageError(
+                    f"--no-auth lets anyone in, so it serves loopback addresses only, not "
+                    f"{settings.host}")
+            settings = settings.replace(auth=False)
         instance = backend_cls.from_options(settings.backend_options)
-        asyncio.run(serve(settings, instance, pm))
+        if workers == 1:
+            asyncio.run(serve(settings, instance, pm, shutdown_timeout=shutdown_timeout))
+        else:
+            sys.exit(serve_workers(settings, backend_cls, pm, workers, shutdown_timeout))
     except BackendError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         pass
 
 
-async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager) -> None:
+def announce(settings: Settings, port: int) -> None:
+    host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+    click.echo(f"post3 serving http://{host}:{port} (backend: {settings.backend})")
+    sys.stdout.flush()
+
+
+async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager, *,
+                sock: socket.socket | None = None, ready: Callable[[], None] | None = None,
+                shutdown_timeout: float = 60.0, metrics_dir: str | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then finish the requests in flight and return.
+
+    ``sock``: an already listening socket (a worker of ``--workers N``), else bind
+    ``settings.host:port``. ``ready`` is called once serving; by default it prints the
+    "serving" line.
+    """
     from post3.app import RUNNER_OPTIONS, create_app
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, backend=backend, pm=pm)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, **RUNNER_OPTIONS)
+    if metrics_dir is not None and METRICS in app:
+        app[METRICS].share(metrics_dir)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           shutdown_timeout=shutdown_timeout, **RUNNER_OPTIONS)
     # Signal handlers go in before the "serving" line: whoever reads it may stop us at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,20 +137,71 @@ async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager) 
         loop.add_signal_handler(sig, stop.set)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(runner, sock)
+        else:
+            site = web.TCPSite(runner, settings.host, settings.port, reuse_address=True)
         try:
             await site.start()
         except OSError as exc:
             raise BackendError(
                 f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
             ) from None
-        port = runner.addresses[0][1]
-        host = settings.host if ":" not in settings.host else f"[{settings.host}]"
-        click.echo(f"post3 serving http://{host}:{port} (backend: {settings.backend})")
-        sys.stdout.flush()
+        first_key = None if sock is not None else await bootstrap_admin_key(settings, backend)
+        if ready is not None:
+            ready()
+        else:
+            announce(settings, runner.addresses[0][1])
+        if first_key is not None:
+            endpoint = f"http://{settings.host}:{runner.addresses[0][1]}"
+            click.echo(first_key_message(first_key, endpoint))
         await stop.wait()
     finally:
-        await runner.cleanup()
+        await graceful_stop(runner, shutdown_timeout)
+
+
+def serve_workers(settings: Settings, backend_cls: type[Backend], pm: pluggy.PluginManager,
+                  count: int, shutdown_timeout: float) -> int:
+    """``--workers N``: N processes on one socket; returns the exit status."""
+    if backend_cls.name == "memory":
+        # Each process would hold its own, different, store.
+        raise click.UsageError("the memory backend lives in one process: use --workers 1")
+    try:
+        sock = workers.bind(settings.host, settings.port)
+    except OSError as exc:
+        raise BackendError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
+    port = sock.getsockname()[1]
+    first_key = asyncio.run(_bootstrap_once(settings, backend_cls))
+
+    def announce_all() -> None:
+        announce(settings, port)
+        if first_key is not None:
+            click.echo(first_key_message(first_key, f"http://{settings.host}:{port}"))
+
+    def worker(sock: socket.socket, ready: Callable[[], None]) -> None:
+        try:
+            backend = backend_cls.from_options(settings.backend_options)
+            asyncio.run(serve(settings, backend, pm, sock=sock, ready=ready,
+                              shutdown_timeout=shutdown_timeout, metrics_dir=metrics_dir))
+        except BackendError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            raise SystemExit(1) from None
+
+    with tempfile.TemporaryDirectory(prefix="post3-metrics-") as metrics_dir:
+        return workers.run_workers(count, sock, worker, announce_all)
+
+
+async def _bootstrap_once(settings: Settings, backend_cls: type[Backend]):  # type: ignore[no-untyped-def]
+    """``--workers N``: the parent creates the first admin key, so N workers cannot race."""
+    backend = backend_cls.from_options(settings.backend_options)
+    await backend.open()
+    try:
+        return await bootstrap_admin_key(settings, backend)
+    finally:
+        await backend.close()
 
 
 @cli.command()

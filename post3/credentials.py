@@ -119,3 +119,48 @@ def root_key(settings: Settings) -> AccessKey | None:
 @post3.hookimpl(trylast=True)
 def post3_credentials_provider(settings: Settings, backend: Backend) -> CredentialsProvider:
     return StandardCredentials(backend, root_key(settings))
+
+
+async def bootstrap_admin_key(settings: Settings, backend: Backend) -> AccessKey | None:
+    """Safe and still easy: with authentication on, no root key and no stored key, create an
+    admin key and store it (the caller prints it, once). Raises BackendError when nobody
+    could ever authenticate (no root key, and a backend that stores no keys)."""
+    from post3.backend import BackendError
+
+    if not settings.auth or root_key(settings) is not None:
+        return None
+    try:
+        if await backend.list_access_keys():
+            return None
+    except errors.NotImplemented:
+        raise BackendError(
+            f"the {settings.backend} backend stores no access keys: set POST3_ACCESS_KEY and "
+            "POST3_SECRET_KEY, or use --no-auth on a loopback address"
+        ) from None
+    key = new_access_key("admin (created at first start)", admin=True)
+    await backend.put_access_key(key)
+    return key
+
+
+def first_key_message(key: AccessKey, endpoint: str) -> str:
+    return (
+        "post3 created an admin access key; its secret is shown only now:\n"
+        f"  access key id:     {key.access_key_id}\n"
+        f"  secret access key: {key.secret_access_key}\n"
+        "Use it with the AWS CLI:\n"
+        f"  aws configure set aws_access_key_id {key.access_key_id}\n"
+        f"  aws configure set aws_secret_access_key {key.secret_access_key}\n"
+        f"  aws --endpoint-url {endpoint} s3 ls\n"
+        "More keys: post3 keys create --help"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

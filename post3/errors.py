@@ -138,6 +138,13 @@ class IllegalLocationConstraintException(S3Error):
     )
 
 
+class InvalidPolicyDocument(S3Error):
+    status = 400
+    default_message = (
+        "The content of the form does not meet the conditions specified in the policy document."
+    )
+
+
 class InvalidTag(S3Error):
     status = 400
     default_message = "The TagValue you have provided is invalid"
@@ -164,6 +171,18 @@ class MalformedTrailerError(S3Error):
 class MaxMessageLengthExceeded(S3Error):
     status = 400
     default_message = "Your request was too big."
+
+
+class MalformedPOSTRequest(S3Error):
+    status = 400
+    default_message = "The body of your POST request is not well-formed multipart/form-data."
+
+
+class MaxPostPreDataLengthExceeded(S3Error):
+    status = 400
+    default_message = (
+        "Your POST request fields preceding the upload file were too large."
+    )
 
 
 class MissingContentLength(S3Error):

@@ -19,6 +19,7 @@ DEFAULT_PLUGINS = (
     "post3.maintenance",
     "post3.credentials",
     "post3.keys_cli",
+    "post3.ops",
 )
 
 ENTRY_POINT_GROUP = "post3"

@@ -136,6 +136,9 @@ def start_server(
     # The server's own configuration comes from the flags above, never from the caller's shell.
     env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
     env["PYTHONUNBUFFERED"] = "1"
+    # Real keys: the server verifies every signature against this root key.
+    env["POST3_ACCESS_KEY"] = ACCESS_KEY
+    env["POST3_SECRET_KEY"] = SECRET_KEY
     stderr_path = workdir / f"post3-{backend}-{uuid.uuid4().hex[:8]}.stderr"
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, xml
+from post3.api import authentication
 from post3.api.acl import check_canned_acl
 from post3.api.body import read_xml_body
 from post3.api.request import S3Request
@@ -13,6 +14,8 @@ from post3.api.responses import OWNER, xml_response
 
 async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
     buckets = await s3.backend.list_buckets()
+    visible = set(authentication.visible_buckets(s3, [b.name for b in buckets]))
+    buckets = [b for b in buckets if b.name in visible]
     prefix = s3.query.get("prefix", "")
     children: list[xml.Child] = [
         ("Owner", OWNER),

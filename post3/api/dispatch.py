@@ -10,6 +10,7 @@ from post3 import errors, keys, names
 from post3.api import (
     acl,
     attributes,
+    authentication,
     bucket,
     bucket_config,
     copy,
@@ -17,6 +18,7 @@ from post3.api import (
     get,
     list_objects,
     multipart,
+    post_object,
     put,
     router,
     tagging,
@@ -42,6 +44,7 @@ HANDLERS: dict[str, Handler] = {
     **bucket_config.HANDLERS,
     **versions.HANDLERS,
     **attributes.HANDLERS,
+    **post_object.HANDLERS,
 }
 
 
@@ -64,16 +67,20 @@ def parse_request(request: web.Request) -> S3Request:
 
 async def handle_s3_request(request: web.Request) -> web.StreamResponse:
     s3_request = parse_request(request)
+    await authentication.admit(s3_request)
     handler = HANDLERS.get(s3_request.operation)
     if handler is None:
         raise errors.NotImplemented(f"{s3_request.operation} is not implemented by post3")
     return await handler(s3_request)
 
 
-def refuse_before_body(request: web.Request) -> errors.S3Error | None:
-    """The error to send instead of ``100 Continue``, or None to accept the body."""
+async def refuse_before_body(request: web.Request) -> errors.S3Error | None:
+    """The error to send instead of ``100 Continue``, or None to accept the body: a request
+    that is malformed, not authenticated or not allowed, or an upload that is too large, is
+    refused before the client sends its body."""
     try:
         s3_request = parse_request(request)
+        await authentication.admit(s3_request)
     except errors.S3Error as error:
         return error
     if s3_request.operation not in ("PutObject", "UploadPart"):

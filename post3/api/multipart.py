@@ -56,7 +56,7 @@ async def handle_upload_part(s3: S3Request) -> web.StreamResponse:
     upload_id = s3.query["uploadId"]
     # Refuse an unknown upload before reading a possibly large body.
     await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
-    body = PayloadStream.from_request(s3.request, max_size=s3.settings.max_put_size)
+    body = s3.payload(max_size=s3.settings.max_put_size)
     part = await s3.backend.upload_part(s3.bucket, s3.key, upload_id, number, body)
     return web.Response(status=200, headers={"ETag": quote_etag(part.etag),
                                              **_checksum_headers(part)})

@@ -14,7 +14,6 @@ from post3.api.object_headers import (
 )
 from post3.api.request import S3Request
 from post3.backend import ObjectInfo, WriteCondition
-from post3.payload import PayloadStream
 
 
 def write_condition(s3: S3Request) -> WriteCondition | None:
@@ -42,7 +41,7 @@ async def handle_put_object(s3: S3Request) -> web.StreamResponse:
     metadata = metadata_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)
-    body = PayloadStream.from_request(s3.request, max_size=s3.settings.max_put_size)
+    body = s3.payload(max_size=s3.settings.max_put_size)
     info = await s3.backend.put_object(
         s3.bucket, s3.key, body, metadata=metadata, tags=tags, condition=condition
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from multidict import CIMultiDictProxy
@@ -12,6 +13,11 @@ from multidict import CIMultiDictProxy
 from post3 import keys
 from post3.backend import Backend
 from post3.config import Settings
+from post3.payload import PayloadStream
+
+if TYPE_CHECKING:
+    from post3.auth import AuthResult
+    from post3.credentials import AccessKey
 
 
 def split_path(raw_path: str) -> tuple[str, str]:
@@ -51,6 +57,9 @@ class S3Request:
     key: str
     query: dict[str, str]
     request_id: str = field(default_factory=new_request_id)
+    #: the key that signed the request (None with --no-auth)
+    identity: AccessKey | None = None
+    auth: AuthResult | None = None
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
@@ -69,3 +78,14 @@ class S3Request:
         if not self.bucket:
             return "/"
         return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket}"
+
+    def payload(self, max_size: int | None) -> PayloadStream:
+        """The request body, with its integrity checks and what its signature still has to
+        prove (chunk signatures; the body hash of a signature that covers it) armed."""
+        verifier = sha256_check = None
+        if self.auth is not None:
+            verifier = self.auth.chunk_verifier()
+            if self.auth.body_sha256_pending:
+                sha256_check = self.auth.verify_body_sha256
+        return PayloadStream.from_request(self.request, max_size=max_size, verifier=verifier,
+                                          sha256_check=sha256_check)

@@ -18,7 +18,8 @@ def url(bucket: str, key: str = "", **query: str) -> str:
 
 @pytest.fixture
 def settings():
-    return Settings(backend="memory")
+    # Signatures are tested in test_api_auth.py; these tests speak plain HTTP.
+    return Settings(backend="memory", auth=False)
 
 
 @pytest.fixture

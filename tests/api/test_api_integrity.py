@@ -37,7 +37,7 @@ ALGORITHMS = list(CHECKSUMS)
 
 @pytest.fixture
 def settings():
-    return Settings(backend="memory", max_put_size=MAX_PUT)
+    return Settings(backend="memory", max_put_size=MAX_PUT, auth=False)
 
 
 async def assert_absent(client, bucket, key="k"):

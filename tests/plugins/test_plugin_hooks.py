@@ -86,7 +86,7 @@ async def test_post3_configure_app(aiohttp_client):
 
     pm = get_plugin_manager()
     pm.register(plugin(post3_configure_app=configure))
-    client = await aiohttp_client(create_app(Settings(backend="memory"), pm=pm))
+    client = await aiohttp_client(create_app(Settings(backend="memory", auth=False), pm=pm))
     response = await client.get("/_plugin/ping")
     assert await response.text() == "pong"
     # the S3 namespace still answers everything else

@@ -1,0 +1,61 @@
+"""Who sent a request, and may they: the glue between the HTTP layer, the signature checks in
+:mod:`post3.auth` and the keys a :class:`~post3.credentials.CredentialsProvider` knows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from post3 import errors, grants, keys
+from post3.api.request import S3Request
+from post3.auth import AuthResult, RequestView, authenticate
+from post3.credentials import AccessKey
+
+
+async def authenticate_request(s3: S3Request) -> tuple[AccessKey, AuthResult]:
+    """Verify the request's signature (header, presigned SigV4 or SigV2) against the key it
+    names; raises the S3 error AWS sends (AccessDenied for anonymous requests)."""
+    request = s3.request
+    provider = request.app[keys.CREDENTIALS]
+    view = RequestView(request.method, request.raw_path, request.rel_url.raw_query_string,
+                       request.headers, dt.datetime.now(dt.UTC))
+    found: dict[str, AccessKey] = {}
+
+    async def lookup_secret(access_key_id: str) -> str | None:
+        key = await provider.lookup(access_key_id)
+        if key is None:
+            return None
+        found[access_key_id] = key
+        return key.secret_access_key
+
+    result = await authenticate(view, lookup_secret)
+    return found[result.access_key_id], result
+
+
+def copy_source_bucket(s3: S3Request) -> str | None:
+    if s3.operation not in ("CopyObject", "UploadPartCopy"):
+        return None
+    from post3.api.copy import parse_copy_source
+
+    return parse_copy_source(s3.headers["x-amz-copy-source"])[0]
+
+
+async def admit(s3: S3Request) -> None:
+    """Authenticate and authorize ``s3`` (unless the server runs with ``--no-auth``), and
+    arm its body checks: the chunk-signature chain of a signed aws-chunked body, and the
+    body hash of a signature that covers it."""
+    if not s3.settings.auth or s3.operation == "PostObject":
+        return  # a browser POST is signed inside its form; its handler checks it
+    key, result = await authenticate_request(s3)
+    grants.authorize(key, s3.operation, s3.bucket, copy_source_bucket(s3))
+    s3.identity = key
+    s3.auth = result
+
+
+def visible_buckets(s3: S3Request, names: list[str]) -> list[str]:
+    """ListBuckets shows only the buckets the key may read."""
+    if s3.identity is None:
+        return names
+    return [name for name in names if s3.identity.allows(name, "read")]
+
+
+__all__ = ["admit", "authenticate_request", "errors", "visible_buckets"]

@@ -1,0 +1,120 @@
+"""PostObject: browser uploads, ``POST /bucket`` as multipart/form-data with a signed policy
+(what boto3's ``generate_presigned_post`` prepares).
+
+The fields before ``file`` are read (they are small), the policy's signature and conditions are
+checked, then the file streams into the backend like any PutObject body; its size is checked
+against the policy's ``content-length-range`` as it streams and at its end, before anything is
+committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from collections.abc import AsyncIterator
+
+from aiohttp import BodyPartReader, web
+
+from post3 import errors, grants, keys, names, xml
+from post3.api.object_headers import CONTENT_HEADERS, META_PREFIX, quote_etag
+from post3.api.request import S3Request
+from post3.api.responses import xml_response
+from post3.auth import PostPolicy, parse_post_form
+from post3.payload import PayloadStream
+
+#: All the form fields but the file, together (S3 caps the form fields at 20 KB).
+MAX_FIELDS_SIZE = 20 * 1024
+CHUNK = 1 << 20
+
+
+async def read_fields(s3: S3Request) -> tuple[dict[str, str], BodyPartReader]:
+    if not s3.headers.get("Content-Type", "").lower().startswith("multipart/form-data"):
+        raise errors.PreconditionFailed(
+            "Bucket POST must be of the enclosure-type multipart/form-data",
+            Condition="Bucket POST must be of the enclosure-type multipart/form-data")
+    reader = await s3.request.multipart()
+    fields: dict[str, str] = {}
+    total = 0
+    while True:
+        part = await reader.next()
+        if part is None:
+            raise errors.InvalidArgument("POST requires exactly one file upload per request.",
+                                         ArgumentName="file", ArgumentValue="0")
+        if not isinstance(part, BodyPartReader) or not part.name:
+            raise errors.MalformedPOSTRequest()
+        if part.name.lower() == "file":
+            return fields, part
+        value = (await part.read(decode=False)).decode("utf-8", "replace")
+        total += len(part.name) + len(value)
+        if total > MAX_FIELDS_SIZE:
+            raise errors.MaxPostPreDataLengthExceeded()
+        fields[part.name] = value
+
+
+async def check_signature(s3: S3Request, fields: dict[str, str]) -> PostPolicy | None:
+    if not s3.settings.auth:
+        return None
+    signed = parse_post_form(fields, s3.bucket, dt.datetime.now(dt.UTC))
+    key = await s3.request.app[keys.CREDENTIALS].lookup(signed.access_key_id)
+    if key is None:
+        raise errors.InvalidAccessKeyId(AWSAccessKeyId=signed.access_key_id)
+    policy = signed.verify(key.secret_access_key)
+    grants.authorize(key, "PutObject", s3.bucket, None)
+    return policy
+
+
+async def file_chunks(part: BodyPartReader, policy: PostPolicy | None,
+                      max_size: int) -> AsyncIterator[bytes]:
+    """The file's bytes, refused as soon as they exceed a limit, and at their end if they fall
+    short of the policy's minimum, so a backend never commits a refused upload."""
+    limit = max_size if policy is None or policy.max_size is None else min(max_size,
+                                                                           policy.max_size)
+    size = 0
+    while chunk := await part.read_chunk(CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise errors.EntityTooLarge(MaxSizeAllowed=limit)
+        yield chunk
+    if policy is not None:
+        policy.check_size(size)
+
+
+async def handle_post_object(s3: S3Request) -> web.StreamResponse:
+    fields, file_part = await read_fields(s3)
+    policy = await check_signature(s3, fields)
+    lowered = {name.lower(): value for name, value in fields.items()}
+    if "key" not in lowered:
+        raise errors.InvalidArgument("Bucket POST must contain a field named 'key'.  If it is "
+                                     "specified, please check the order of the fields.",
+                                     ArgumentName="key", ArgumentValue="")
+    key = lowered["key"].replace("${filename}", file_part.filename or "")
+    names.check_key(key)
+    metadata = {"content-type": lowered.get("content-type")
+                or file_part.headers.get("Content-Type") or "binary/octet-stream"}
+    for name, value in lowered.items():
+        if name in CONTENT_HEADERS[1:] or name.startswith(META_PREFIX):
+            metadata[name] = value
+    body = PayloadStream.from_iterable(file_chunks(file_part, policy, s3.settings.max_put_size))
+    info = await s3.backend.put_object(s3.bucket, key, body, metadata=metadata)
+
+    location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
+        urllib.parse.quote(key, safe="/~")
+    headers = {"ETag": quote_etag(info.etag), "Location": location}
+    redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
+    if redirect:
+        query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,
+                                        "etag": quote_etag(info.etag)})
+        separator = "&" if "?" in redirect else "?"
+        return web.Response(status=303, headers={**headers,
+                                                 "Location": f"{redirect}{separator}{query}"})
+    status = lowered.get("success_action_status", "204")
+    if status == "201":
+        response = xml_response(xml.render("PostResponse", [
+            ("Location", location), ("Bucket", s3.bucket), ("Key", key),
+            ("ETag", quote_etag(info.etag))]), status=201)
+        response.headers.update(headers)
+        return response
+    return web.Response(status=200 if status == "200" else 204, headers=headers)
+
+
+HANDLERS = {"PostObject": handle_post_object}

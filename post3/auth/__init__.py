@@ -1,0 +1,26 @@
+"""Request authentication: SigV4 (header, presigned, streaming chunks), SigV2 presigned URLs
+and browser POST policies, as pure functions over a :class:`RequestView`.
+
+A middleware calls ``await authenticate(view, lookup_secret)`` and gets an :class:`AuthResult`
+(the access key id, plus :meth:`AuthResult.chunk_verifier` for signed aws-chunked bodies and
+:meth:`AuthResult.verify_body_sha256` when the signature covers the body's own hash).
+"""
+
+from post3.auth.authenticate import authenticate, parse_request, verify_request
+from post3.auth.post_policy import PostPolicy, SignedPost, parse_post_form
+from post3.auth.request_view import RequestView
+from post3.auth.result import AuthResult, SigningContext
+from post3.auth.streaming import ChunkSignatureVerifier
+
+__all__ = [
+    "AuthResult",
+    "ChunkSignatureVerifier",
+    "PostPolicy",
+    "RequestView",
+    "SignedPost",
+    "SigningContext",
+    "authenticate",
+    "parse_post_form",
+    "parse_request",
+    "verify_request",
+]
