@@ -36,7 +36,9 @@ from post3.backend import (
     WriteCondition,
     utcnow,
 )
+from post3.credentials import AccessKey
 from post3.payload import PayloadStream
+from post3_postgres import access_keys
 from post3_postgres.database import Connection, Database
 from post3_postgres.migrations import ensure_schema
 from post3_postgres.multipart import MultipartMixin
@@ -255,6 +257,20 @@ class PostgresBackend(MultipartMixin, Backend):
             if await tx.fetchval("bucket_has_objects", bucket_id):
                 raise errors.BucketNotEmpty(BucketName=bucket)
             await tx.execute("delete_bucket", bucket_id)
+
+    # access keys --------------------------------------------------------------------------
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return await access_keys.get(self._db, access_key_id)
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        await access_keys.put(self._db, key)
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        return await access_keys.list_all(self._db)
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return await access_keys.delete(self._db, access_key_id)
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
         bucket_id = await self._bucket_id(bucket)

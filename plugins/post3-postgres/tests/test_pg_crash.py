@@ -35,7 +35,7 @@ def spawn(command: list[str]) -> subprocess.Popen[bytes]:
 
 async def start_server(dsn: str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     command = [*post3_command(), "run", "--backend", "postgres", "--host", "127.0.0.1",
-               "--port", "0", "-o", f"dsn={dsn}", "-o", "auto_migrate=true"]
+               "--port", "0", "--no-auth", "-o", f"dsn={dsn}", "-o", "auto_migrate=true"]
     for option in options:
         command += ["-o", option]
     process = spawn(command)

@@ -36,7 +36,8 @@ async def run_sql(dsn: str, statement: str, *args: object) -> None:
 async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
     dsn = await new_postgres_database()
     backend = PostgresBackend(dsn)
-    with pytest.raises(BackendError, match=r"needs 1 migration\(s\) \(0001_initial\).*migrate"):
+    pending = r"needs 2 migration\(s\) \(0001_initial, 0002_api_keys\).*migrate"
+    with pytest.raises(BackendError, match=pending):
         await backend.open()
 
     migrated = PostgresBackend(dsn, auto_migrate=True)
@@ -46,7 +47,7 @@ async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -
         assert [b.name for b in await migrated.list_buckets()] == ["after-migration"]
     finally:
         await migrated.close()
-    assert await ledger(dsn) == [(1, load_migrations()[0].checksum)]
+    assert await ledger(dsn) == [(m.version, m.checksum) for m in load_migrations()]
 
 
 async def test_migrating_twice_is_a_no_op(new_postgres_database) -> None:
