@@ -107,6 +107,8 @@ def start_server(backend: str, options: list[str], workdir: Path, timeout: float
     for option in options:
         command += ["-o", option]
     env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
+    # The server verifies signatures: its root key is the one the client signs with.
+    env["POST3_ACCESS_KEY"] = env["POST3_SECRET_KEY"] = "testing"
     stderr_path = workdir / "server.stderr"
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True,
