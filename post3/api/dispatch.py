@@ -24,7 +24,7 @@ from post3.api import (
     tagging,
     versions,
 )
-from post3.api.middleware import REQUEST_ID, RESOURCE
+from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE
 from post3.api.request import S3Request, new_request_id, parse_query, split_path
 
 Handler = Callable[[S3Request], Awaitable[web.StreamResponse]]
@@ -58,6 +58,7 @@ def parse_request(request: web.Request) -> S3Request:
     operation = router.resolve(
         request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
     )
+    request[OPERATION] = operation
     if bucket_name:
         names.check_bucket_name(bucket_name)
     if key:

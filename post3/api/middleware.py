@@ -21,6 +21,8 @@ log = logging.getLogger("post3.api")
 #: Set by the dispatcher, so errors carry the same id and resource as the response.
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 RESOURCE: web.RequestKey[str] = web.RequestKey("resource", str)
+#: The S3 operation's AWS name, once the dispatcher has resolved it (access log, metrics).
+OPERATION: web.RequestKey[str] = web.RequestKey("operation", str)
 
 # aiohttp HTTP errors that can surface before a handler runs, as the S3 errors AWS would send.
 _HTTP_TO_S3: dict[int, type[errors.S3Error]] = {

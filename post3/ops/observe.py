@@ -13,10 +13,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from post3 import errors
-from post3.api import dispatch, router
-from post3.api.middleware import REQUEST_ID
-from post3.api.request import new_request_id, parse_query, split_path
+from post3.api import dispatch
+from post3.api.middleware import OPERATION, REQUEST_ID
+from post3.api.request import new_request_id, split_path
 from post3.ops.logs import log_access
 from post3.ops.metrics import Metrics
 
@@ -26,19 +25,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLIENT_CLOSED = 499
 
 
+def is_s3(request: web.Request) -> bool:
+    return request.match_info.handler is dispatch.handle_s3_request
+
+
 def s3_operation(request: web.Request) -> str | None:
-    """The AWS name of the S3 operation a request asks for; None for requests outside the S3
-    namespace, ``-`` when the request names none (the dispatcher will refuse it)."""
-    if request.match_info.handler is not dispatch.handle_s3_request:
+    """The AWS name of the S3 operation the dispatcher resolved; None for requests outside the
+    S3 namespace, ``-`` when the request named none (the dispatcher refused it)."""
+    if not is_s3(request):
         return None
-    bucket, key = split_path(request.raw_path)
-    try:
-        return router.resolve(
-            request.method, bucket, key, parse_query(request.rel_url.raw_query_string),
-            "x-amz-copy-source" in request.headers,
-        )
-    except errors.S3Error:
-        return "-"
+    return request.get(OPERATION, "-")
 
 
 def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable]:
@@ -47,10 +43,10 @@ def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaita
         started = time.perf_counter()
         request_id = request.get(REQUEST_ID) or new_request_id()
         request[REQUEST_ID] = request_id
-        operation = s3_operation(request)
+        s3 = is_s3(request)
         status = 500
         response: web.StreamResponse | None = None
-        metrics.in_flight += operation is not None
+        metrics.in_flight += s3
         try:
             response = await handler(request)
             status = response.status
@@ -62,7 +58,8 @@ def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaita
             status = CLIENT_CLOSED
             raise
         finally:
-            metrics.in_flight -= operation is not None
+            metrics.in_flight -= s3
+            operation = s3_operation(request)
             seconds = time.perf_counter() - started
             received = getattr(request.content, "total_bytes", 0)
             sent = _sent_bytes(request, response)

@@ -1,0 +1,103 @@
+"""``post3 run`` subprocesses with the flags the operating tests need (workers, log format)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ACCESS_KEY = SECRET_KEY = "testing"
+SERVING = re.compile(r"^post3 serving (http://\S+) \(backend: (\S+)\)$")
+
+
+@dataclass
+class Post3Process:
+    process: subprocess.Popen[str]
+    stderr_path: Path
+    endpoint: str = ""
+    stdout_lines: list[str] = field(default_factory=list)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    def json_records(self) -> list[dict]:
+        records = []
+        for line in self.stderr().splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
+
+    def access_records(self) -> list[dict]:
+        return [r for r in self.json_records() if r.get("logger") == "post3.access"]
+
+    def terminate(self, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        return self.process.returncode
+
+
+def _post3_command() -> list[str]:
+    script = Path(sys.executable).with_name("post3")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "post3"]
+
+
+@pytest.fixture
+def start_post3(tmp_path: Path) -> Iterator[Callable[..., Post3Process]]:
+    """``start_post3("--backend", "memory", ...)``: a server on an ephemeral port, stopped at
+    the end of the test. ``env`` adds variables; the root key is ``testing``/``testing``."""
+    started: list[Post3Process] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
+              expect_serving: bool = True) -> Post3Process:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
+        environment.update(PYTHONUNBUFFERED="1", POST3_ACCESS_KEY=ACCESS_KEY,
+                           POST3_SECRET_KEY=SECRET_KEY, **(env or {}))
+        stderr_path = tmp_path / f"post3-{uuid.uuid4().hex[:8]}.stderr"
+        with open(stderr_path, "w") as stderr:
+            process = subprocess.Popen(
+                [*_post3_command(), "run", "--host", "127.0.0.1", "--port", "0", *args],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                cwd=tmp_path, env=environment,
+            )
+        server = Post3Process(process, stderr_path)
+        started.append(server)
+        first_line = threading.Event()
+
+        def drain() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                server.stdout_lines.append(line.rstrip("\n"))
+                first_line.set()
+            first_line.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not expect_serving:
+            process.wait(timeout)
+            return server
+        first_line.wait(timeout)
+        match = SERVING.match(server.stdout_lines[0]) if server.stdout_lines else None
+        if match is None:
+            server.terminate()
+            raise RuntimeError(f"post3 did not start: {server.stdout_lines}\n{server.stderr()}")
+        server.endpoint = match.group(1)
+        return server
+
+    yield start
+    for server in started:
+        server.terminate()
+
