@@ -93,7 +93,7 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
                                                port=port, options=options)
         if no_auth:
             if not is_loopback(settings.host):
-                raise click.UsageError(
+                raise click.ClickException(
                     f"--no-auth lets anyone in, so it serves loopback addresses only, not "
                     f"{settings.host}")
             settings = settings.replace(auth=False)

@@ -32,6 +32,10 @@ _PRESIGN_PARAMS = (
 )
 
 
+#: x-amz-content-sha256 describes the payload and is checked against it; S3 accepts it unsigned.
+_UNSIGNED_AMZ_HEADERS_ALLOWED = frozenset({"x-amz-content-sha256"})
+
+
 @dataclass(frozen=True, slots=True)
 class SigV4Request:
     """A SigV4-signed request, parsed and time-checked but not yet verified."""
@@ -60,8 +64,24 @@ class SigV4Request:
             lines.append(f"{name}:{','.join(' '.join(v.split()) for v in values)}")
         return "\n".join(lines) + "\n\n" + self.signed_headers + "\n"
 
+    def check_amz_headers_signed(self) -> None:
+        """S3 refuses ``x-amz-*`` headers the signature does not cover: otherwise anyone on
+        the way could add metadata, tags or an ACL to a signed request."""
+        signed = set(self.signed_headers.split(";"))
+        unsigned = sorted(
+            name for name in self.view.header_names()
+            if name.startswith("x-amz-") and name not in signed
+            and name not in _UNSIGNED_AMZ_HEADERS_ALLOWED
+        )
+        if unsigned:
+            raise errors.AccessDenied(
+                "There were headers present in the request which were not signed",
+                HeadersNotSigned=", ".join(unsigned),
+            )
+
     def verify(self, secret: str) -> AuthResult:
         """The request's :class:`AuthResult`, or SignatureDoesNotMatch."""
+        self.check_amz_headers_signed()
         key = self.credential.key(secret)
         scope = self.credential.scope
         first_failure: tuple[str, str] | None = None

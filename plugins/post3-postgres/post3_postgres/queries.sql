@@ -50,13 +50,19 @@ WHERE b.name = $1;
 -- The bytes [$2, $3) of version $1: only the blocks that overlap, and only the needed slice
 -- of the edge blocks (uncompressed out-of-line values are sliced without reading them whole).
 -- A retired version is still being read: renew its lease so the clean-up leaves it alone.
+-- The UPDATE makes PostgreSQL hold the whole result before sending it; whole blocks are
+-- passed through untouched so that it holds only their out-of-line pointers, not their bytes
+-- (substring() on every block made it copy each batch into a temporary file first, which
+-- halved GET throughput).
 WITH lease AS (
     UPDATE versions SET touched_at = now() WHERE id = $1 AND state = 'retired'
 )
 SELECT position,
-       substring(data FROM (greatest($2 - position, 0) + 1)::integer
-                      FOR (least($3, position + length(data)) - greatest($2, position))::integer)
-           AS data
+       CASE WHEN position >= $2 AND position + length(data) <= $3 THEN data
+            ELSE substring(data FROM (greatest($2 - position, 0) + 1)::integer
+                           FOR (least($3, position + length(data))
+                                - greatest($2, position))::integer)
+       END AS data
 FROM blocks
 WHERE version_id = $1
   AND position > $2 - 1048576 AND position < $3
@@ -314,3 +320,60 @@ SET secret = EXCLUDED.secret, name = EXCLUDED.name, admin = EXCLUDED.admin,
 
 -- name: delete_access_key
 DELETE FROM api_keys WHERE access_key_id = $1;
+
+-- name: put_object_at_once
+-- PutObject without a write condition in one statement, one round trip instead of five: the
+-- version ($11: its single block, or null for an empty body; or $12: a staged version finished
+-- here), its metadata and tags, and the key pointed at it. One statement is atomic by itself.
+-- The key moves by compare-and-swap: the object row is updated only if it still points at
+-- the version this statement's snapshot saw ("seen"), and that version is retired. When a
+-- concurrent writer got there first (the row changed, or a new row appeared), the swap does
+-- not match, the INSERT meets the existing key and fails with a unique violation: nothing of
+-- this statement remains, and the caller commits in a transaction under the row lock instead.
+-- Null bucket_id: no such bucket; null id with a bucket: the staged version vanished.
+WITH bucket AS (
+    SELECT id FROM buckets WHERE name = $1
+), seen AS (
+    SELECT o.version_id FROM objects o, bucket WHERE o.bucket_id = bucket.id AND o.key = $2
+), created AS (
+    INSERT INTO versions (bucket_id, state, size, etag, last_modified, part_sizes)
+    SELECT id, 'live', $3, $4, $5, $6 FROM bucket WHERE $12::bigint IS NULL
+    RETURNING id
+), finished AS (
+    UPDATE versions
+    SET state = 'live', size = $3, etag = $4, last_modified = $5, part_sizes = $6
+    FROM bucket
+    WHERE versions.id = $12::bigint AND versions.state = 'writing'
+      AND versions.bucket_id = bucket.id
+    RETURNING versions.id
+), version AS (
+    SELECT id FROM created UNION ALL SELECT id FROM finished
+), block AS (
+    INSERT INTO blocks (version_id, position, data)
+    SELECT created.id, 0, $11::bytea FROM created WHERE $11::bytea IS NOT NULL
+), metadata AS (
+    INSERT INTO object_metadata (version_id, name, value)
+    SELECT version.id, m.name, m.value
+    FROM version, unnest($7::text[], $8::text[]) AS m (name, value)
+), tags AS (
+    INSERT INTO object_tags (version_id, name, value)
+    SELECT version.id, t.name, t.value
+    FROM version, unnest($9::text[], $10::text[]) AS t (name, value)
+), swapped AS (
+    UPDATE objects o
+    SET version_id = (SELECT id FROM version), size = $3, etag = $4, last_modified = $5,
+        part_sizes = $6
+    WHERE o.bucket_id = (SELECT id FROM bucket) AND o.key = $2
+      AND o.version_id = (SELECT version_id FROM seen)
+      AND EXISTS (SELECT 1 FROM version)
+    RETURNING o.version_id
+), inserted AS (
+    INSERT INTO objects (bucket_id, key, version_id, size, etag, last_modified, part_sizes)
+    SELECT bucket.id, $2, version.id, $3, $4, $5, $6
+    FROM bucket, version
+    WHERE NOT EXISTS (SELECT 1 FROM swapped)
+), retired AS (
+    UPDATE versions SET state = 'retired', touched_at = now()
+    WHERE id = (SELECT version_id FROM seen) AND EXISTS (SELECT 1 FROM swapped)
+)
+SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT id FROM version) AS id;

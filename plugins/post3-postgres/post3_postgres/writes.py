@@ -17,7 +17,9 @@ clean-up (``PostgresBackend.remove_stale_versions``) deletes it after ``abandone
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from post3 import errors
@@ -25,6 +27,9 @@ from post3.payload import PayloadStream
 from post3_postgres.database import Database
 
 BLOCK_SIZE = 1 << 20
+#: Block inserts running at once, each on its own pooled connection. One is enough to keep
+#: PostgreSQL busy while the next block is read and hashed; two measured slower on two cores.
+WRITES_IN_FLIGHT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +42,7 @@ class StagedBody:
 
 async def stage_body(database: Database, bucket: str, body: PayloadStream) -> StagedBody:
     """Read ``body`` to the end (which verifies it); store it if it is larger than a block."""
-    blocks = body.blocks(BLOCK_SIZE)
+    blocks = _blocks(body)
     async with contextlib.aclosing(blocks):
         first = await anext(blocks, None)
         second = await anext(blocks, None) if first is not None else None
@@ -46,26 +51,59 @@ async def stage_body(database: Database, bucket: str, body: PayloadStream) -> St
         version_id = await database.fetchval("begin_version", bucket)
         if version_id is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        pending: asyncio.Future[None] | None = None
+        pending: collections.deque[asyncio.Future[None]] = collections.deque()
         try:
             position = 0
             held = [first, second]
             while (block := held.pop(0) if held else await anext(blocks, None)) is not None:
-                if pending is not None:
-                    await pending
-                pending = asyncio.ensure_future(
+                if len(pending) == WRITES_IN_FLIGHT:
+                    await pending.popleft()
+                pending.append(asyncio.ensure_future(
                     _write_block(database, bucket, version_id, position, block)
-                )
+                ))
                 position += len(block)
-            await pending
+                # Let the insert reach the socket before the next block is read and hashed:
+                # when the body is already buffered, reading it never yields to the loop, and
+                # the insert would only start once that block was complete.
+                await asyncio.sleep(0)
+            while pending:
+                await pending.popleft()
         except BaseException:
-            if pending is not None and not pending.done():
-                pending.cancel()
+            for write in pending:
+                write.cancel()
+            for write in pending:
                 with contextlib.suppress(BaseException):
-                    await pending
+                    await write
             await discard(database, version_id)
             raise
         return StagedBody(version_id=version_id)
+
+
+async def _blocks(body: PayloadStream) -> AsyncIterator[bytes]:
+    """The body cut into blocks of exactly ``BLOCK_SIZE`` bytes (the last may be shorter).
+
+    Each block is assembled with one copy (``bytes.join`` over views of the pieces), and a
+    piece that is a whole block already is passed on without any.
+    """
+    pieces: list[bytes | memoryview] = []
+    held = 0
+    async for chunk in body:
+        data = chunk if isinstance(chunk, bytes) else bytes(chunk)
+        start, end = 0, len(data)
+        while held + end - start >= BLOCK_SIZE:
+            stop = start + BLOCK_SIZE - held
+            if not pieces and start == 0 and stop == end:
+                yield data  # the piece is exactly one block: no copy at all
+            else:
+                pieces.append(memoryview(data)[start:stop])
+                yield b"".join(pieces)
+                pieces.clear()
+            start, held = stop, 0
+        if start < end:
+            pieces.append(memoryview(data)[start:] if start else data)
+            held += end - start
+    if held:
+        yield b"".join(pieces)
 
 
 async def _write_block(

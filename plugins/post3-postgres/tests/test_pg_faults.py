@@ -39,7 +39,8 @@ async def count(dsn: str, table: str) -> int:
 async def test_connection_killed_mid_upload_leaves_nothing_visible(
     empty_postgres_database,
 ) -> None:
-    backend = PostgresBackend(empty_postgres_database, max_pool_size=2, abandoned_after=0)
+    backend = PostgresBackend(empty_postgres_database, max_pool_size=2, abandoned_after=0,
+                              retired_grace=0)
     await backend.open()
     try:
         await backend.create_bucket("killed")
@@ -62,15 +63,21 @@ async def test_connection_killed_mid_upload_leaves_nothing_visible(
         await asyncio.sleep(0.3)
         assert await terminate_backend_connections(empty_postgres_database) >= 1
         resume.set()
-        with pytest.raises(errors.ServiceUnavailable):
+        # The upload either fails with 503 (its connection died under it) or completes on a
+        # fresh pooled connection (asyncpg replaced the killed one before the next block):
+        # which one depends on timing. Either way the key holds one whole object.
+        try:
             await upload
+        except errors.ServiceUnavailable:
+            expected, blocks = b"previous", 1
+        else:
+            expected, blocks = b"".join(pattern(MiB, seed=i) for i in range(6)), 6
 
-        # The pool reconnects by itself; the old object is intact and alone.
-        assert await read_object(backend, "killed", "k") == b"previous"
+        assert await read_object(backend, "killed", "k") == expected
         assert [o.key for o in await backend.list_objects_page("killed")] == ["k"]
         await backend.remove_stale_versions()
         assert await count(empty_postgres_database, "versions") == 1
-        assert await count(empty_postgres_database, "blocks") == 1
+        assert await count(empty_postgres_database, "blocks") == blocks
     finally:
         await backend.close()
 
