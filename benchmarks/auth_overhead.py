@@ -94,7 +94,8 @@ def main() -> int:
     print(f"GET 1 KiB, median of {args.rounds} rounds of {args.requests} requests")
     print(f"  verified SigV4   {signed_rate:8.0f} requests/s")
     print(f"  --no-auth        {open_rate:8.0f} requests/s")
-    print(f"  ratio            {signed_rate / open_rate:8.2%}  (about {cost_us:.0f} µs per request)")
+    ratio = signed_rate / open_rate
+    print(f"  ratio            {ratio:8.2%}  (about {cost_us:.0f} µs per request)")
     return 0
 
 
