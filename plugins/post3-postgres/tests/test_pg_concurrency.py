@@ -203,3 +203,35 @@ async def test_reader_stalled_past_the_grace_fails_instead_of_lying(short_grace)
                 pass
     finally:
         await stream.aclose()
+
+
+async def test_small_writers_racing_leave_no_orphaned_live_version(
+    two_processes, empty_postgres_database
+) -> None:
+    """Bodies under one block take the one-statement commit; racing it on one key (and on new
+    keys) must still end with one whole object per key and every live version owned."""
+    first, _ = two_processes
+    await first.create_bucket("small")
+    bodies = [pattern(1000 + i, seed=i) for i in range(24)]
+
+    async def write(i: int) -> None:
+        key = "shared" if i % 2 else f"own-{i % 6}"
+        await two_processes[i % 2].put_object("small", key, payload(bodies[i]), metadata={})
+
+    await asyncio.gather(*(write(i) for i in range(len(bodies))))
+
+    for key in ["shared", *(f"own-{n}" for n in range(0, 6, 2))]:
+        data = await read_object(first, "small", key)
+        assert data in bodies, key
+        assert (await first.head_object("small", key)).etag == hashlib.md5(data).hexdigest()
+    connection = await asyncpg.connect(empty_postgres_database)
+    try:
+        orphans = await connection.fetchval(
+            "SELECT count(*) FROM versions v WHERE v.state = 'live'"
+            " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)"
+            " AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id)"
+        )
+    finally:
+        await connection.close()
+    assert orphans == 0
+    assert (await version_states(empty_postgres_database)).get("live") == 4
