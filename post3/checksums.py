@@ -5,6 +5,12 @@ feeds it, ``base64`` is the value S3 puts in ``x-amz-checksum-<name>`` (the big-
 base64). CRC32C and CRC64NVME come from ``awscrt`` (AWS's own, SIMD-accelerated), CRC32 from
 zlib, the SHAs from hashlib.
 
+Why awscrt: it is the library botocore itself uses for these CRCs (``botocore[crt]``), it is
+maintained by AWS alongside the SDKs, ships wheels for every common platform, and computes at
+memory speed in C, where a table-driven pure-Python CRC would cost orders of magnitude more on
+every upload. It also offers the ``combine`` functions that make full-object multipart
+checksums possible without reading the data again.
+
 Names are the lower-case forms used in header names (``crc64nvme``); :func:`normalize` accepts
 the upper-case spelling of ``x-amz-sdk-checksum-algorithm`` (``CRC64NVME``) too.
 """
