@@ -38,7 +38,8 @@ def refused(endpoint: str) -> bool:
     try:
         with socket.create_connection((address.hostname, address.port), timeout=2):
             return False
-    except ConnectionRefusedError:
+    except (ConnectionRefusedError, ConnectionResetError):
+        # Reset: the connection reached the listener's queue just as the listener closed.
         return True
 
 
