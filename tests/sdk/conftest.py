@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import boto3
 import pytest
+from botocore.config import Config
 
 #: Keys every client must store and read back unchanged (S3-WIRE.md §1.2.6 and issue 2).
 SPECIAL_KEYS = {
@@ -40,3 +42,19 @@ def pattern_bytes(size: int, seed: str = "post3") -> bytes:
 @pytest.fixture
 def make_bytes():
     return pattern_bytes
+
+
+@pytest.fixture
+def s3(endpoint_url):
+    """boto3 as shipped: only endpoint, credentials, region and path-style addressing set, so
+    transfer and checksum settings are botocore's defaults."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    yield client
+    client.close()

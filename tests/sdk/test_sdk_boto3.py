@@ -18,20 +18,6 @@ from botocore.exceptions import ClientError
 
 
 @pytest.fixture
-def s3(endpoint_url):
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def s3_single_attempt(endpoint_url):
     # botocore retries BadDigest four times with back-off; one attempt shows the same answer.
     client = boto3.client(

@@ -18,10 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 import s3fs
-from botocore.config import Config
 
 MiB = 1024 * 1024
 #: s3transfer's and the AWS CLI's default multipart_threshold and multipart_chunksize.
@@ -82,21 +80,6 @@ def files(tmp_path):
     directory.mkdir()
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture
-def s3(endpoint_url):
-    # Endpoint, credentials and region only: transfer and checksum settings as shipped.
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    yield client
-    client.close()
 
 
 @pytest.fixture
