@@ -72,13 +72,20 @@ class SigV2Request:
 
     access_key_id: str
     signature: str
-    string_to_sign: str
+    #: what the client may have signed, most likely first (see :func:`resource_variants`)
+    strings_to_sign: tuple[str, ...]
     presigned: bool
 
+    @property
+    def string_to_sign(self) -> str:
+        return self.strings_to_sign[0]
+
     def verify(self, secret: str) -> AuthResult:
-        digest = hmac.new(secret.encode(), self.string_to_sign.encode(), hashlib.sha1).digest()
-        expected = base64.b64encode(digest).decode()
-        if not signing.signature_matches(expected, self.signature):
+        for candidate in self.strings_to_sign:
+            digest = hmac.new(secret.encode(), candidate.encode(), hashlib.sha1).digest()
+            if signing.signature_matches(base64.b64encode(digest).decode(), self.signature):
+                break
+        else:
             raise signing.signature_mismatch(
                 self.access_key_id, self.string_to_sign, self.signature
             )
@@ -88,9 +95,17 @@ class SigV2Request:
         )
 
 
-def canonical_resource(view: RequestView) -> str:
-    """The raw path plus its sub-resources, sorted by name; values decoded, ``=`` kept only
-    where the client wrote one."""
+def resource_variants(raw_path: str) -> tuple[str, ...]:
+    """The paths a client may have signed: the raw path, and for a bare bucket (``/bkt``) also
+    ``/bkt/``, which botocore signs for every bucket operation."""
+    if raw_path.count("/") == 1 and len(raw_path) > 1:
+        return raw_path, raw_path + "/"
+    return (raw_path,)
+
+
+def canonical_resource(view: RequestView, path: str | None = None) -> str:
+    """The raw path (or ``path``) plus its sub-resources, sorted by name; values decoded,
+    ``=`` kept only where the client wrote one."""
     subs = [
         f"{name}={value}" if has_eq else name
         for name, value, has_eq in sorted(
@@ -98,10 +113,19 @@ def canonical_resource(view: RequestView) -> str:
             key=lambda item: item[0],
         )
     ]
-    return view.raw_path + ("?" + "&".join(subs) if subs else "")
+    return (path or view.raw_path) + ("?" + "&".join(subs) if subs else "")
 
 
-def string_to_sign(view: RequestView, date_or_expires: str, *, presigned: bool) -> str:
+def strings_to_sign(view: RequestView, date_or_expires: str, *,
+                    presigned: bool) -> tuple[str, ...]:
+    head = string_to_sign(view, date_or_expires, presigned=presigned, resource="")
+    return tuple(head + canonical_resource(view, path)
+                 for path in resource_variants(view.raw_path))
+
+
+def string_to_sign(view: RequestView, date_or_expires: str, *, presigned: bool,
+                   resource: str | None = None) -> str:
+    """The string to sign; ``resource`` replaces the canonical resource (none: the request's)."""
     signed_in_query = {
         name.lower(): value
         for name, value, _ in view.query_items
@@ -126,7 +150,7 @@ def string_to_sign(view: RequestView, date_or_expires: str, *, presigned: bool) 
     )
     lines = [view.method, standard("content-md5"), standard("content-type"), date_or_expires]
     lines += [f"{name}:{amz[name]}" for name in sorted(amz)]
-    return "\n".join(lines) + "\n" + canonical_resource(view)
+    return "\n".join(lines) + "\n" + (canonical_resource(view) if resource is None else resource)
 
 
 def _is_signed_header(name: str) -> bool:
@@ -157,7 +181,7 @@ def parse_presigned_query(view: RequestView) -> SigV2Request:
     return SigV2Request(
         access_key_id=access_key_id,
         signature=signature,
-        string_to_sign=string_to_sign(view, expires, presigned=True),
+        strings_to_sign=strings_to_sign(view, expires, presigned=True),
         presigned=True,
     )
 
@@ -185,6 +209,6 @@ def parse_authorization_header(view: RequestView, value: str) -> SigV2Request:
     return SigV2Request(
         access_key_id=access_key_id,
         signature=signature,
-        string_to_sign=string_to_sign(view, date_line, presigned=False),
+        strings_to_sign=strings_to_sign(view, date_line, presigned=False),
         presigned=False,
     )

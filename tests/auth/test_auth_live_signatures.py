@@ -241,3 +241,17 @@ def test_anonymous_bucket_posts_are_denied(api, bucket):
     reply = api.send("POST", f"/{bucket}/new?uploads", body=b"")
     assert (reply.status, reply.code) == (403, "AccessDenied")
     assert api.root.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_sigv2_header_auth_works_on_bucket_operations(api, bucket):
+    # botocore signs the canonical resource of a bare-bucket request as "/bucket/".
+    v2 = api.client(signature_version="s3")
+    v2.put_object(Bucket=bucket, Key="k", Body=b"v2")
+    assert [o["Key"] for o in v2.list_objects(Bucket=bucket)["Contents"]] == ["k"]
+    v2.head_bucket(Bucket=bucket)
+    assert v2.get_bucket_location(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert v2.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v2"
+    wrong = api.client(secret_key="wrong", signature_version="s3")
+    with pytest.raises(ClientError) as raised:
+        wrong.list_objects(Bucket=bucket)
+    assert raised.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
