@@ -28,7 +28,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -87,9 +87,6 @@ class _Expected:
     #: algorithm of the checksum named by ``x-amz-trailer``
     trailer: str | None = None
     max_size: int | None = None
-    #: called with the body's SHA-256 (hex) before the final read ends: a signature that
-    #: covers the body's own hash (curl without ``x-amz-content-sha256``) is checked there
-    sha256_check: Callable[[str], None] | None = None
 
 
 def stored_content_encoding(value: str | None) -> str | None:
@@ -147,7 +144,6 @@ class PayloadStream:
         *,
         max_size: int | None,
         verifier: ChunkVerifier | None = None,
-        sha256_check: Callable[[str], None] | None = None,
     ) -> PayloadStream:
         """The body of ``request``, with every integrity header it carries armed.
 
@@ -207,8 +203,7 @@ class PayloadStream:
             size=size,
             checksum_algorithms=algorithms,
             decoder=AwsChunkedDecoder(verifier) if streaming else None,
-            expected=_Expected(content_md5, expected_sha256, checksum, trailer, max_size,
-                               sha256_check),
+            expected=_Expected(content_md5, expected_sha256, checksum, trailer, max_size),
         )
 
     @property
@@ -226,8 +221,7 @@ class PayloadStream:
         for name in (expected.checksum[0] if expected.checksum else None, expected.trailer):
             if name is not None and name not in hashers:
                 hashers[name] = checksums.new(name)
-        wants_sha256 = expected.content_sha256 is not None or expected.sha256_check is not None
-        sha256 = hashlib.sha256() if wants_sha256 else None
+        sha256 = hashlib.sha256() if expected.content_sha256 is not None else None
         updates = [self._md5.update, *(hasher.update for hasher in hashers.values())]
         if sha256 is not None:
             updates.append(sha256.update)
@@ -265,8 +259,6 @@ class PayloadStream:
         decoder: AwsChunkedDecoder | None,
     ) -> None:
         expected = self._expected
-        if sha256 is not None and expected.sha256_check is not None:
-            expected.sha256_check(sha256.hexdigest())
         if sha256 is not None and expected.content_sha256 is not None \
                 and sha256.hexdigest() != expected.content_sha256:
             raise errors.XAmzContentSHA256Mismatch(

@@ -7,7 +7,7 @@ import datetime as dt
 
 from post3 import errors, grants, keys
 from post3.api.request import S3Request
-from post3.auth import AuthResult, RequestView, authenticate
+from post3.auth import AuthResult, RequestView, authenticate, parse_post_form
 from post3.credentials import AccessKey
 
 
@@ -40,15 +40,37 @@ def copy_source_bucket(s3: S3Request) -> str | None:
 
 
 async def admit(s3: S3Request) -> None:
-    """Authenticate and authorize ``s3`` (unless the server runs with ``--no-auth``), and
-    arm its body checks: the chunk-signature chain of a signed aws-chunked body, and the
-    body hash of a signature that covers it."""
-    if not s3.settings.auth or s3.operation == "PostObject":
-        return  # a browser POST is signed inside its form; its handler checks it
-    key, result = await authenticate_request(s3)
-    grants.authorize(key, s3.operation, s3.bucket, copy_source_bucket(s3))
+    """Authenticate and authorize ``s3`` (unless the server runs with ``--no-auth``), or raise
+    the S3 error AWS sends; on success mark it admitted, which its body needs to be read.
+
+    Everything is decided from the request's head, except for a browser POST, whose
+    credentials are the form fields before its file: those are read and verified here, and
+    the file stays unread. What a body must still prove once it streams (a signed hex hash,
+    chunk signatures) its reader checks before a backend commits anything.
+    """
+    if s3.operation == "PostObject":
+        await admit_post_form(s3)
+    elif s3.settings.auth:
+        key, result = await authenticate_request(s3)
+        grants.authorize(key, s3.operation, s3.bucket, copy_source_bucket(s3))
+        s3.identity = key
+        s3.auth = result
+    s3.admitted = True
+
+
+async def admit_post_form(s3: S3Request) -> None:
+    from post3.api.post_object import read_form
+
+    form = await read_form(s3)
+    if not s3.settings.auth:
+        return
+    signed = parse_post_form(form.fields, s3.bucket, dt.datetime.now(dt.UTC))
+    key = await s3.request.app[keys.CREDENTIALS].lookup(signed.access_key_id)
+    if key is None:
+        raise errors.InvalidAccessKeyId(AWSAccessKeyId=signed.access_key_id)
+    form.policy = signed.verify(key.secret_access_key)
+    grants.authorize(key, "PutObject", s3.bucket, None)
     s3.identity = key
-    s3.auth = result
 
 
 def visible_buckets(s3: S3Request, names: list[str]) -> list[str]:

@@ -48,6 +48,11 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+#: The admitted S3Request of an ``Expect: 100-continue`` request, kept so the signature that
+#: was verified before the body was invited is not verified again when the handler runs.
+ADMITTED: web.RequestKey[S3Request] = web.RequestKey("admitted", S3Request)
+
+
 def parse_request(request: web.Request) -> S3Request:
     request_id = request.get(REQUEST_ID)
     if request_id is None:
@@ -66,9 +71,22 @@ def parse_request(request: web.Request) -> S3Request:
     return S3Request(request, operation, bucket_name, key, query, request_id)
 
 
+async def admitted_request(request: web.Request) -> S3Request:
+    """The request parsed and admitted: its signature verified (or the server runs
+    ``--no-auth``) and its key allowed to run the operation. Raises the S3 error otherwise.
+
+    This is the only way to an :class:`S3Request` a handler sees, so no operation — one added
+    later included — runs, or reads a body byte, before the request is authenticated.
+    """
+    s3_request = request.get(ADMITTED)
+    if s3_request is None:
+        s3_request = parse_request(request)
+        await authentication.admit(s3_request)
+    return s3_request
+
+
 async def handle_s3_request(request: web.Request) -> web.StreamResponse:
-    s3_request = parse_request(request)
-    await authentication.admit(s3_request)
+    s3_request = await admitted_request(request)
     handler = HANDLERS.get(s3_request.operation)
     if handler is None:
         raise errors.NotImplemented(f"{s3_request.operation} is not implemented by post3")
@@ -81,9 +99,14 @@ async def refuse_before_body(request: web.Request) -> errors.S3Error | None:
     refused before the client sends its body."""
     try:
         s3_request = parse_request(request)
+        if s3_request.operation == "PostObject":
+            # A browser POST carries its credentials in the form, which is the body: the
+            # handler's admission reads the form fields before the file.
+            return None
         await authentication.admit(s3_request)
     except errors.S3Error as error:
         return error
+    request[ADMITTED] = s3_request
     if s3_request.operation not in ("PutObject", "UploadPart"):
         return None
     declared = (

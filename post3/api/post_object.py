@@ -9,17 +9,16 @@ committed.
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, web
 
-from post3 import errors, grants, keys, names, xml
+from post3 import errors, names, xml
 from post3.api.object_headers import CONTENT_HEADERS, META_PREFIX, quote_etag
-from post3.api.request import S3Request
+from post3.api.request import PostForm, S3Request
 from post3.api.responses import xml_response
-from post3.auth import PostPolicy, parse_post_form
+from post3.auth import PostPolicy
 from post3.payload import PayloadStream
 
 #: All the form fields but the file, together (S3 caps the form fields at 20 KB).
@@ -27,7 +26,10 @@ MAX_FIELDS_SIZE = 20 * 1024
 CHUNK = 1 << 20
 
 
-async def read_fields(s3: S3Request) -> tuple[dict[str, str], BodyPartReader]:
+async def read_form(s3: S3Request) -> PostForm:
+    """The form fields up to the file (read once, when the request is admitted)."""
+    if s3.form is not None:
+        return s3.form
     if not s3.headers.get("Content-Type", "").lower().startswith("multipart/form-data"):
         raise errors.PreconditionFailed(
             "Bucket POST must be of the enclosure-type multipart/form-data",
@@ -43,24 +45,13 @@ async def read_fields(s3: S3Request) -> tuple[dict[str, str], BodyPartReader]:
         if not isinstance(part, BodyPartReader) or not part.name:
             raise errors.MalformedPOSTRequest()
         if part.name.lower() == "file":
-            return fields, part
+            s3.form = PostForm(fields, part)
+            return s3.form
         value = (await part.read(decode=False)).decode("utf-8", "replace")
         total += len(part.name) + len(value)
         if total > MAX_FIELDS_SIZE:
             raise errors.MaxPostPreDataLengthExceeded()
         fields[part.name] = value
-
-
-async def check_signature(s3: S3Request, fields: dict[str, str]) -> PostPolicy | None:
-    if not s3.settings.auth:
-        return None
-    signed = parse_post_form(fields, s3.bucket, dt.datetime.now(dt.UTC))
-    key = await s3.request.app[keys.CREDENTIALS].lookup(signed.access_key_id)
-    if key is None:
-        raise errors.InvalidAccessKeyId(AWSAccessKeyId=signed.access_key_id)
-    policy = signed.verify(key.secret_access_key)
-    grants.authorize(key, "PutObject", s3.bucket, None)
-    return policy
 
 
 async def file_chunks(part: BodyPartReader, policy: PostPolicy | None,
@@ -80,8 +71,9 @@ async def file_chunks(part: BodyPartReader, policy: PostPolicy | None,
 
 
 async def handle_post_object(s3: S3Request) -> web.StreamResponse:
-    fields, file_part = await read_fields(s3)
-    policy = await check_signature(s3, fields)
+    s3.check_admitted()
+    form = await read_form(s3)
+    fields, file_part, policy = form.fields, form.file, form.policy
     lowered = {name.lower(): value for name, value in fields.items()}
     if "key" not in lowered:
         raise errors.InvalidArgument("Bucket POST must contain a field named 'key'.  If it is "

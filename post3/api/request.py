@@ -7,7 +7,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from multidict import CIMultiDictProxy
 
 from post3 import keys
@@ -16,7 +16,7 @@ from post3.config import Settings
 from post3.payload import PayloadStream
 
 if TYPE_CHECKING:
-    from post3.auth import AuthResult
+    from post3.auth import AuthResult, PostPolicy
     from post3.credentials import AccessKey
 
 
@@ -60,6 +60,11 @@ class S3Request:
     #: the key that signed the request (None with --no-auth)
     identity: AccessKey | None = None
     auth: AuthResult | None = None
+    #: set by :func:`post3.api.authentication.admit` only: the request may run and its body
+    #: may be read
+    admitted: bool = False
+    #: a browser POST's form fields, read (before the file) to authenticate it
+    form: PostForm | None = None
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
@@ -80,12 +85,23 @@ class S3Request:
         return f"/{self.bucket}/{self.key}" if self.key else f"/{self.bucket}"
 
     def payload(self, max_size: int | None) -> PayloadStream:
-        """The request body, with its integrity checks and what its signature still has to
-        prove (chunk signatures; the body hash of a signature that covers it) armed."""
-        verifier = sha256_check = None
-        if self.auth is not None:
-            verifier = self.auth.chunk_verifier()
-            if self.auth.body_sha256_pending:
-                sha256_check = self.auth.verify_body_sha256
-        return PayloadStream.from_request(self.request, max_size=max_size, verifier=verifier,
-                                          sha256_check=sha256_check)
+        """The request body, with its integrity checks and its chunk signatures armed."""
+        self.check_admitted()
+        verifier = self.auth.chunk_verifier() if self.auth is not None else None
+        return PayloadStream.from_request(self.request, max_size=max_size, verifier=verifier)
+
+    def check_admitted(self) -> None:
+        """A body is read only after the request was admitted; a handler reached any other
+        way is a bug, refused here rather than trusted."""
+        if not self.admitted:
+            raise RuntimeError(f"{self.operation}: body read before authentication")
+
+
+@dataclass(slots=True)
+class PostForm:
+    """A browser POST's form: the fields before the file, the file part still unread, and
+    the policy its signature carried (None with --no-auth)."""
+
+    fields: dict[str, str]
+    file: BodyPartReader
+    policy: PostPolicy | None = None

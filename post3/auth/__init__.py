@@ -2,8 +2,8 @@
 and browser POST policies, as pure functions over a :class:`RequestView`.
 
 A middleware calls ``await authenticate(view, lookup_secret)`` and gets an :class:`AuthResult`
-(the access key id, plus :meth:`AuthResult.chunk_verifier` for signed aws-chunked bodies and
-:meth:`AuthResult.verify_body_sha256` when the signature covers the body's own hash).
+(the access key id, plus :meth:`AuthResult.chunk_verifier` for signed aws-chunked bodies).
+The signature is always decided from the request's head, before any body byte is read.
 """
 
 from post3.auth.authenticate import authenticate, parse_request, verify_request

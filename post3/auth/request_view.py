@@ -94,11 +94,3 @@ class RequestView:
             if key == name:
                 return value
         return None
-
-    @property
-    def has_empty_body(self) -> bool:
-        """True when the framing says there is no body at all (GET, HEAD, DELETE, ...)."""
-        if self.header("transfer-encoding"):
-            return False
-        length = self.header("content-length")
-        return length is None or length.strip() == "0"

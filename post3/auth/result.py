@@ -29,24 +29,19 @@ class AuthResult:
     """A request whose signature verified.
 
     ``scheme`` is ``sigv4``, ``sigv4-presigned``, ``sigv2`` or ``sigv2-presigned``.
-    ``content_sha256`` is the ``x-amz-content-sha256`` header as sent (None when absent or for
-    presigned and SigV2 requests). Two obligations can remain, and the body's consumer must
-    meet them before it commits anything:
+    ``content_sha256`` is the ``x-amz-content-sha256`` header as sent (None for presigned and
+    SigV2 requests). The signature itself is verified; what the body must still prove, its
+    reader checks before anything is committed:
 
-    * ``body_sha256_pending``: the header was absent and the signature did not verify over an
-      empty payload (curl 7.88 signs the body's own hash). Hash the body and call
-      :meth:`verify_body_sha256` at the end; it raises SignatureDoesNotMatch.
     * a signed streaming body: :meth:`chunk_verifier` returns the verifier the aws-chunked
-      decoder must drive.
-
-    A hex ``content_sha256`` must still equal the body's SHA-256 (``XAmzContentSHA256Mismatch``);
-    :attr:`expected_body_sha256` gives the value to compare.
+      decoder must drive;
+    * a hex ``content_sha256`` must equal the body's SHA-256 (``XAmzContentSHA256Mismatch``);
+      :attr:`expected_body_sha256` gives the value to compare.
     """
 
     access_key_id: str
     scheme: str
     content_sha256: str | None = None
-    body_sha256_pending: bool = False
     context: SigningContext | None = None
 
     @property
@@ -69,17 +64,3 @@ class AuthResult:
         return ChunkSignatureVerifier.from_context(
             self.context, trailer=self.content_sha256 == signing.STREAMING_SIGNED_TRAILER
         )
-
-    def verify_body_sha256(self, body_sha256_hex: str) -> None:
-        """Finish a curl-style request whose signature covers the body's hash."""
-        if not self.body_sha256_pending:
-            return
-        ctx = self.context
-        assert ctx is not None
-        canonical_request = ctx.canonical_prefix + body_sha256_hex
-        to_sign = signing.string_to_sign(ctx.amz_date, ctx.scope, canonical_request)
-        expected = signing.hmac_sha256(ctx.key, to_sign).hex()
-        if not signing.signature_matches(expected, ctx.signature):
-            raise signing.signature_mismatch(
-                ctx.access_key_id, to_sign, ctx.signature, canonical_request
-            )

@@ -45,8 +45,8 @@ class SigV4Request:
     signed_headers: str
     signature: str
     amz_date: str
-    #: the payload-hash line as the client signed it; None means "not sent, try the body"
-    payload_hash: str | None
+    #: the payload-hash line as the client signed it
+    payload_hash: str
     presigned: bool
 
     @property
@@ -80,31 +80,32 @@ class SigV4Request:
             )
 
     def verify(self, secret: str) -> AuthResult:
-        """The request's :class:`AuthResult`, or SignatureDoesNotMatch."""
+        """The request's :class:`AuthResult`, or SignatureDoesNotMatch.
+
+        Everything the signature covers is known from the head: the payload-hash line is the
+        ``x-amz-content-sha256`` header (required, as S3 requires it) or ``UNSIGNED-PAYLOAD``
+        for a presigned URL. Nothing is left to decide once the body arrives but whether it
+        matches what the head promised (a hex hash, signed chunks), which the body's reader
+        checks before anything is committed.
+        """
         self.check_amz_headers_signed()
         key = self.credential.key(secret)
         scope = self.credential.scope
         first_failure: tuple[str, str] | None = None
-        hashes = [self.payload_hash] if self.payload_hash is not None else [signing.EMPTY_SHA256]
         for path in signing.canonical_path_variants(self.view.raw_path):
             prefix = self.canonical_prefix(path)
-            for payload_hash in hashes:
-                canonical_request = prefix + payload_hash
-                to_sign = signing.string_to_sign(self.amz_date, scope, canonical_request)
-                expected = signing.hmac_sha256(key, to_sign).hex()
-                if signing.signature_matches(expected, self.signature):
-                    return self._result(key, prefix, pending=False)
-                first_failure = first_failure or (to_sign, canonical_request)
+            canonical_request = prefix + self.payload_hash
+            to_sign = signing.string_to_sign(self.amz_date, scope, canonical_request)
+            expected = signing.hmac_sha256(key, to_sign).hex()
+            if signing.signature_matches(expected, self.signature):
+                return self._result(key, prefix)
+            first_failure = first_failure or (to_sign, canonical_request)
         assert first_failure is not None
-        if self.payload_hash is None and not self.view.has_empty_body:
-            # Only the body's own hash is left to try; the body's consumer finishes the check.
-            prefix = self.canonical_prefix(self.view.raw_path)
-            return self._result(key, prefix, pending=True)
         raise signing.signature_mismatch(
             self.access_key_id, first_failure[0], self.signature, first_failure[1]
         )
 
-    def _result(self, key: bytes, prefix: str, *, pending: bool) -> AuthResult:
+    def _result(self, key: bytes, prefix: str) -> AuthResult:
         context = SigningContext(
             self.access_key_id, key, self.amz_date, self.credential.scope, self.signature, prefix
         )
@@ -112,7 +113,6 @@ class SigV4Request:
             access_key_id=self.access_key_id,
             scheme="sigv4-presigned" if self.presigned else "sigv4",
             content_sha256=None if self.presigned else self.payload_hash,
-            body_sha256_pending=pending,
             context=context,
         )
 
@@ -157,13 +157,19 @@ def parse_authorization_header(view: RequestView, value: str) -> SigV4Request:
             _MALFORMED + "Invalid credential date. Date is not the same as X-Amz-Date."
         )
     content_sha256 = view.header("x-amz-content-sha256")
+    if content_sha256 is None:
+        # S3 answers this before looking at the signature. Without the header the signature
+        # could only be checked against the body's own hash, after the body had arrived.
+        raise errors.InvalidRequest(
+            "Missing required header for this request: x-amz-content-sha256"
+        )
     return SigV4Request(
         view=view,
         credential=credential,
         signed_headers=signed_headers,
         signature=signature,
         amz_date=amz_date,
-        payload_hash=content_sha256.strip() if content_sha256 is not None else None,
+        payload_hash=content_sha256.strip(),
         presigned=False,
     )
 
