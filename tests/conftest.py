@@ -99,6 +99,8 @@ class RunningServer:
     process: subprocess.Popen[str]
     stderr_path: Path
     stdout_lines: list[str] = field(default_factory=list)
+    #: the backend options it was started with (``root``, ``dsn``...)
+    options: dict[str, str] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:
@@ -250,6 +252,7 @@ def post3_server(
     workdir = tmp_path_factory.mktemp(f"post3-{backend}")
     options = _backend_options(request, backend, workdir)
     server = start_server(backend, options, workdir=workdir)
+    server.options = options
     yield server
     died_early = server.process.poll() is not None
     status = server.stop()
