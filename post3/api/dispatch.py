@@ -118,4 +118,9 @@ async def refuse_before_body(request: web.Request) -> errors.S3Error | None:
         return errors.EntityTooLarge(
             ProposedSize=declared, MaxSizeAllowed=settings.max_put_size
         )
+    try:
+        # An upload to a bucket that does not exist is refused before its body is sent.
+        await s3_request.backend.head_bucket(s3_request.bucket)
+    except errors.NoSuchBucket as error:
+        return error
     return None

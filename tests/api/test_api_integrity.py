@@ -389,6 +389,19 @@ async def test_upload_part_too_large_answers_expect_before_the_body(client, buck
     await too_large_before_body(client, f"/{bucket}/mp?partNumber=1&uploadId={upload_id}")
 
 
+async def test_upload_to_a_missing_bucket_answers_expect_before_the_body(client):
+    reader, writer = await open_raw(client)
+    try:
+        writer.write(put_head("/no-such-bucket-here/k", MAX_PUT, expect=True))
+        await writer.drain()
+        status, headers, body = await read_response(reader)
+        assert status.startswith(b"HTTP/1.1 404 "), (status, body)
+        assert b"<Code>NoSuchBucket</Code>" in body
+        assert headers.get("connection", "").lower() == "close"
+    finally:
+        writer.close()
+
+
 async def test_acceptable_size_gets_100_continue(client, bucket):
     reader, writer = await open_raw(client)
     try:
