@@ -1,12 +1,15 @@
-"""What signature verification costs a request: the same small GET, signed and verified by one
-server and unsigned on a ``--no-auth`` server, in one run, reported as a ratio.
+"""What signature verification costs a request: the same small GET (and a small PUT sent with
+``Expect: 100-continue``, as botocore sends uploads), signed and verified by one server and
+unsigned on a ``--no-auth`` server, in one run, reported as a ratio.
 
-    python benchmarks/auth_overhead.py [--requests 3000] [--rounds 5]
+    python benchmarks/auth_overhead.py [--requests 3000] [--rounds 5] [--baseline-rev REV]
 
-Both servers run the memory backend. The signed request is signed once (SigV4 headers, as
+All servers run the memory backend. The signed request is signed once (SigV4 headers, as
 botocore signs) and sent again and again over one keep-alive connection, so the client's cost
 is the same for both; the difference is the server's verification (with its cached signing key
-and cached key lookup).
+and cached key lookup). ``--baseline-rev`` also runs the same pair of servers from an earlier
+git revision of post3 (extracted to a temporary directory), interleaved with the current ones,
+so a change to the request path is compared with what it replaced on the same noisy machine.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -26,9 +31,12 @@ from botocore.credentials import Credentials
 KEY = "benchmark"
 
 
-def start(*flags: str) -> tuple[subprocess.Popen[str], str]:
+def start(*flags: str, source: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+    """A memory-backend server; ``source``: run the post3 package found there instead."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
     env["POST3_ACCESS_KEY"] = env["POST3_SECRET_KEY"] = KEY
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     process = subprocess.Popen(
         [sys.executable, "-m", "post3", "run", "--backend", "memory", "--port", "0", *flags],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -45,12 +53,18 @@ def signed_headers(endpoint: str, method: str, path: str, body: bytes = b"") -> 
     return dict(request.headers.items())
 
 
-def rate(endpoint: str, headers: dict[str, str], requests: int) -> float:
+BODY = b"x" * 1024
+
+
+def rate(endpoint: str, headers: dict[str, str], requests: int, method: str = "GET") -> float:
     host = endpoint.removeprefix("http://")
     connection = http.client.HTTPConnection(host)
+    body = BODY if method == "PUT" else None
+    if method == "PUT":
+        headers = {**headers, "Expect": "100-continue"}
     started = time.perf_counter()
     for _ in range(requests):
-        connection.request("GET", "/bench/k", headers=headers)
+        connection.request(method, "/bench/k", body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         assert response.status == 200, response.status
@@ -59,43 +73,81 @@ def rate(endpoint: str, headers: dict[str, str], requests: int) -> float:
     return requests / elapsed
 
 
+def prepare(url: str, signed: bool) -> None:
+    for method, path, body in (("PUT", "/bench", b""), ("PUT", "/bench/k", BODY)):
+        headers = signed_headers(url, method, path, body) if signed else {}
+        connection = http.client.HTTPConnection(url.removeprefix("http://"))
+        connection.request(method, path, body=body, headers=headers)
+        reply = connection.getresponse()
+        assert reply.status == 200, (reply.status, reply.read())
+        connection.close()
+
+
+def extract(revision: str, into: Path) -> Path:
+    """The post3 package as it was at ``revision`` (``git archive``), under ``into``."""
+    top = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(top), "archive", revision, "post3"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline-rev", help="also measure post3 as it was at this revision")
     args = parser.parse_args()
-    servers = []
-    try:
-        signed_server, signed_url = start()
-        servers.append(signed_server)
-        open_server, open_url = start("--no-auth")
-        servers.append(open_server)
-        for url, headers in ((signed_url, signed_headers(signed_url, "PUT", "/bench")),
-                             (open_url, {})):
-            for method, path, body in (("PUT", "/bench", b""), ("PUT", "/bench/k", b"x" * 1024)):
-                if headers:
-                    headers = signed_headers(url, method, path, body)
-                connection = http.client.HTTPConnection(url.removeprefix("http://"))
-                connection.request(method, path, body=body, headers=headers)
-                reply = connection.getresponse()
-                assert reply.status == 200, (reply.status, reply.read())
-                connection.close()
-        get_signed = signed_headers(signed_url, "GET", "/bench/k")
-        with_auth, without = [], []
-        for _ in range(args.rounds):  # interleaved, so both see the same machine noise
-            with_auth.append(rate(signed_url, get_signed, args.requests))
-            without.append(rate(open_url, {}, args.requests))
-    finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
-    signed_rate, open_rate = statistics.median(with_auth), statistics.median(without)
-    cost_us = (1 / signed_rate - 1 / open_rate) * 1e6
-    print(f"GET 1 KiB, median of {args.rounds} rounds of {args.requests} requests")
-    print(f"  verified SigV4   {signed_rate:8.0f} requests/s")
-    print(f"  --no-auth        {open_rate:8.0f} requests/s")
-    ratio = signed_rate / open_rate
-    print(f"  ratio            {ratio:8.2%}  (about {cost_us:.0f} µs per request)")
+    servers: list[subprocess.Popen[str]] = []
+    versions: dict[str, Path | None] = {"current": None}
+    # name -> {"GET"/"PUT": {"signed"/"open": [rates]}}
+    results: dict[str, dict[str, dict[str, list[float]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="post3-bench-") as scratch:
+        if args.baseline_rev:
+            versions[args.baseline_rev] = extract(args.baseline_rev, Path(scratch))
+        try:
+            endpoints = {}
+            for name, source in versions.items():
+                signed_server, signed_url = start(source=source)
+                open_server, open_url = start("--no-auth", source=source)
+                servers += [signed_server, open_server]
+                prepare(signed_url, True)
+                prepare(open_url, False)
+                endpoints[name] = {
+                    "signed": (signed_url, {m: signed_headers(signed_url, m, "/bench/k",
+                                                              BODY if m == "PUT" else b"")
+                                            for m in ("GET", "PUT")}),
+                    "open": (open_url, {"GET": {}, "PUT": {}}),
+                }
+                results[name] = {m: {"signed": [], "open": []} for m in ("GET", "PUT")}
+            for _ in range(args.rounds):  # interleaved, so all see the same machine noise
+                for name, pair in endpoints.items():
+                    for method in ("GET", "PUT"):
+                        for mode, (url, headers) in pair.items():
+                            results[name][method][mode].append(
+                                rate(url, headers[method], args.requests, method))
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=10)
+    print(f"1 KiB requests, median of {args.rounds} rounds of {args.requests} requests "
+          "(PUT with Expect: 100-continue)")
+    costs = {}
+    for name, by_method in results.items():
+        print(f"post3 {name}")
+        for method, modes in by_method.items():
+            signed_rate = statistics.median(modes["signed"])
+            open_rate = statistics.median(modes["open"])
+            cost_us = (1 / signed_rate - 1 / open_rate) * 1e6
+            costs[(name, method)] = cost_us
+            print(f"  {method:3}  verified SigV4 {signed_rate:7.0f}/s   "
+                  f"--no-auth {open_rate:7.0f}/s   ratio {signed_rate / open_rate:6.1%}   "
+                  f"auth costs {cost_us:5.0f} µs")
+    if args.baseline_rev:
+        for method in ("GET", "PUT"):
+            now, then = costs[("current", method)], costs[(args.baseline_rev, method)]
+            print(f"  {method}: authentication costs {now:.0f} µs now, {then:.0f} µs at "
+                  f"{args.baseline_rev} ({(now - then) / then:+.0%})")
     return 0
 
 
