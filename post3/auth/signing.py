@@ -118,8 +118,18 @@ def parse_credential(value: str, fail: type[errors.S3Error], prefix: str) -> Cre
 
 
 def parse_amz_date(value: str) -> datetime | None:
+    """``20130524T000000Z`` -> an aware datetime, None for anything else.
+
+    Parsed by hand: every signed request carries one, and ``strptime`` costs a request tens
+    of microseconds.
+    """
+    digits = value[:8] + value[9:15]
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (
+            digits.isascii() and digits.isdigit()):
+        return None
     try:
-        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        return datetime(int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]),
+                        int(value[11:13]), int(value[13:15]), tzinfo=UTC)
     except ValueError:
         return None
 

@@ -178,6 +178,9 @@ def _request_time(view: RequestView) -> tuple[str, str]:
     """The request's timestamp in SigV4 form, checked against the server clock."""
     raw = view.header("x-amz-date")
     moment = signing.parse_amz_date(raw.strip()) if raw else None
+    if moment is not None and raw is not None:
+        signing.check_skew(moment, raw, view.now)
+        return raw.strip(), raw  # already in SigV4 form
     if raw is None:
         raw = view.header("date")
         moment = signing.parse_http_date(raw) if raw else None

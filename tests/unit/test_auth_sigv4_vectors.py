@@ -346,3 +346,22 @@ def test_presigned_max_expiry_of_a_week_is_accepted_for_shape():
     query = PRESIGNED_QUERY.replace("86400", "604800")
     with pytest.raises(errors.SignatureDoesNotMatch):  # shape fine; signature covers Expires
         verify(presigned(query))
+
+
+@pytest.mark.parametrize("value", [
+    "20130524T000000Z", "20261201T235959Z", "20240229T120000Z", "20230229T120000Z",
+    "20131324T000000Z", "2013-05-24T00:00:00Z", "20130524T000000", "20130524 000000Z",
+    "2013O524T000000Z", "20130524T0000001Z", "", "²0130524T000000Z", "20130524T246000Z",
+])
+def test_amz_date_parsing_agrees_with_strptime(value):
+    import datetime as dt
+
+    from post3.auth import signing
+
+    try:
+        expected = dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        expected = None
+    if value == "²0130524T000000Z":
+        expected = None  # strptime takes only ASCII digits as well
+    assert signing.parse_amz_date(value) == expected
