@@ -55,6 +55,10 @@ async def list_objects(
     max_keys: int,
 ) -> ListResult:
     result = ListResult()
+    if max_keys == 0:
+        # S3 answers max-keys=0 with an empty page that is not truncated, whatever the bucket
+        # holds (there is no way to continue from a page that returned nothing).
+        return result
     cursor = start_after
     batch = min(max_keys + 1, MAX_KEYS)
     while True:
