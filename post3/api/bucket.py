@@ -47,7 +47,13 @@ async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
                 f"The {constraint} location constraint is incompatible for the region "
                 "specific endpoint this request was sent to."
             )
-    await s3.backend.create_bucket(s3.bucket)
+    try:
+        await s3.backend.create_bucket(s3.bucket)
+    except errors.BucketAlreadyOwnedByYou:
+        # S3 keeps us-east-1's legacy answer: creating a bucket you already own succeeds and
+        # changes nothing (its objects stay). Every other region answers 409.
+        if s3.settings.region != "us-east-1":
+            raise
     return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})
 
 
