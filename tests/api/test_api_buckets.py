@@ -93,3 +93,10 @@ async def test_method_not_allowed(client, bucket, error_code):
 async def test_every_response_has_a_request_id(client, bucket):
     for response in [await client.get("/"), await client.get("/nope/x")]:
         assert len(response.headers["x-amz-request-id"]) == 16
+
+
+async def test_period_next_to_hyphen_is_an_invalid_bucket_name(client, error_code):
+    for name in ("foo.-bar", "foo-.bar"):
+        response = await client.put(f"/{name}")
+        assert response.status == 400, name
+        assert await error_code(response) == "InvalidBucketName"

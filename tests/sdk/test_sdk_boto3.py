@@ -84,7 +84,8 @@ def test_create_own_bucket_again_succeeds_and_keeps_it_in_us_east_1(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"contents"
 
 
-@pytest.mark.parametrize("name", ["ab", "Upper-Case", "under_score", "-leading", "a..b"])
+@pytest.mark.parametrize("name", ["ab", "Upper-Case", "under_score", "-leading", "a..b",
+                                  "foo.-bar", "foo-.bar"])
 def test_invalid_bucket_name_is_rejected(s3, name):
     with pytest.raises(ClientError) as excinfo:
         s3.create_bucket(Bucket=name)
