@@ -6,7 +6,7 @@ import asyncio
 
 from aiohttp import web
 
-from post3 import conditions, errors
+from post3 import conditions, errors, multipart
 from post3.api.object_headers import http_date, object_headers, quote_etag
 from post3.api.request import S3Request
 from post3.backend import ByteRange, ObjectInfo, ObjectStream
@@ -47,9 +47,12 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
     headers["Content-Length"] = str(stop - start)
     if byte_range is None:
         if s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled":
-            for name, value in info.metadata.items():
-                if name.startswith("x-amz-checksum-"):
-                    headers[name] = value
+            found = {name: value for name, value in info.metadata.items()
+                     if name.startswith("x-amz-checksum-")}
+            if found and multipart.TYPE_KEY not in found:
+                # A single-part object's checksum covers the object as a whole.
+                found[multipart.TYPE_KEY] = "FULL_OBJECT"
+            headers.update(found)
         return 200, headers
     if isinstance(byte_range, PartRange):
         # A simple object is its own part 1 (S3 answers 206 with the whole object).

@@ -24,3 +24,12 @@ def test_misspelt_canned_acl_is_invalid_argument(s3, bucket):
     with pytest.raises(ClientError) as excinfo:
         s3.head_object(Bucket=bucket, Key="k")
     assert error_of(excinfo) == ("404", 404)
+
+
+def test_single_part_object_checksum_type_is_full_object(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"123456789", ChecksumAlgorithm="CRC32")
+    head = s3.head_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
+    assert (head["ChecksumCRC32"], head["ChecksumType"]) == ("y/Q5Jg==", "FULL_OBJECT")
+    got = s3.get_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"123456789"
+    assert (got["ChecksumCRC32"], got["ChecksumType"]) == ("y/Q5Jg==", "FULL_OBJECT")
