@@ -33,3 +33,17 @@ def test_single_part_object_checksum_type_is_full_object(s3, bucket):
     got = s3.get_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
     assert got["Body"].read() == b"123456789"
     assert (got["ChecksumCRC32"], got["ChecksumType"]) == ("y/Q5Jg==", "FULL_OBJECT")
+
+
+def test_list_buckets_pages(s3, bucket_name):
+    names = [f"{bucket_name}-{i}" for i in range(5)]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    pages = list(s3.get_paginator("list_buckets").paginate(
+        Prefix=bucket_name, PaginationConfig={"PageSize": 2}))
+    assert [len(page["Buckets"]) for page in pages] == [2, 2, 1]
+    assert [b["Name"] for page in pages for b in page["Buckets"]] == names
+    assert all(page["Prefix"] == bucket_name for page in pages)
+    assert "ContinuationToken" in pages[0] and "ContinuationToken" not in pages[-1]
+    elsewhere = s3.list_buckets(Prefix=bucket_name, BucketRegion="ap-south-1")
+    assert elsewhere["Buckets"] == []
