@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from post3 import conditions, errors, multipart
+from post3.api.middleware import BODY_SENT
 from post3.api.object_headers import http_date, object_headers, quote_etag
 from post3.api.request import S3Request
 from post3.backend import ByteRange, ObjectInfo, ObjectStream
@@ -83,15 +84,18 @@ async def send_body(request: web.Request, response: web.StreamResponse,
     """Send the stream's bytes after ``prepare()``. A failure now cannot become an S3 error
     (the status line is out), so the connection is aborted: the client sees a truncated
     transfer, never a clean end of a short body."""
+    request[BODY_SENT] = 0
     try:
         sendfile = stream.sendfile() if stream.length else None
         transport = request.transport
         if sendfile is not None and transport is not None and not transport.is_closing():
             file, offset, count = sendfile
-            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+            request[BODY_SENT] = await asyncio.get_running_loop().sendfile(
+                transport, file, offset, count)
         else:
             async for block in stream:
                 await response.write(block)
+                request[BODY_SENT] += len(block)
         await response.write_eof()
     except (asyncio.CancelledError, ConnectionResetError):
         raise
