@@ -11,7 +11,6 @@ from post3.api.body import read_xml_body
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
 
-
 #: S3's largest ListBuckets page (``max-buckets`` is 1 to 10,000).
 MAX_BUCKETS = 10_000
 
