@@ -317,7 +317,8 @@ class Backend(abc.ABC):
             )
             new_metadata = dict(source.info.metadata if metadata is None else metadata)
             for name in list(new_metadata):
-                if name.startswith("x-amz-checksum-"):
+                # x-post3-*: what the core keeps about the source (multipart.INTERNAL_PREFIX)
+                if name.startswith(("x-amz-checksum-", "x-post3-")):
                     del new_metadata[name]
             return await self.put_object(
                 dst_bucket,

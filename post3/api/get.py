@@ -46,8 +46,9 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
                      byte_range: ByteRange | None) -> tuple[int, dict[str, str]]:
     headers = object_headers(info, s3.query)
     headers["Content-Length"] = str(stop - start)
+    checksum_mode = s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled"
     if byte_range is None:
-        if s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled":
+        if checksum_mode:
             found = {name: value for name, value in info.metadata.items()
                      if name.startswith("x-amz-checksum-")}
             if found and multipart.TYPE_KEY not in found:
@@ -58,6 +59,12 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
     if isinstance(byte_range, PartRange):
         # A simple object is its own part 1 (S3 answers 206 with the whole object).
         headers["x-amz-mp-parts-count"] = str(len(info.part_sizes) or 1)
+        stored = multipart.part_checksums(info) if checksum_mode else None
+        if stored is not None:
+            # The part's own checksum: it covers exactly the bytes sent, so clients verify it.
+            algorithm, values = stored
+            headers[f"x-amz-checksum-{algorithm}"] = values[byte_range.part_number - 1]
+            headers[multipart.TYPE_KEY] = info.metadata[multipart.TYPE_KEY]
     headers["Content-Range"] = content_range(start, stop, info.size)
     return 206, headers
 

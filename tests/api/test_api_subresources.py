@@ -487,7 +487,7 @@ async def test_get_object_attributes_of_multipart_object(client, bucket):
                                 headers={"x-amz-object-attributes": "ETag,ObjectParts"})
     root = await xml_of(response)
     assert root.findtext(f"{NS}ETag").endswith("-1")
-    assert root.find(f"{NS}ObjectParts").findtext(f"{NS}TotalPartsCount") == "1"
+    assert root.find(f"{NS}ObjectParts").findtext(f"{NS}PartsCount") == "1"
 
 
 @pytest.mark.parametrize("header", [None, "", "Colour", "ETag,Colour"])

@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import zlib
+
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def s3_single_attempt(endpoint_url):
+    # botocore retries BadDigest with back-off; one attempt shows the same answer sooner.
+    client = boto3.client(
+        "s3", endpoint_url=endpoint_url, aws_access_key_id="testing",
+        aws_secret_access_key="testing", region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+    )
+    yield client
+    client.close()
 
 
 @pytest.fixture
@@ -47,3 +66,85 @@ def test_list_buckets_pages(s3, bucket_name):
     assert "ContinuationToken" in pages[0] and "ContinuationToken" not in pages[-1]
     elsewhere = s3.list_buckets(Prefix=bucket_name, BucketRegion="ap-south-1")
     assert elsewhere["Buckets"] == []
+
+
+def crc32_b64(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def crc32_upload(s3, bucket, key, make_bytes, **create):
+    """Two CRC32 parts (5 MiB and 1 KiB) uploaded with botocore computing each checksum."""
+    upload_id = s3.create_multipart_upload(
+        Bucket=bucket, Key=key, ChecksumAlgorithm="CRC32", **create)["UploadId"]
+    parts = [make_bytes(5 * MiB, "one"), make_bytes(1024, "two")]
+    listed = []
+    for number, data in enumerate(parts, 1):
+        answer = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number,
+                                Body=data, ChecksumAlgorithm="CRC32")
+        assert answer["ChecksumCRC32"] == crc32_b64(data)
+        listed.append({"PartNumber": number, "ETag": answer["ETag"],
+                       "ChecksumCRC32": answer["ChecksumCRC32"]})
+    return upload_id, parts, listed
+
+
+def test_complete_checks_the_expected_composite_checksum(s3_single_attempt, bucket, make_bytes):
+    s3 = s3_single_attempt
+    upload_id, parts, listed = crc32_upload(s3, bucket, "mp", make_bytes)
+    raw = b"".join(zlib.crc32(p).to_bytes(4, "big") for p in parts)
+    composite = base64.b64encode(zlib.crc32(raw).to_bytes(4, "big")).decode() + "-2"
+    with pytest.raises(ClientError) as excinfo:
+        s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                     MultipartUpload={"Parts": listed},
+                                     ChecksumCRC32=crc32_b64(b"wrong") + "-2")
+    assert error_of(excinfo) == ("BadDigest", 400)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                        MultipartUpload={"Parts": listed},
+                                        ChecksumCRC32=composite)
+    assert done["ChecksumCRC32"] == composite
+    # A retry of the same completion (its answer was lost) answers the same.
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                         MultipartUpload={"Parts": listed})
+    assert again["ETag"] == done["ETag"]
+
+
+def test_complete_checks_the_expected_full_object_crc(s3_single_attempt, bucket, make_bytes):
+    s3 = s3_single_attempt
+    upload_id, parts, listed = crc32_upload(s3, bucket, "full", make_bytes,
+                                            ChecksumType="FULL_OBJECT")
+    whole = crc32_b64(b"".join(parts))
+    with pytest.raises(ClientError) as excinfo:
+        s3.complete_multipart_upload(Bucket=bucket, Key="full", UploadId=upload_id,
+                                     MultipartUpload={"Parts": listed},
+                                     ChecksumCRC32=crc32_b64(b"wrong"), ChecksumType="FULL_OBJECT")
+    assert error_of(excinfo) == ("BadDigest", 400)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="full", UploadId=upload_id,
+                                        MultipartUpload={"Parts": listed},
+                                        ChecksumCRC32=whole, ChecksumType="FULL_OBJECT")
+    assert (done["ChecksumCRC32"], done["ChecksumType"]) == (whole, "FULL_OBJECT")
+    got = s3.get_object(Bucket=bucket, Key="full", ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"".join(parts)  # botocore verified the whole-object CRC
+    assert got["ChecksumCRC32"] == whole
+
+
+def test_part_reads_and_attributes_carry_part_checksums(s3, bucket, make_bytes):
+    upload_id, parts, listed = crc32_upload(s3, bucket, "mp", make_bytes)
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload_id,
+                                 MultipartUpload={"Parts": listed})
+    for number, data in enumerate(parts, 1):
+        got = s3.get_object(Bucket=bucket, Key="mp", PartNumber=number, ChecksumMode="ENABLED")
+        # botocore checks the body against the checksum it was sent, as it reads it
+        assert got["Body"].read() == data
+        assert got["ChecksumCRC32"] == crc32_b64(data)
+        head = s3.head_object(Bucket=bucket, Key="mp", PartNumber=number, ChecksumMode="ENABLED")
+        assert head["ChecksumCRC32"] == crc32_b64(data)
+
+    first = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"],
+                                     MaxParts=1)["ObjectParts"]
+    assert (first["TotalPartsCount"], first["IsTruncated"], first["MaxParts"],
+            str(first["NextPartNumberMarker"])) == (2, True, 1, "1")
+    assert first["Parts"] == [{"PartNumber": 1, "Size": 5 * MiB,
+                               "ChecksumCRC32": crc32_b64(parts[0])}]
+    rest = s3.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=["ObjectParts"],
+                                    MaxParts=1, PartNumberMarker=1)["ObjectParts"]
+    assert rest["IsTruncated"] is False
+    assert rest["Parts"] == [{"PartNumber": 2, "Size": 1024, "ChecksumCRC32": crc32_b64(parts[1])}]
