@@ -119,12 +119,17 @@ async def _answer_retried_completion(s3: S3Request, upload_id: str,
     """S3 answers a CompleteMultipartUpload of an upload that was already completed with the
     same parts as it answered the first one (200, same ETag): a client whose first answer was
     lost retries. Anything else is NoSuchUpload."""
-    if requested is None:
-        requested = multipart.parse_complete(await read_xml_body(s3, body_checksums=False))
     try:
         info = await s3.backend.head_object(s3.bucket, s3.key)
     except errors.NoSuchKey:
         raise errors.NoSuchUpload() from None
+    if info.metadata.get(multipart.UPLOAD_ID_KEY) != upload_id:
+        raise errors.NoSuchUpload()
+    if requested is None:
+        try:
+            requested = multipart.parse_complete(await read_xml_body(s3, body_checksums=False))
+        except errors.MalformedXML:
+            raise errors.NoSuchUpload() from None
     if not multipart.completed_from(info, upload_id, requested):
         raise errors.NoSuchUpload()
     return _completion_result(s3, info)

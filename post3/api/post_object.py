@@ -140,7 +140,7 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location}
     headers.update({name: value for name, value in info.metadata.items()
-                    if checksums.algorithm_of_header(name) is not None})
+                    if name.startswith(checksums.HEADER_PREFIX)})
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
     if redirect:
         query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,
