@@ -397,6 +397,11 @@ async def test_complete_unknown_upload(client, bucket, error_code):
     response = await complete(client, bucket, "mp", "nope", complete_xml([(1, md5_hex(b"x"))]))
     assert response.status == 404
     assert await error_code(response) == "NoSuchUpload"
+    await client.put(path(bucket, "mp"), data=b"an object, not an upload")
+    for body in (complete_xml([(1, md5_hex(b"x"))]), b"", b"<not xml"):
+        response = await complete(client, bucket, "mp", "nope", body)
+        assert response.status == 404
+        assert await error_code(response) == "NoSuchUpload"
 
 
 async def test_complete_again_with_the_same_parts_answers_the_same(client, bucket, error_code):
