@@ -58,8 +58,10 @@ class ObjectInfo:
 
     ``etag`` has no quotes: an MD5 hex digest, or ``<md5-of-md5s>-N`` for a multipart object.
     ``metadata`` holds the stored headers with lower-case names, as the core chose them:
-    ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``... Backends store
-    it as opaque key/value pairs. ``part_sizes`` is set for multipart objects only.
+    ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``, and ``x-post3-*``
+    pairs the core keeps for itself (a multipart object's part checksums, its upload id).
+    Backends store it as opaque key/value pairs, whatever their length. ``part_sizes`` is set
+    for multipart objects only.
     ``list_objects_page`` may return infos whose ``metadata`` and ``tags`` are empty.
     """
 
