@@ -148,3 +148,12 @@ def test_part_reads_and_attributes_carry_part_checksums(s3, bucket, make_bytes):
                                     MaxParts=1, PartNumberMarker=1)["ObjectParts"]
     assert rest["IsTruncated"] is False
     assert rest["Parts"] == [{"PartNumber": 2, "Size": 1024, "ChecksumCRC32": crc32_b64(parts[1])}]
+
+
+def test_max_keys_zero_is_an_empty_untruncated_page(s3, bucket):
+    for key in ("a", "b/c"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    v2 = s3.list_objects_v2(Bucket=bucket, MaxKeys=0)
+    assert (v2["KeyCount"], v2["IsTruncated"], v2.get("Contents")) == (0, False, None)
+    v1 = s3.list_objects(Bucket=bucket, MaxKeys=0, Delimiter="/")
+    assert (v1["IsTruncated"], v1.get("Contents"), v1.get("CommonPrefixes")) == (False, None, None)
