@@ -58,8 +58,10 @@ class ObjectInfo:
 
     ``etag`` has no quotes: an MD5 hex digest, or ``<md5-of-md5s>-N`` for a multipart object.
     ``metadata`` holds the stored headers with lower-case names, as the core chose them:
-    ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``... Backends store
-    it as opaque key/value pairs. ``part_sizes`` is set for multipart objects only.
+    ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``, and ``x-post3-*``
+    pairs the core keeps for itself (a multipart object's part checksums, its upload id).
+    Backends store it as opaque key/value pairs, whatever their length. ``part_sizes`` is set
+    for multipart objects only.
     ``list_objects_page`` may return infos whose ``metadata`` and ``tags`` are empty.
     """
 
@@ -317,7 +319,8 @@ class Backend(abc.ABC):
             )
             new_metadata = dict(source.info.metadata if metadata is None else metadata)
             for name in list(new_metadata):
-                if name.startswith("x-amz-checksum-"):
+                # x-post3-*: what the core keeps about the source (multipart.INTERNAL_PREFIX)
+                if name.startswith(("x-amz-checksum-", "x-post3-")):
                     del new_metadata[name]
             return await self.put_object(
                 dst_bucket,

@@ -164,11 +164,20 @@ class Post3Client:
         return self  # the aiobotocore client, whose operations are untyped
 
     async def ensure_bucket(self, bucket: str) -> bool:
-        """Create ``bucket`` unless it exists; True when this call created it."""
+        """Create ``bucket`` unless it exists; True when this call created it.
+
+        It asks first: in us-east-1, S3 (and post3) answer 200 to creating a bucket you
+        already own, so the answer to CreateBucket alone cannot tell."""
+        try:
+            await self._s3.head_bucket(Bucket=bucket)
+        except errors.NoSuchBucket:
+            pass
+        else:
+            return False
         try:
             await self._s3.create_bucket(Bucket=bucket)
         except errors.BucketAlreadyOwnedByYou:
-            return False
+            return False  # created meanwhile, outside us-east-1
         return True
 
     async def upload_stream(

@@ -55,6 +55,10 @@ async def list_objects(
     max_keys: int,
 ) -> ListResult:
     result = ListResult()
+    if max_keys == 0:
+        # S3 answers max-keys=0 with an empty page that is not truncated, whatever the bucket
+        # holds (there is no way to continue from a page that returned nothing).
+        return result
     cursor = start_after
     batch = min(max_keys + 1, MAX_KEYS)
     while True:
@@ -88,7 +92,9 @@ def encode_token(cursor: str) -> str:
 
 def decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+        # validate: a token with characters no token has is refused, not silently emptied.
+        raw = base64.b64decode(token.encode(), altchars=b"-_", validate=True)
+        return raw.decode("utf-8", "surrogatepass")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise errors.InvalidArgument("The continuation token provided is incorrect",
                                      ArgumentName="continuation-token") from None

@@ -23,6 +23,15 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 ALGORITHM_KEY = "x-amz-checksum-algorithm"
 TYPE_KEY = "x-amz-checksum-type"
 
+#: Object metadata the core keeps for itself: never sent as a header, dropped by copies.
+#: Backends store metadata as opaque pairs, so every backend keeps these without knowing them.
+INTERNAL_PREFIX = "x-post3-"
+#: ``<algorithm>:<b64>,<b64>,...``: each part's checksum, for ``?partNumber=N`` and
+#: GetObjectAttributes (S3 answers them with the part's own checksum).
+PART_CHECKSUMS_KEY = "x-post3-part-checksums"
+#: The upload a multipart object was completed from, so a retried completion is recognised.
+UPLOAD_ID_KEY = "x-post3-upload-id"
+
 
 def parse_part_number(value: str | None) -> int:
     if value is None or not value.isdigit() or not (
@@ -125,6 +134,8 @@ def completed_info(upload: UploadInfo, parts: Sequence[PartInfo]) -> ObjectInfo:
             value = checksums.composite(algorithm, values)
         metadata[f"x-amz-checksum-{algorithm}"] = value
         metadata[TYPE_KEY] = kind or "COMPOSITE"
+        metadata[PART_CHECKSUMS_KEY] = f"{algorithm}:{','.join(values)}"
+    metadata[UPLOAD_ID_KEY] = upload.upload_id
     return ObjectInfo(
         key=upload.key,
         size=sum(part.size for part in parts),
@@ -134,3 +145,70 @@ def completed_info(upload: UploadInfo, parts: Sequence[PartInfo]) -> ObjectInfo:
         tags=dict(upload.tags),
         part_sizes=tuple(part.size for part in parts),
     )
+
+
+def part_checksums(info: ObjectInfo) -> tuple[str, list[str]] | None:
+    """``(algorithm, one base64 checksum per part)`` of a multipart object completed with a
+    checksum; None for any other object."""
+    stored = info.metadata.get(PART_CHECKSUMS_KEY)
+    if not stored or not info.part_sizes:
+        return None
+    algorithm, _, joined = stored.partition(":")
+    values = joined.split(",")
+    if len(values) != len(info.part_sizes) or f"x-amz-checksum-{algorithm}" not in info.metadata:
+        return None
+    return algorithm, values
+
+
+def object_checksums(info: ObjectInfo) -> dict[str, str]:
+    """The object's checksum values by algorithm (``{"crc32": "...-3"}``)."""
+    return {
+        name[len(checksums.HEADER_PREFIX):]: value for name, value in info.metadata.items()
+        if name.startswith(checksums.HEADER_PREFIX) and name not in checksums.NOT_VALUE_HEADERS
+    }
+
+
+def check_expected_checksum(headers: Mapping[str, str], info: ObjectInfo) -> None:
+    """CompleteMultipartUpload's ``x-amz-checksum-<alg>`` header is the checksum the client
+    expects of the whole object (``<b64>-N`` for COMPOSITE, the object's CRC for FULL_OBJECT):
+    a mismatch is ``BadDigest``, checked before anything is committed. ``x-amz-checksum-type``
+    must name the upload's type."""
+    kind = headers.get(TYPE_KEY)
+    stored_kind = info.metadata.get(TYPE_KEY)
+    if kind is not None and kind.upper() != stored_kind:
+        raise errors.InvalidRequest(
+            f"The upload was created using the {stored_kind or 'null'} checksum mode. The "
+            f"complete request must use the same checksum mode.")
+    given = {}
+    for header, value in headers.items():
+        name = checksums.algorithm_of_header(header)
+        if name is not None:
+            given[name] = value.strip()
+    if not given:
+        return
+    if len(given) > 1:
+        raise errors.InvalidRequest(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+    ((name, value),) = given.items()
+    stored = object_checksums(info).get(name)
+    if stored is None:
+        created = next(iter(object_checksums(info)), "null")
+        raise errors.InvalidRequest(
+            f"The upload was created using the {created.upper()} checksum algorithm, but the "
+            f"complete request names {name.upper()}.")
+    # S3 writes a composite value <b64>-N; the bare <b64> names the same checksum.
+    if value not in (stored, stored.rsplit("-", 1)[0]):
+        raise errors.BadDigest(
+            f"The {name.upper()} you specified did not match the calculated checksum.")
+
+
+def completed_from(info: ObjectInfo, upload_id: str, requested: Sequence[RequestedPart]) -> bool:
+    """Whether ``info`` is what completing ``upload_id`` with ``requested`` made: a retried
+    CompleteMultipartUpload then answers as the first one did."""
+    if info.metadata.get(UPLOAD_ID_KEY) != upload_id or not info.part_sizes:
+        return False
+    try:
+        etag = md5_of_etags(part.etag for part in requested)
+    except ValueError:  # an ETag that is not hex names no part
+        return False
+    return info.etag == f"{etag}-{len(requested)}"

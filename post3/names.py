@@ -26,6 +26,9 @@ def bucket_name_problem(name: str) -> str | None:
         )
     if ".." in name:
         return "Bucket name must not contain two adjacent periods"
+    if ".-" in name or "-." in name:
+        # Each dot-separated label must start and end with a letter or number (DNS rules).
+        return "Bucket name must not contain a period next to a hyphen"
     try:
         ipaddress.IPv4Address(name)
     except ValueError:

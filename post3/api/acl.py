@@ -15,6 +15,9 @@ from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
 
 _CANNED_OK = {"private", "bucket-owner-full-control", "bucket-owner-read"}
+#: Every canned ACL S3 knows; any other ``x-amz-acl`` value is the client's mistake.
+_CANNED_ALL = _CANNED_OK | {"public-read", "public-read-write", "authenticated-read",
+                            "aws-exec-read", "log-delivery-write"}
 _GRANT_HEADERS = ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
                   "x-amz-grant-write-acp", "x-amz-grant-full-control")
 
@@ -40,7 +43,10 @@ async def handle_get_acl(s3: S3Request) -> web.StreamResponse:
 
 
 def check_canned_acl(value: str | None) -> None:
-    """``x-amz-acl`` on a write: only ACLs equivalent to "owner only" are honoured."""
+    """``x-amz-acl`` on a write: only ACLs equivalent to "owner only" are honoured; a value
+    that names no canned ACL is ``InvalidArgument`` (400), as S3 answers."""
+    if value is not None and value not in _CANNED_ALL:
+        raise errors.InvalidArgument(None, ArgumentName="x-amz-acl", ArgumentValue=value)
     if value is not None and value not in _CANNED_OK:
         raise errors.NotImplemented(f"post3 keeps no ACLs; the canned ACL {value!r} cannot be "
                                     "honoured (only 'private' is)", Header="x-amz-acl")

@@ -4,19 +4,45 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from post3 import errors, xml
+from post3 import errors, listing, xml
 from post3.api import authentication
 from post3.api.acl import check_canned_acl
 from post3.api.body import read_xml_body
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
 
+#: S3's largest ListBuckets page (``max-buckets`` is 1 to 10,000).
+MAX_BUCKETS = 10_000
+
+
+def _max_buckets(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_BUCKETS:
+        raise errors.InvalidArgument(
+            f"Argument max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+            ArgumentName="max-buckets", ArgumentValue=value)
+    return int(value)
+
 
 async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
+    """Every bucket the key may read, in name order; paged when the client asks
+    (``max-buckets``, ``continuation-token``), filtered by ``prefix`` and ``bucket-region``."""
+    limit = _max_buckets(s3.query.get("max-buckets"))
+    token = s3.query.get("continuation-token")
+    after = listing.decode_token(token) if token else ""
+    prefix = s3.query.get("prefix", "")
+    region = s3.query.get("bucket-region")
     buckets = await s3.backend.list_buckets()
     visible = set(authentication.visible_buckets(s3, [b.name for b in buckets]))
-    buckets = [b for b in buckets if b.name in visible]
-    prefix = s3.query.get("prefix", "")
+    buckets = [b for b in buckets if b.name in visible and b.name.startswith(prefix)
+               and b.name > after]
+    if region is not None and region != s3.settings.region:
+        buckets = []  # every bucket lives in post3's one region
+    next_token = None
+    if limit is not None and len(buckets) > limit:
+        buckets = buckets[:limit]
+        next_token = listing.encode_token(buckets[-1].name)
     children: list[xml.Child] = [
         ("Owner", OWNER),
         (
@@ -25,9 +51,9 @@ async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
                 ("Bucket", [("Name", b.name), ("CreationDate", b.created),
                             ("BucketRegion", s3.settings.region)])
                 for b in buckets
-                if b.name.startswith(prefix)
             ],
         ),
+        ("ContinuationToken", next_token),
     ]
     if prefix:
         children.append(("Prefix", prefix))
@@ -47,7 +73,13 @@ async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
                 f"The {constraint} location constraint is incompatible for the region "
                 "specific endpoint this request was sent to."
             )
-    await s3.backend.create_bucket(s3.bucket)
+    try:
+        await s3.backend.create_bucket(s3.bucket)
+    except errors.BucketAlreadyOwnedByYou:
+        # S3 keeps us-east-1's legacy answer: creating a bucket you already own succeeds and
+        # changes nothing (its objects stay). Every other region answers 409.
+        if s3.settings.region != "us-east-1":
+            raise
     return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})
 
 

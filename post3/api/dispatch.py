@@ -60,9 +60,14 @@ def parse_request(request: web.Request) -> S3Request:
     bucket_name, key = split_path(request.raw_path)
     request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
     query = parse_query(request.rel_url.raw_query_string)
-    operation = router.resolve(
-        request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
-    )
+    try:
+        operation = router.resolve(
+            request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
+        )
+    except errors.MethodNotAllowed as refused:
+        # No S3 operation: name the request as S3's server access log does (REST.PUT.OBJECT).
+        request[OPERATION] = f"REST.{request.method.upper()}.{refused.fields['ResourceType']}"
+        raise
     request[OPERATION] = operation
     if bucket_name:
         names.check_bucket_name(bucket_name)

@@ -6,7 +6,8 @@ import asyncio
 
 from aiohttp import web
 
-from post3 import conditions, errors
+from post3 import conditions, errors, multipart
+from post3.api.middleware import BODY_SENT
 from post3.api.object_headers import http_date, object_headers, quote_etag
 from post3.api.request import S3Request
 from post3.backend import ByteRange, ObjectInfo, ObjectStream
@@ -45,15 +46,25 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
                      byte_range: ByteRange | None) -> tuple[int, dict[str, str]]:
     headers = object_headers(info, s3.query)
     headers["Content-Length"] = str(stop - start)
+    checksum_mode = s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled"
     if byte_range is None:
-        if s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled":
-            for name, value in info.metadata.items():
-                if name.startswith("x-amz-checksum-"):
-                    headers[name] = value
+        if checksum_mode:
+            found = {name: value for name, value in info.metadata.items()
+                     if name.startswith("x-amz-checksum-")}
+            if found and multipart.TYPE_KEY not in found:
+                # A single-part object's checksum covers the object as a whole.
+                found[multipart.TYPE_KEY] = "FULL_OBJECT"
+            headers.update(found)
         return 200, headers
     if isinstance(byte_range, PartRange):
         # A simple object is its own part 1 (S3 answers 206 with the whole object).
         headers["x-amz-mp-parts-count"] = str(len(info.part_sizes) or 1)
+        stored = multipart.part_checksums(info) if checksum_mode else None
+        if stored is not None:
+            # The part's own checksum: it covers exactly the bytes sent, so clients verify it.
+            algorithm, values = stored
+            headers[f"x-amz-checksum-{algorithm}"] = values[byte_range.part_number - 1]
+            headers[multipart.TYPE_KEY] = info.metadata[multipart.TYPE_KEY]
     headers["Content-Range"] = content_range(start, stop, info.size)
     return 206, headers
 
@@ -80,15 +91,18 @@ async def send_body(request: web.Request, response: web.StreamResponse,
     """Send the stream's bytes after ``prepare()``. A failure now cannot become an S3 error
     (the status line is out), so the connection is aborted: the client sees a truncated
     transfer, never a clean end of a short body."""
+    request[BODY_SENT] = 0
     try:
         sendfile = stream.sendfile() if stream.length else None
         transport = request.transport
         if sendfile is not None and transport is not None and not transport.is_closing():
             file, offset, count = sendfile
-            await asyncio.get_running_loop().sendfile(transport, file, offset, count)
+            request[BODY_SENT] = await asyncio.get_running_loop().sendfile(
+                transport, file, offset, count)
         else:
             async for block in stream:
                 await response.write(block)
+                request[BODY_SENT] += len(block)
         await response.write_eof()
     except (asyncio.CancelledError, ConnectionResetError):
         raise

@@ -23,6 +23,9 @@ REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 RESOURCE: web.RequestKey[str] = web.RequestKey("resource", str)
 #: The S3 operation's AWS name, once the dispatcher has resolved it (access log, metrics).
 OPERATION: web.RequestKey[str] = web.RequestKey("operation", str)
+#: Body bytes a handler sent itself after ``prepare()`` (GetObject's blocks or sendfile): the
+#: response's own counters include the headers and never see bytes sent with sendfile.
+BODY_SENT: web.RequestKey[int] = web.RequestKey("body_sent", int)
 
 # aiohttp HTTP errors that can surface before a handler runs, as the S3 errors AWS would send.
 _HTTP_TO_S3: dict[int, type[errors.S3Error]] = {

@@ -16,7 +16,7 @@ from post3.api.object_headers import metadata_from_request, quote_etag, tags_fro
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
-from post3.backend import PartInfo, UploadInfo
+from post3.backend import ObjectInfo, PartInfo, UploadInfo
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
 
@@ -95,20 +95,51 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
 
 async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
     upload_id = s3.query["uploadId"]
-    upload = await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
-    requested = multipart.parse_complete(await read_xml_body(s3))
+    try:
+        upload = await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    except errors.NoSuchUpload:
+        return await _answer_retried_completion(s3, upload_id, None)
+    requested = multipart.parse_complete(await read_xml_body(s3, body_checksums=False))
     stored = await s3.backend.list_parts(s3.bucket, s3.key, upload_id)
     parts = multipart.select_parts(requested, stored)
     info = multipart.completed_info(upload, parts)
-    info = await s3.backend.complete_multipart_upload(
-        s3.bucket, s3.key, upload_id, parts, info, write_condition(s3))
+    multipart.check_expected_checksum(s3.headers, info)
+    try:
+        info = await s3.backend.complete_multipart_upload(
+            s3.bucket, s3.key, upload_id, parts, info, write_condition(s3))
+    except errors.NoSuchUpload:
+        # Completed meanwhile by a concurrent request (a client's retry).
+        return await _answer_retried_completion(s3, upload_id, requested)
+    return _completion_result(s3, info)
+
+
+async def _answer_retried_completion(s3: S3Request, upload_id: str,
+                                     requested: list[multipart.RequestedPart] | None
+                                     ) -> web.StreamResponse:
+    """S3 answers a CompleteMultipartUpload of an upload that was already completed with the
+    same parts as it answered the first one (200, same ETag): a client whose first answer was
+    lost retries. Anything else is NoSuchUpload."""
+    try:
+        info = await s3.backend.head_object(s3.bucket, s3.key)
+    except errors.NoSuchKey:
+        raise errors.NoSuchUpload() from None
+    if info.metadata.get(multipart.UPLOAD_ID_KEY) != upload_id:
+        raise errors.NoSuchUpload()
+    if requested is None:
+        try:
+            requested = multipart.parse_complete(await read_xml_body(s3, body_checksums=False))
+        except errors.MalformedXML:
+            raise errors.NoSuchUpload() from None
+    if not multipart.completed_from(info, upload_id, requested):
+        raise errors.NoSuchUpload()
+    return _completion_result(s3, info)
+
+
+def _completion_result(s3: S3Request, info: ObjectInfo) -> web.StreamResponse:
     location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
         urllib.parse.quote(s3.key, safe="/~")
-    checksum = [
-        (f"Checksum{name.removeprefix('x-amz-checksum-').upper()}", value)
-        for name, value in info.metadata.items()
-        if name.startswith("x-amz-checksum-") and name != multipart.TYPE_KEY
-    ]
+    checksum = [(f"Checksum{name.upper()}", value)
+                for name, value in multipart.object_checksums(info).items()]
     kind = info.metadata.get(multipart.TYPE_KEY)
     return xml_response(xml.render("CompleteMultipartUploadResult", [
         ("Location", location), ("Bucket", s3.bucket), ("Key", s3.key),

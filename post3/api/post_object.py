@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, web
 
-from post3 import errors, names, xml
+from post3 import checksums, errors, names, xml
 from post3.api.object_headers import CONTENT_HEADERS, META_PREFIX, quote_etag
 from post3.api.request import PostForm, S3Request
 from post3.api.responses import xml_response
@@ -45,6 +45,10 @@ async def read_form(s3: S3Request) -> PostForm:
         if not isinstance(part, BodyPartReader) or not part.name:
             raise errors.MalformedPOSTRequest()
         if part.name.lower() == "file":
+            # The policy's conditions see the key the object gets, ${filename} replaced.
+            for name in fields:
+                if name.lower() == "key":
+                    fields[name] = fields[name].replace("${filename}", part.filename or "")
             s3.form = PostForm(fields, part)
             return s3.form
         value = (await part.read(decode=False)).decode("utf-8", "replace")
@@ -54,20 +58,48 @@ async def read_form(s3: S3Request) -> PostForm:
         fields[part.name] = value
 
 
-async def file_chunks(part: BodyPartReader, policy: PostPolicy | None,
-                      max_size: int) -> AsyncIterator[bytes]:
+def form_checksum(fields: dict[str, str]) -> tuple[str | None, str | None]:
+    """``(algorithm, expected value)`` from the form's ``x-amz-checksum-<alg>`` and
+    ``x-amz-checksum-algorithm`` fields (lower-cased names), checked as the same headers are
+    on a PutObject."""
+    values = {checksums.algorithm_of_header(name): value for name, value in fields.items()
+              if name.startswith(checksums.HEADER_PREFIX)
+              and name not in checksums.NOT_VALUE_HEADERS}
+    named = fields.get("x-amz-checksum-algorithm")
+    algorithm = checksums.normalize(named) if named is not None else None
+    if len(values) > 1 or (values and algorithm is not None and algorithm not in values):
+        raise errors.InvalidRequest(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+    if not values:
+        return algorithm, None
+    ((name, value),) = values.items()
+    assert name is not None
+    checksums.decode_value(name, value, what="form field")
+    return name, value
+
+
+async def file_chunks(part: BodyPartReader, policy: PostPolicy | None, max_size: int,
+                      checksum: tuple[str, str] | None = None) -> AsyncIterator[bytes]:
     """The file's bytes, refused as soon as they exceed a limit, and at their end if they fall
-    short of the policy's minimum, so a backend never commits a refused upload."""
+    short of the policy's minimum or do not match the form's checksum, so a backend never
+    commits a refused upload."""
     limit = max_size if policy is None or policy.max_size is None else min(max_size,
                                                                            policy.max_size)
+    hasher = checksums.new(checksum[0]) if checksum is not None else None
     size = 0
     while chunk := await part.read_chunk(CHUNK):
         size += len(chunk)
         if size > limit:
             raise errors.EntityTooLarge(MaxSizeAllowed=limit)
+        if hasher is not None:
+            hasher.update(chunk)
         yield chunk
     if policy is not None:
         policy.check_size(size)
+    if checksum is not None and hasher is not None \
+            and checksums.b64(hasher.digest()) != checksum[1]:
+        raise errors.BadDigest(
+            f"The {checksum[0].upper()} you specified did not match the calculated checksum.")
 
 
 async def handle_post_object(s3: S3Request) -> web.StreamResponse:
@@ -79,19 +111,28 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         raise errors.InvalidArgument("Bucket POST must contain a field named 'key'.  If it is "
                                      "specified, please check the order of the fields.",
                                      ArgumentName="key", ArgumentValue="")
-    key = lowered["key"].replace("${filename}", file_part.filename or "")
+    key = lowered["key"]
     names.check_key(key)
+    algorithm, expected = form_checksum(lowered)
     metadata = {"content-type": lowered.get("content-type")
                 or file_part.headers.get("Content-Type") or "binary/octet-stream"}
     for name, value in lowered.items():
         if name in CONTENT_HEADERS[1:] or name.startswith(META_PREFIX):
             metadata[name] = value
-    body = PayloadStream.from_iterable(file_chunks(file_part, policy, s3.settings.max_put_size))
+    if expected is not None:
+        # Verified by file_chunks before the body ends, so it is the value to store.
+        metadata[f"{checksums.HEADER_PREFIX}{algorithm}"] = expected
+    chunks = file_chunks(file_part, policy, s3.settings.max_put_size,
+                         (algorithm, expected) if algorithm and expected else None)
+    body = PayloadStream.from_iterable(
+        chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [])
     info = await s3.backend.put_object(s3.bucket, key, body, metadata=metadata)
 
     location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location}
+    headers.update({name: value for name, value in info.metadata.items()
+                    if name.startswith(checksums.HEADER_PREFIX)})
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
     if redirect:
         query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,

@@ -17,15 +17,18 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from post3 import errors
 from post3.auth import signing
 
 _EXEMPT = frozenset({"policy", "x-amz-signature", "signature", "awsaccesskeyid", "file"})
 _DENIED = "Invalid according to Policy: "
+_EXPIRATION = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,15 +134,20 @@ def decode_policy(policy_b64: str) -> dict[str, object]:
 
 
 def _parse_expiration(value: object) -> datetime:
-    if not isinstance(value, str):
+    if value is None:
         raise errors.InvalidPolicyDocument("Invalid Policy: Policy missing expiration.")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+    # ISO 8601 with a time and a zone, as S3 requires (2013-08-01T12:00:00.000Z):
+    # datetime.fromisoformat alone would also take a bare date or "2013-08-01 12:00:00".
+    moment = None
+    if isinstance(value, str) and _EXPIRATION.fullmatch(value):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    if moment is None:
         raise errors.InvalidPolicyDocument(
-            f"Invalid Policy: Invalid 'expiration' value: '{value}'"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            f"Invalid Policy: Invalid 'expiration' value: '{value}'")
+    return moment
 
 
 def _failed(condition: list[object]) -> errors.AccessDenied:
@@ -166,6 +174,8 @@ def check_policy(
     min_size, max_size = 0, None
     for condition in conditions:
         if isinstance(condition, dict):
+            if not condition:
+                raise _invalid(condition)
             for name, expected in condition.items():
                 _check_eq(["eq", f"${name}", expected], values, covered)
         elif isinstance(condition, list) and condition and isinstance(condition[0], str):
@@ -180,10 +190,13 @@ def check_policy(
                 raise _invalid(condition)
         else:
             raise _invalid(condition)
+    # Checksum fields need no condition: they can only make an upload fail its integrity
+    # check, never widen what the policy grants.
     extra = [
         name
         for name in fields
-        if name not in _EXEMPT and name not in covered and not name.startswith("x-ignore-")
+        if name not in _EXEMPT and name not in covered
+        and not name.startswith(("x-ignore-", "x-amz-checksum-"))
     ]
     if extra:
         raise errors.AccessDenied(_DENIED + "Extra input fields: " + ", ".join(extra))

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from post3.api import dispatch
-from post3.api.middleware import OPERATION, REQUEST_ID
+from post3.api.middleware import BODY_SENT, OPERATION, REQUEST_ID
 from post3.api.request import new_request_id, split_path
 from post3.ops.logs import log_access
 from post3.ops.metrics import Metrics
@@ -85,6 +85,8 @@ def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaita
 def _sent_bytes(request: web.Request, response: web.StreamResponse | None) -> int:
     if response is None:
         return 0
+    if BODY_SENT in request:  # a body the handler streamed itself, maybe with sendfile
+        return request[BODY_SENT]
     if response.prepared:  # a streamed body, already written
         return response.body_length
     if request.method == "HEAD":

@@ -6,17 +6,20 @@ tests build that ``ObjectInfo`` as the core does (:func:`multipart_object_info`)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 
 import pytest
 
-from post3 import errors
+from post3 import checksums, errors, multipart
 from post3.backend import Backend, PartInfo, UploadInfo, WriteCondition
+from post3.payload import PayloadStream
 from post3.testing.base import ConformanceBase, optional
 from post3.testing.helpers import (
     MiB,
     Range,
+    chunks_of,
     failing_payload,
     multipart_object_info,
     pattern,
@@ -128,6 +131,40 @@ class MultipartTests(ConformanceBase):
         with pytest.raises(errors.NoSuchUpload):
             await backend.list_parts(bucket, "mp", uid)
         assert await backend.list_multipart_uploads(bucket) == []
+
+    @pytest.mark.asyncio
+    async def test_complete_keeps_what_the_core_records(
+        self, backend: Backend, bucket: str
+    ) -> None:
+        # The core keeps each part's checksum and the upload id in the object's metadata
+        # (?partNumber=N checksums, GetObjectAttributes, retried completions): a backend stores
+        # those pairs as it stores any other, however long (10,000 parts of SHA-256).
+        upload = await start(backend, bucket, metadata={
+            "content-type": "text/plain", **multipart.checksum_settings(
+                {"x-amz-checksum-algorithm": "CRC32"})})
+        uid = upload.upload_id
+        bodies = {n: pattern(100 * n, seed=n) for n in (1, 2)}
+        for number, body in bodies.items():
+            body_stream = PayloadStream.from_iterable(
+                chunks_of(body, 64 * 1024), size=len(body), checksum_algorithms=("crc32",))
+            await backend.upload_part(bucket, "mp", uid, number, body_stream)
+        parts = await backend.list_parts(bucket, "mp", uid)
+        assert [p.checksums.get("crc32") for p in parts] == [
+            checksums.compute("crc32", bodies[n]) for n in (1, 2)]
+        info = multipart.completed_info(upload, parts)
+        assert multipart.part_checksums(info) == (
+            "crc32", [checksums.compute("crc32", bodies[n]) for n in (1, 2)])
+        long_value = ",".join([checksums.compute("sha256", b"x")] * 10_000)
+        info = dataclasses.replace(info, metadata={**info.metadata, "x-post3-long": long_value})
+
+        await backend.complete_multipart_upload(bucket, "mp", uid, parts, info)
+
+        head = await backend.head_object(bucket, "mp")
+        assert dict(head.metadata) == dict(info.metadata)
+        assert head.part_sizes == (100, 200)
+        assert multipart.part_checksums(head) == multipart.part_checksums(info)
+        assert multipart.completed_from(head, uid, [
+            multipart.RequestedPart(p.part_number, p.etag, {}) for p in parts])
 
     @pytest.mark.asyncio
     async def test_complete_with_multi_block_parts(self, backend: Backend, bucket: str) -> None:

@@ -27,10 +27,27 @@ async def test_create_with_location_constraint(client, error_code):
     assert await error_code(response) == "IllegalLocationConstraintException"
 
 
-async def test_recreate_own_bucket(client, bucket, error_code):
+async def test_recreate_own_bucket_in_us_east_1_keeps_it(client, bucket):
+    # S3's us-east-1 answers 200 to CreateBucket of a bucket you own, and changes nothing.
+    await client.put(f"/{bucket}/kept", data=b"contents")
     response = await client.put(f"/{bucket}")
+    assert response.status == 200
+    assert await (await client.get(f"/{bucket}/kept")).read() == b"contents"
+
+
+async def test_recreate_own_bucket_elsewhere_is_a_conflict(aiohttp_client, error_code):
+    from post3.app import create_app
+    from post3.backends.memory import MemoryBackend
+    from post3.config import Settings
+
+    client = await aiohttp_client(create_app(
+        Settings(backend="memory", auth=False, region="eu-west-1"), backend=MemoryBackend()))
+    assert (await client.put("/mine")).status == 200
+    await client.put("/mine/kept", data=b"contents")
+    response = await client.put("/mine")
     assert response.status == 409
     assert await error_code(response) == "BucketAlreadyOwnedByYou"
+    assert await (await client.get("/mine/kept")).read() == b"contents"
 
 
 async def test_invalid_bucket_name(client, error_code):
@@ -76,3 +93,10 @@ async def test_method_not_allowed(client, bucket, error_code):
 async def test_every_response_has_a_request_id(client, bucket):
     for response in [await client.get("/"), await client.get("/nope/x")]:
         assert len(response.headers["x-amz-request-id"]) == 16
+
+
+async def test_period_next_to_hyphen_is_an_invalid_bucket_name(client, error_code):
+    for name in ("foo.-bar", "foo-.bar"):
+        response = await client.put(f"/{name}")
+        assert response.status == 400, name
+        assert await error_code(response) == "InvalidBucketName"

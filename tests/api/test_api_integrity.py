@@ -478,3 +478,17 @@ async def test_metadata_too_large(client, bucket, error_code):
     response = await client.post(f"/{bucket}/k4?uploads", headers=over)
     assert response.status == 400
     assert await error_code(response) == "MetadataTooLarge"
+
+
+async def test_single_part_checksum_is_full_object(client, bucket):
+    await client.put(f"/{bucket}/k", data=DATA,
+                     headers={"x-amz-checksum-crc32": CHECKSUMS["crc32"]})
+    for method in ("GET", "HEAD"):
+        response = await client.request(method, f"/{bucket}/k",
+                                        headers={"x-amz-checksum-mode": "ENABLED"})
+        assert response.headers["x-amz-checksum-crc32"] == CHECKSUMS["crc32"]
+        assert response.headers["x-amz-checksum-type"] == "FULL_OBJECT", method
+    # an object stored without a checksum gets no type either
+    await client.put(f"/{bucket}/plain", data=DATA)
+    response = await client.head(f"/{bucket}/plain", headers={"x-amz-checksum-mode": "ENABLED"})
+    assert "x-amz-checksum-type" not in response.headers

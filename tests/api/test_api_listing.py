@@ -89,3 +89,18 @@ async def test_invalid_max_keys(client, bucket, error_code):
     response = await client.get(f"/{bucket}?list-type=2&max-keys=-1")
     assert response.status == 400
     assert await error_code(response) == "InvalidArgument"
+
+
+async def test_max_keys_zero_is_an_empty_untruncated_listing(client, bucket):
+    await fill(client, bucket)
+    for query in ("list-type=2&max-keys=0", "max-keys=0", "list-type=2&max-keys=0&delimiter=/",
+                  "versions&max-keys=0"):
+        root, keys, prefixes = parse(await (await client.get(f"/{bucket}?{query}")).read())
+        assert (keys, prefixes) == ([], []), query
+        assert root.findtext(f"{NS}IsTruncated") == "false", query
+        assert root.findtext(f"{NS}MaxKeys") == "0", query
+        assert root.find(f"{NS}NextContinuationToken") is None, query
+        assert root.find(f"{NS}NextMarker") is None, query
+        assert root.find(f"{NS}NextKeyMarker") is None, query
+    root, _, _ = parse(await (await client.get(f"/{bucket}?list-type=2&max-keys=0")).read())
+    assert root.findtext(f"{NS}KeyCount") == "0"

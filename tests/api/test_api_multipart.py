@@ -397,13 +397,35 @@ async def test_complete_unknown_upload(client, bucket, error_code):
     response = await complete(client, bucket, "mp", "nope", complete_xml([(1, md5_hex(b"x"))]))
     assert response.status == 404
     assert await error_code(response) == "NoSuchUpload"
+    await client.put(path(bucket, "mp"), data=b"an object, not an upload")
+    for body in (complete_xml([(1, md5_hex(b"x"))]), b"", b"<not xml"):
+        response = await complete(client, bucket, "mp", "nope", body)
+        assert response.status == 404
+        assert await error_code(response) == "NoSuchUpload"
 
 
-async def test_complete_twice_is_no_such_upload(client, bucket, error_code):
-    upload_id = await create(client, bucket)
-    etag = await put_part(client, bucket, "mp", upload_id, 1, b"x")
-    body = complete_xml([(1, etag[1:-1])])
-    assert (await complete(client, bucket, "mp", upload_id, body)).status == 200
+async def test_complete_again_with_the_same_parts_answers_the_same(client, bucket, error_code):
+    # A client whose first answer was lost retries; S3 answers 200 with the same ETag.
+    upload_id, parts, etags = await two_part_upload(client, bucket)
+    body = complete_xml([(1, etags[0][1:-1]), (2, etags[1][1:-1])])
+    first = await complete(client, bucket, "mp", upload_id, body)
+    assert first.status == 200
+    first_xml = await xml_of(first)
+    again = await complete(client, bucket, "mp", upload_id, body)
+    assert again.status == 200, await again.text()
+    again_xml = await xml_of(again)
+    assert again_xml.findtext(f"{NS}ETag") == first_xml.findtext(f"{NS}ETag") == \
+        multipart_etag(*parts)
+    assert again_xml.findtext(f"{NS}Key") == "mp"
+    assert await (await client.get(path(bucket, "mp"))).read() == b"".join(parts)
+    # Other parts, or another upload id, name no upload.
+    for upload, document in [(upload_id, complete_xml([(1, etags[0][1:-1])])),
+                             ("another-upload", body)]:
+        response = await complete(client, bucket, "mp", upload, document)
+        assert response.status == 404
+        assert await error_code(response) == "NoSuchUpload"
+    # Once the object is replaced, the old upload id names nothing either.
+    await client.put(path(bucket, "mp"), data=b"replaced")
     response = await complete(client, bucket, "mp", upload_id, body)
     assert response.status == 404
     assert await error_code(response) == "NoSuchUpload"
@@ -760,3 +782,153 @@ async def test_delete_bucket_with_only_pending_uploads(client, bucket, error_cod
     assert (await client.put(f"/{bucket}")).status == 200
     _, uploads, _ = await list_uploads(client, bucket)
     assert uploads == []
+
+
+# --------------------------------------------------------------------------- object checksums
+
+
+async def crc32_upload(client, bucket, key="ck", kind=None, sizes=(MIN_PART, MIN_PART, 300)):
+    """A CRC32 upload of parts of ``sizes``; returns (upload_id, parts, part crcs, body)."""
+    headers = {"x-amz-checksum-algorithm": "CRC32"}
+    if kind:
+        headers["x-amz-checksum-type"] = kind
+    upload_id = await create(client, bucket, key, headers=headers)
+    parts = [pattern(size, n) for n, size in enumerate(sizes, 1)]
+    values = {}
+    for number, data in enumerate(parts, 1):
+        values[number] = b64(crc32_raw(data))
+        await put_part(client, bucket, key, upload_id, number, data,
+                       {"x-amz-checksum-crc32": values[number]})
+    body = complete_xml([(n, md5_hex(d)) for n, d in enumerate(parts, 1)], checksums=values)
+    return upload_id, parts, values, body
+
+
+def composite_crc32(parts) -> str:
+    return b64(crc32_raw(b"".join(crc32_raw(p) for p in parts))) + f"-{len(parts)}"
+
+
+async def test_complete_checksum_header_is_the_composite_checksum(client, bucket, error_code):
+    upload_id, parts, _, body = await crc32_upload(client, bucket)
+    wrong = b64(crc32_raw(b"other")) + "-3"
+    response = await complete(client, bucket, "ck", upload_id, body,
+                              {"x-amz-checksum-crc32": wrong})
+    assert response.status == 400
+    assert await error_code(response) == "BadDigest"
+    assert (await client.head(path(bucket, "ck"))).status == 404  # nothing committed
+    expected = composite_crc32(parts)
+    response = await complete(client, bucket, "ck", upload_id, body,
+                              {"x-amz-checksum-crc32": expected})
+    assert response.status == 200, await response.text()
+    assert (await xml_of(response)).findtext(f"{NS}ChecksumCRC32") == expected
+
+
+async def test_complete_checksum_header_is_the_full_object_crc(client, bucket, error_code):
+    upload_id, parts, _, body = await crc32_upload(client, bucket, kind="FULL_OBJECT")
+    whole = b64(crc32_raw(b"".join(parts)))
+    response = await complete(client, bucket, "ck", upload_id, body,
+                              {"x-amz-checksum-crc32": b64(crc32_raw(b"other")),
+                               "x-amz-checksum-type": "FULL_OBJECT"})
+    assert response.status == 400
+    assert await error_code(response) == "BadDigest"
+    response = await complete(client, bucket, "ck", upload_id, body,
+                              {"x-amz-checksum-type": "COMPOSITE",
+                               "x-amz-checksum-crc32": whole})
+    assert response.status == 400
+    assert await error_code(response) == "InvalidRequest"
+    response = await complete(client, bucket, "ck", upload_id, body,
+                              {"x-amz-checksum-crc32": whole, "x-amz-checksum-type": "FULL_OBJECT"})
+    assert response.status == 200, await response.text()
+    root = await xml_of(response)
+    assert (root.findtext(f"{NS}ChecksumCRC32"), root.findtext(f"{NS}ChecksumType")) == \
+        (whole, "FULL_OBJECT")
+
+
+async def test_complete_checksum_header_of_another_algorithm(client, bucket, error_code):
+    upload_id, parts, _, body = await crc32_upload(client, bucket)
+    sha = base64.b64encode(hashlib.sha256(b"".join(parts)).digest()).decode()
+    response = await complete(client, bucket, "ck", upload_id, body,
+                              {"x-amz-checksum-sha256": sha})
+    assert response.status == 400
+    assert await error_code(response) == "InvalidRequest"
+
+
+@pytest.mark.parametrize("kind", ["COMPOSITE", "FULL_OBJECT"])
+async def test_part_number_read_sends_that_parts_checksum(client, bucket, kind):
+    upload_id, parts, values, body = await crc32_upload(client, bucket, kind=kind)
+    assert (await complete(client, bucket, "ck", upload_id, body)).status == 200
+    enabled = {"x-amz-checksum-mode": "ENABLED"}
+    for number, data in enumerate(parts, 1):
+        for method in ("GET", "HEAD"):
+            response = await client.request(method, path(bucket, "ck", partNumber=str(number)),
+                                            headers=enabled)
+            assert response.status == 206
+            assert response.headers["x-amz-checksum-crc32"] == values[number], (method, number)
+            assert response.headers["x-amz-checksum-type"] == kind
+        assert await (await client.get(path(bucket, "ck", partNumber=str(number)))).read() == data
+    # only when asked for
+    response = await client.head(path(bucket, "ck", partNumber="1"))
+    assert "x-amz-checksum-crc32" not in response.headers
+
+
+async def test_get_object_attributes_object_parts(client, bucket):
+    upload_id, parts, values, body = await crc32_upload(client, bucket)
+    assert (await complete(client, bucket, "ck", upload_id, body)).status == 200
+    wanted = {"x-amz-object-attributes": "ObjectParts"}
+
+    async def object_parts(**headers):
+        response = await client.get(path(bucket, "ck", attributes=None),
+                                    headers={**wanted, **headers})
+        assert response.status == 200, await response.text()
+        return (await xml_of(response)).find(f"{NS}ObjectParts")
+
+    found = await object_parts()
+    assert found.findtext(f"{NS}PartsCount") == "3"
+    assert found.find(f"{NS}TotalPartsCount") is None
+    assert found.findtext(f"{NS}IsTruncated") == "false"
+    assert found.findtext(f"{NS}MaxParts") == "1000"
+    assert found.findtext(f"{NS}PartNumberMarker") == "0"
+    assert found.findtext(f"{NS}NextPartNumberMarker") == "3"
+    listed = [(p.findtext(f"{NS}PartNumber"), p.findtext(f"{NS}Size"),
+               p.findtext(f"{NS}ChecksumCRC32")) for p in found.findall(f"{NS}Part")]
+    assert listed == [(str(n), str(len(d)), values[n]) for n, d in enumerate(parts, 1)]
+
+    found = await object_parts(**{"x-amz-max-parts": "2"})
+    assert [p.findtext(f"{NS}PartNumber") for p in found.findall(f"{NS}Part")] == ["1", "2"]
+    assert (found.findtext(f"{NS}IsTruncated"), found.findtext(f"{NS}NextPartNumberMarker"),
+            found.findtext(f"{NS}MaxParts")) == ("true", "2", "2")
+    found = await object_parts(**{"x-amz-max-parts": "2", "x-amz-part-number-marker": "2"})
+    assert [p.findtext(f"{NS}PartNumber") for p in found.findall(f"{NS}Part")] == ["3"]
+    assert (found.findtext(f"{NS}IsTruncated"), found.findtext(f"{NS}PartNumberMarker")) == \
+        ("false", "2")
+
+
+async def test_get_object_attributes_parts_without_checksums(client, bucket, completed):
+    # S3 lists Part elements only for objects stored with a checksum; the count is always there.
+    response = await client.get(path(bucket, "done", attributes=None),
+                                headers={"x-amz-object-attributes": "ObjectParts"})
+    found = (await xml_of(response)).find(f"{NS}ObjectParts")
+    assert found.findtext(f"{NS}PartsCount") == "2"
+    assert found.findall(f"{NS}Part") == []
+
+
+async def test_get_object_attributes_invalid_max_parts(client, bucket, completed, error_code):
+    for header in ("x-amz-max-parts", "x-amz-part-number-marker"):
+        response = await client.get(path(bucket, "done", attributes=None),
+                                    headers={"x-amz-object-attributes": "ObjectParts",
+                                             header: "many"})
+        assert response.status == 400, header
+        assert await error_code(response) == "InvalidArgument"
+
+
+async def test_copy_of_multipart_object_has_no_part_checksums(client, bucket):
+    upload_id, parts, values, body = await crc32_upload(client, bucket)
+    assert (await complete(client, bucket, "ck", upload_id, body)).status == 200
+    response = await client.put(path(bucket, "copy"),
+                                headers={"x-amz-copy-source": f"/{bucket}/ck"})
+    assert response.status == 200, await response.text()
+    response = await client.head(path(bucket, "copy", partNumber="1"),
+                                 headers={"x-amz-checksum-mode": "ENABLED"})
+    assert response.status == 206
+    assert "x-amz-checksum-crc32" not in response.headers  # a copy is a single part
+    assert response.headers["x-amz-mp-parts-count"] == "1"
+

@@ -487,7 +487,7 @@ async def test_get_object_attributes_of_multipart_object(client, bucket):
                                 headers={"x-amz-object-attributes": "ETag,ObjectParts"})
     root = await xml_of(response)
     assert root.findtext(f"{NS}ETag").endswith("-1")
-    assert root.find(f"{NS}ObjectParts").findtext(f"{NS}TotalPartsCount") == "1"
+    assert root.find(f"{NS}ObjectParts").findtext(f"{NS}PartsCount") == "1"
 
 
 @pytest.mark.parametrize("header", [None, "", "Colour", "ETag,Colour"])
@@ -504,3 +504,21 @@ async def test_get_object_attributes_missing_key(client, bucket, error_code):
                                 headers={"x-amz-object-attributes": "ETag"})
     assert response.status == 404
     assert await error_code(response) == "NoSuchKey"
+
+
+async def test_canned_acl_that_does_not_exist_is_invalid_argument(client, bucket, error_code):
+    # A misspelt canned ACL is the client's error (400), not a feature post3 lacks (501).
+    await client.put(f"/{bucket}/k", data=b"x")
+    acl = {"x-amz-acl": "public-ready"}
+    attempts = [
+        ("PUT", "/other-bucket", {}), ("PUT", f"/{bucket}/new", {}),
+        ("PUT", f"/{bucket}?acl", {}), ("PUT", f"/{bucket}/k?acl", {}),
+        ("POST", f"/{bucket}/mp?uploads", {}),
+        ("PUT", f"/{bucket}/copy", {"x-amz-copy-source": f"/{bucket}/k"}),
+    ]
+    for method, url, extra in attempts:
+        response = await client.request(method, url, headers={**acl, **extra}, data=b"")
+        assert response.status == 400, (method, url)
+        assert await error_code(response) == "InvalidArgument"
+    assert (await client.head("/other-bucket")).status == 404
+    assert (await client.head(f"/{bucket}/new")).status == 404

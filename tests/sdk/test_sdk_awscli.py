@@ -48,10 +48,13 @@ def test_mb_then_ls_lists_the_bucket(aws, bucket_name):
     assert bucket_name in aws("s3", "ls").stdout.split()
 
 
-def test_mb_of_existing_bucket_fails(aws, bucket):
-    result = aws("s3", "mb", f"s3://{bucket}", check=False)
-    assert result.returncode != 0
-    assert "BucketAlreadyOwnedByYou" in result.stderr
+def test_mb_of_own_existing_bucket_succeeds_in_us_east_1(aws, bucket, tmp_path):
+    source = tmp_path / "kept.txt"
+    source.write_bytes(b"kept")
+    aws("s3", "cp", str(source), f"s3://{bucket}/kept.txt")
+    made = aws("s3", "mb", f"s3://{bucket}")
+    assert f"make_bucket: {bucket}" in made.stdout
+    assert "kept.txt" in aws("s3", "ls", f"s3://{bucket}").stdout
 
 
 def test_cp_up_and_down_keeps_the_bytes(aws, bucket, make_bytes, tmp_path):

@@ -12,7 +12,7 @@ def test_valid_bucket_names(name):
 @pytest.mark.parametrize(
     "name",
     ["ab", "a" * 64, "ABC", "my_bucket", "-abc", "abc-", ".abc", "a..b", "192.168.1.1",
-     "xn--abc", "abc-s3alias", "my bucket", "bücket", ""],
+     "xn--abc", "abc-s3alias", "my bucket", "bücket", "", "foo.-bar", "foo-.bar", "a-.-b"],
 )
 def test_invalid_bucket_names(name):
     assert bucket_name_problem(name) is not None

@@ -1,0 +1,63 @@
+"""What the access log and /metrics report about bodies and refusals, on a live ``post3 run``."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import aiohttp
+import pytest
+
+import post3.client
+
+ACCESS_KEY = SECRET_KEY = "testing"
+SIZE = 3 * 1024 * 1024 + 7
+
+BACKENDS = ["memory"]
+if "filesystem" in {ep.name for ep in importlib.metadata.entry_points(group="post3")}:
+    BACKENDS.append("filesystem")  # serves GET bodies with sendfile
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_bytes_out_counts_the_body_sent(start_post3, tmp_path, backend) -> None:
+    options = ["-o", f"root={tmp_path / 'data'}", "-o", "fsync=false"] \
+        if backend == "filesystem" else []
+    server = start_post3("--backend", backend, *options, "--log-format", "json")
+    data = bytes(range(256)) * (SIZE // 256) + b"x" * (SIZE % 256)
+    async with post3.client.connect(server.endpoint, ACCESS_KEY, SECRET_KEY) as s3:
+        await s3.create_bucket(Bucket="sent")
+        await s3.put_object(Bucket="sent", Key="big", Body=data)
+        answer = await s3.get_object(Bucket="sent", Key="big")
+        async with answer["Body"] as body:
+            assert await body.read() == data
+        ranged = await s3.get_object(Bucket="sent", Key="big", Range="bytes=10-109")
+        async with ranged["Body"] as body:
+            assert len(await body.read()) == 100
+        get_id = answer["ResponseMetadata"]["RequestId"]
+        range_id = ranged["ResponseMetadata"]["RequestId"]
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"{server.endpoint}/metrics") as response:
+            metrics = await response.text()
+    server.terminate()
+    records = {r["request_id"]: r for r in server.access_records()}
+    assert records[get_id]["bytes_out"] == SIZE
+    assert records[range_id]["bytes_out"] == 100
+    sent = next(line for line in metrics.splitlines()
+                if line.startswith('post3_sent_bytes_total{operation="GetObject"}'))
+    assert float(sent.rpartition(" ")[2]) == SIZE + 100
+
+
+async def test_method_not_allowed_names_the_operation(start_post3) -> None:
+    server = start_post3("--backend", "memory", "--log-format", "json")
+    async with aiohttp.ClientSession() as session:
+        for method, path in [("POST", "/some-bucket/some-key"), ("DELETE", "/"),
+                             ("PATCH", "/some-bucket")]:
+            async with session.request(method, f"{server.endpoint}{path}") as response:
+                assert response.status == 405, (method, path)
+        async with session.get(f"{server.endpoint}/metrics") as response:
+            metrics = await response.text()
+    server.terminate()
+    refused = [r for r in server.access_records() if r["status"] == 405]
+    # Named as S3's own server access log names a request: REST.<method>.<resource type>
+    assert [r["operation"] for r in refused] == [
+        "REST.POST.OBJECT", "REST.DELETE.SERVICE", "REST.PATCH.BUCKET"]
+    assert 'post3_requests_total{operation="REST.POST.OBJECT",status="405"} 1' in metrics
