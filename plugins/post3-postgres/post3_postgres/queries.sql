@@ -152,18 +152,29 @@ WITH swapped AS (
 UPDATE versions SET state = 'retired', touched_at = now() WHERE id = $4;
 
 -- name: delete_object
--- Returns the bucket id (null: no such bucket); a missing key is not an error.
+-- Deletes the key and retires its version, in one statement. The statement's snapshot is
+-- taken before it waits for a writer holding the key's row: when that writer commits, the
+-- DELETE follows the row to its new version, but a version created by the same commit is
+-- invisible to this snapshot, so it could not be retired and would stay 'live' with nothing
+-- pointing at it, forever. Hence the row is deleted only if its version is visible; when it
+-- is not ("seen" but not "deleted"), nothing was changed and the caller runs the statement
+-- again, with a snapshot that sees the writer's commit.
+-- Null bucket_id: no such bucket; a missing key is not an error.
 WITH bucket AS (
     SELECT id FROM buckets WHERE name = $1
 ), gone AS (
     DELETE FROM objects o USING bucket
     WHERE o.bucket_id = bucket.id AND o.key = $2
+      AND EXISTS (SELECT 1 FROM versions v WHERE v.id = o.version_id)
     RETURNING o.version_id
 ), retired AS (
     UPDATE versions SET state = 'retired', touched_at = now()
     WHERE id IN (SELECT version_id FROM gone)
 )
-SELECT id FROM bucket;
+SELECT (SELECT id FROM bucket) AS bucket_id,
+       EXISTS (SELECT 1 FROM objects o, bucket WHERE o.bucket_id = bucket.id AND o.key = $2)
+           AS seen,
+       EXISTS (SELECT 1 FROM gone) AS deleted;
 
 -- name: replace_object_tags
 WITH removed AS (DELETE FROM object_tags WHERE version_id = $1)
