@@ -388,3 +388,37 @@ WITH bucket AS (
     WHERE id = (SELECT version_id FROM seen) AND EXISTS (SELECT 1 FROM swapped)
 )
 SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT id FROM version) AS id;
+
+-- name: find_orphaned_versions
+-- ``post3 postgres check``: live versions that no object and no multipart part points at. A
+-- version becomes live in the same commit that points something at it, so these are leaks
+-- (no reader can reach them, and the clean-up only collects writing and retired versions).
+SELECT count(*) AS versions, coalesce(sum(b.blocks), 0)::bigint AS blocks,
+       coalesce(sum(b.bytes), 0)::bigint AS bytes
+FROM versions v
+CROSS JOIN LATERAL (
+    SELECT count(*) AS blocks, sum(length(data)) AS bytes FROM blocks WHERE version_id = v.id
+) b
+WHERE v.state = 'live'
+  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
+
+-- name: find_unreferenced_blocks
+-- Blocks whose version row is gone. The foreign key makes them impossible unless it was
+-- bypassed (session_replication_role = replica, a partial restore).
+SELECT count(*) AS blocks, coalesce(sum(length(data)), 0)::bigint AS bytes
+FROM blocks b
+WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = b.version_id);
+
+-- name: remove_orphaned_versions
+-- Their blocks, metadata and tags go with them (ON DELETE CASCADE). Each condition is checked
+-- again on the row as it is when deleted, so a version retired meanwhile is left to the
+-- clean-up.
+DELETE FROM versions v
+WHERE v.state = 'live'
+  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
+
+-- name: remove_unreferenced_blocks
+DELETE FROM blocks b
+WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = b.version_id);
