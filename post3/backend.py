@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
@@ -36,6 +37,8 @@ from post3.options import BackendError, Option, parse_options  # noqa: F401 - re
 if TYPE_CHECKING:
     from post3.credentials import AccessKey
     from post3.payload import PayloadDigest, PayloadStream
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> dt.datetime:
@@ -333,13 +336,20 @@ class Backend(abc.ABC):
     async def delete_objects(
         self, bucket: str, keys: Iterable[str]
     ) -> list[tuple[str, errors.S3Error | None]]:
-        """Delete many keys; one ``(key, error-or-None)`` per key, in order."""
+        """Delete many keys; one ``(key, error-or-None)`` per key, in order.
+
+        An override keeps the same rule: a key's failure, expected or not, is that key's
+        ``<Error>`` and never aborts the keys after it (it is logged; the client sees
+        ``InternalError`` for that key alone)."""
         results: list[tuple[str, errors.S3Error | None]] = []
         for key in keys:
             try:
                 await self.delete_object(bucket, key)
             except errors.S3Error as exc:
                 results.append((key, exc))
+            except Exception:
+                log.exception("DeleteObjects: deleting %r from bucket %r failed", key, bucket)
+                results.append((key, errors.InternalError()))
             else:
                 results.append((key, None))
         return results

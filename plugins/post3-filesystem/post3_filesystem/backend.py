@@ -237,7 +237,7 @@ class FilesystemBackend(MultipartUploads):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(directory, layout.TAGS + fragment))
                 if self.fsync:
-                    files.fsync_dir(directory)
+                    files.fsync_existing_dir(directory, base)
             files.prune_dirs(base, dirs)
 
         await self._run(run)
