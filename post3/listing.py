@@ -88,10 +88,15 @@ def encode_token(cursor: str) -> str:
 
 def decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+        cursor: str | None = base64.urlsafe_b64decode(token.encode()).decode(
+            "utf-8", "surrogatepass")
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        cursor = None
+    # A cursor holding U+0000 was never issued (no key holds it): the token was forged.
+    if cursor is None or "\x00" in cursor:
         raise errors.InvalidArgument("The continuation token provided is incorrect",
-                                     ArgumentName="continuation-token") from None
+                                     ArgumentName="continuation-token")
+    return cursor
 
 
 def parse_max_keys(value: str | None) -> int:
