@@ -63,7 +63,9 @@ class ObjectInfo:
     ``metadata`` holds the stored headers with lower-case names, as the core chose them:
     ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``... Backends store
     it as opaque key/value pairs. ``part_sizes`` is set for multipart objects only.
-    ``list_objects_page`` may return infos whose ``metadata`` and ``tags`` are empty.
+    ``tags`` are in key order (S3 returns them sorted). ``list_objects_page`` may return infos
+    whose ``tags`` are empty and whose ``metadata`` holds only ``x-amz-storage-class`` (when
+    the object has one: listings show the storage class).
     """
 
     key: str
@@ -92,7 +94,7 @@ class ObjectInfo:
             etag=digest.md5_hex,
             last_modified=last_modified or utcnow(),
             metadata=stored,
-            tags=dict(tags),
+            tags=sorted_tags(tags),
         )
 
 
@@ -421,6 +423,12 @@ class Backend(abc.ABC):
     async def delete_access_key(self, access_key_id: str) -> bool:
         """Forget a key; False when there was none."""
         raise errors.NotImplemented("This backend does not store access keys")
+
+
+def sorted_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags in the order every backend returns them: by key, as S3 does (code point order,
+    which is UTF-8 byte order)."""
+    return dict(sorted(tags.items()))
 
 
 def checksum_algorithms(metadata: Mapping[str, str]) -> tuple[str, ...]:

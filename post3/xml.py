@@ -148,5 +148,6 @@ def _raw_child_text(element: ET.Element, tag: str) -> str | None:
 def render_tagging(tags: Mapping[str, str]) -> bytes:
     return render(
         "Tagging",
-        [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in tags.items()])],
+        # Sorted by key, as S3 returns them, whatever order a backend kept.
+        [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in sorted(tags.items())])],
     )

@@ -23,6 +23,7 @@ from post3.backend import (
     ObjectStream,
     Option,
     WriteCondition,
+    sorted_tags,
     utcnow,
 )
 from post3.credentials import AccessKey
@@ -142,7 +143,7 @@ class FilesystemBackend(MultipartUploads):
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
         def run() -> dict[str, str]:
-            return dict(self._read_bucket_json(self._require_bucket(bucket)).get("tags", {}))
+            return sorted_tags(self._read_bucket_json(self._require_bucket(bucket)).get("tags", {}))
 
         return await self._run(run)
 

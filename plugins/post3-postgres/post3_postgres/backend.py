@@ -50,6 +50,8 @@ from post3_postgres.writes import StagedBody, discard, stage_body
 
 log = logging.getLogger(__name__)
 
+#: The one metadata entry listings carry (see ``list_objects_page`` in post3.backend).
+STORAGE_CLASS = "x-amz-storage-class"
 #: Versions the clean-up deletes per statement.
 CLEANUP_BATCH = 500
 #: A delete that keeps losing the race against writers of its key gives up after this many
@@ -454,6 +456,10 @@ class PostgresBackend(MultipartMixin, Backend):
                 size=row["size"],
                 etag=row["etag"],
                 last_modified=row["last_modified"],
+                metadata=(
+                    {} if row["storage_class"] is None
+                    else {STORAGE_CLASS: row["storage_class"]}
+                ),
                 part_sizes=tuple(row["part_sizes"]),
             )
             for row in rows

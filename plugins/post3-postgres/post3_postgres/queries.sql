@@ -27,9 +27,14 @@ DELETE FROM buckets WHERE id = $1;
 SELECT name, value FROM bucket_tags WHERE bucket_id = $1 ORDER BY name;
 
 -- name: replace_bucket_tags
-WITH removed AS (DELETE FROM bucket_tags WHERE bucket_id = $1)
+-- Deletes only the names that go, and updates the ones that stay: in one statement a DELETE
+-- and an INSERT of the same (bucket_id, name) collide on the primary key.
+WITH removed AS (
+    DELETE FROM bucket_tags WHERE bucket_id = $1 AND name <> ALL ($2::text[])
+)
 INSERT INTO bucket_tags (bucket_id, name, value)
-SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value);
+SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value)
+ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value;
 
 -- name: head_object
 -- One round trip: the bucket row tells NoSuchBucket from NoSuchKey.
@@ -177,25 +182,35 @@ SELECT (SELECT id FROM bucket) AS bucket_id,
        EXISTS (SELECT 1 FROM gone) AS deleted;
 
 -- name: replace_object_tags
-WITH removed AS (DELETE FROM object_tags WHERE version_id = $1)
+-- As replace_bucket_tags: a tag that stays is updated, not deleted and inserted again.
+WITH removed AS (
+    DELETE FROM object_tags WHERE version_id = $1 AND name <> ALL ($2::text[])
+)
 INSERT INTO object_tags (version_id, name, value)
-SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value);
+SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value)
+ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
 
 -- name: list_objects
 -- Walks the (bucket_id, key) primary key from the cursor: a page costs the same in any
 -- bucket. The prefix is a range: from $3 to the first string after every string that starts
 -- with it (list_objects_prefix), or unbounded above when there is no such string (this one).
-SELECT key, size, etag, last_modified, part_sizes
-FROM objects
-WHERE bucket_id = $1 AND key > $2 AND key >= $3
-ORDER BY key
+-- Listings show the storage class, kept with the metadata: one primary-key probe per listed
+-- object, which finds nothing for the usual STANDARD object.
+SELECT o.key, o.size, o.etag, o.last_modified, o.part_sizes, m.value AS storage_class
+FROM objects o
+LEFT JOIN object_metadata m
+       ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
+WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3
+ORDER BY o.key
 LIMIT $4;
 
 -- name: list_objects_prefix
-SELECT key, size, etag, last_modified, part_sizes
-FROM objects
-WHERE bucket_id = $1 AND key > $2 AND key >= $3 AND key < $4
-ORDER BY key
+SELECT o.key, o.size, o.etag, o.last_modified, o.part_sizes, m.value AS storage_class
+FROM objects o
+LEFT JOIN object_metadata m
+       ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
+WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3 AND o.key < $4
+ORDER BY o.key
 LIMIT $5;
 
 -- name: create_upload
