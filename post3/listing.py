@@ -88,11 +88,11 @@ def encode_token(cursor: str) -> str:
 
 def decode_token(token: str) -> str:
     try:
-        cursor: str | None = base64.urlsafe_b64decode(token.encode()).decode(
-            "utf-8", "surrogatepass")
+        # Strict UTF-8: no key holds a lone surrogate, so no issued token does either.
+        cursor: str | None = base64.urlsafe_b64decode(token.encode()).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         cursor = None
-    # A cursor holding U+0000 was never issued (no key holds it): the token was forged.
+    # Nor does a key hold U+0000: a cursor with it was forged.
     if cursor is None or "\x00" in cursor:
         raise errors.InvalidArgument("The continuation token provided is incorrect",
                                      ArgumentName="continuation-token")

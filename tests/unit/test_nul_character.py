@@ -31,6 +31,10 @@ def test_a_forged_token_holding_nul_is_refused():
     assert listing.decode_token(listing.encode_token("a/b")) == "a/b"
     with pytest.raises(errors.InvalidArgument):
         listing.decode_token(listing.encode_token("a\x00"))
+    # Nor a lone surrogate, which no key holds and PostgreSQL's text cannot take either.
+    with pytest.raises(errors.InvalidArgument):
+        listing.decode_token(listing.encode_token("a\ud800"))
+    assert listing.decode_token(listing.encode_token("a\U0010ffff")) == "a\U0010ffff"
 
 
 def test_an_error_about_an_unprintable_key_parses():
