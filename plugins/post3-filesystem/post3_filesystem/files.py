@@ -36,7 +36,7 @@ def fsync_existing_dir(path: str, base: str) -> None:
             fsync_dir(path)
             return
         except FileNotFoundError:
-            if path == base or len(path) <= len(base):
+            if len(path) <= len(base):
                 raise
             path = os.path.dirname(path)
 
