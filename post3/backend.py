@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
@@ -36,6 +37,8 @@ from post3.options import BackendError, Option, parse_options  # noqa: F401 - re
 if TYPE_CHECKING:
     from post3.credentials import AccessKey
     from post3.payload import PayloadDigest, PayloadStream
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> dt.datetime:
@@ -61,8 +64,9 @@ class ObjectInfo:
     ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``, and ``x-post3-*``
     pairs the core keeps for itself (a multipart object's part checksums, its upload id).
     Backends store it as opaque key/value pairs, whatever their length. ``part_sizes`` is set
-    for multipart objects only.
-    ``list_objects_page`` may return infos whose ``metadata`` and ``tags`` are empty.
+    for multipart objects only. ``tags`` are in key order (S3 returns them sorted).
+    ``list_objects_page`` may return infos whose ``tags`` are empty and whose ``metadata`` holds
+    only ``x-amz-storage-class`` (when the object has one: listings show the storage class).
     """
 
     key: str
@@ -91,7 +95,7 @@ class ObjectInfo:
             etag=digest.md5_hex,
             last_modified=last_modified or utcnow(),
             metadata=stored,
-            tags=dict(tags),
+            tags=sorted_tags(tags),
         )
 
 
@@ -336,13 +340,20 @@ class Backend(abc.ABC):
     async def delete_objects(
         self, bucket: str, keys: Iterable[str]
     ) -> list[tuple[str, errors.S3Error | None]]:
-        """Delete many keys; one ``(key, error-or-None)`` per key, in order."""
+        """Delete many keys; one ``(key, error-or-None)`` per key, in order.
+
+        An override keeps the same rule: a key's failure, expected or not, is that key's
+        ``<Error>`` and never aborts the keys after it (it is logged; the client sees
+        ``InternalError`` for that key alone)."""
         results: list[tuple[str, errors.S3Error | None]] = []
         for key in keys:
             try:
                 await self.delete_object(bucket, key)
             except errors.S3Error as exc:
                 results.append((key, exc))
+            except Exception:
+                log.exception("DeleteObjects: deleting %r from bucket %r failed", key, bucket)
+                results.append((key, errors.InternalError()))
             else:
                 results.append((key, None))
         return results
@@ -414,6 +425,12 @@ class Backend(abc.ABC):
     async def delete_access_key(self, access_key_id: str) -> bool:
         """Forget a key; False when there was none."""
         raise errors.NotImplemented("This backend does not store access keys")
+
+
+def sorted_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags in the order every backend returns them: by key, as S3 does (code point order,
+    which is UTF-8 byte order)."""
+    return dict(sorted(tags.items()))
 
 
 def checksum_algorithms(metadata: Mapping[str, str]) -> tuple[str, ...]:

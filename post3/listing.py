@@ -92,12 +92,17 @@ def encode_token(cursor: str) -> str:
 
 def decode_token(token: str) -> str:
     try:
-        # validate: a token with characters no token has is refused, not silently emptied.
+        # validate: a token with characters no token has is refused, not silently emptied;
+        # strict UTF-8: no key holds a lone surrogate, so no issued token does either.
         raw = base64.b64decode(token.encode(), altchars=b"-_", validate=True)
-        return raw.decode("utf-8", "surrogatepass")
+        cursor: str | None = raw.decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        cursor = None
+    # Nor does a key hold U+0000: a cursor with it was forged.
+    if cursor is None or "\x00" in cursor:
         raise errors.InvalidArgument("The continuation token provided is incorrect",
-                                     ArgumentName="continuation-token") from None
+                                     ArgumentName="continuation-token")
+    return cursor
 
 
 def parse_max_keys(value: str | None) -> int:

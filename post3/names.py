@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 
 from post3 import errors
 
@@ -46,8 +47,11 @@ def check_bucket_name(name: str) -> None:
         raise errors.InvalidBucketName(problem, BucketName=name)
 
 
-def check_key(key: str) -> None:
-    """S3 accepts any UTF-8 key of 1 to 1024 bytes."""
+def check_key(key: str, argument: str = "key") -> None:
+    """S3 accepts any UTF-8 key of 1 to 1024 bytes; post3 refuses U+0000 (see check_no_nul).
+
+    ``argument`` names where the key came from (``key``, ``x-amz-copy-source``) in the error.
+    """
     size = len(key.encode("utf-8", "surrogatepass"))
     if size > MAX_KEY_BYTES:
         raise errors.KeyTooLongError(Size=size, MaxSizeAllowed=MAX_KEY_BYTES)
@@ -55,3 +59,26 @@ def check_key(key: str) -> None:
         key.encode("utf-8")
     except UnicodeEncodeError:
         raise errors.InvalidArgument("Object key is not valid UTF-8") from None
+    check_no_nul(key, argument)
+
+
+def check_no_nul(value: str, argument: str) -> None:
+    """Refuse U+0000 in a key or in anything compared with keys (prefix, marker, start-after,
+    delimiter, continuation token, copy source), on every backend alike.
+
+    XML 1.0 cannot carry U+0000, not even as ``&#0;``: such a key could never be listed,
+    named in a DeleteObjects document or in an error. PostgreSQL's ``text`` cannot hold it;
+    the filesystem could. One rule in the core keeps every backend answering the same, with
+    the 400 InvalidArgument S3 gives a parameter it cannot accept.
+    """
+    if "\x00" in value:
+        raise errors.InvalidArgument(
+            f"The {argument} must not contain the character U+0000.", ArgumentName=argument
+        )
+
+
+def check_query(query: Mapping[str, str]) -> None:
+    """No query parameter of S3 carries U+0000 (they are keys, markers, ids, tokens, header
+    overrides): refuse it in any of them, naming the parameter."""
+    for name, value in query.items():
+        check_no_nul(value, name)

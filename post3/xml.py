@@ -8,6 +8,7 @@ raises ``MalformedXML`` for anything else.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -62,12 +63,31 @@ def render_value(root: str, value: Any) -> bytes:
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8")
 
 
+#: What XML 1.0 cannot carry at all: C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
+#: surrogates (a path that is not UTF-8 decodes to them).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    """``value`` with what XML cannot carry percent-encoded (surrogates as ``%uXXXX``)."""
+    if not isinstance(value, str):
+        return value
+    return _NOT_XML.sub(
+        lambda m: f"%{ord(m.group()):02X}" if ord(m.group()) < 0x100
+        else f"%u{ord(m.group()):04X}",
+        value,
+    )
+
+
 def render_error(error: errors.S3Error, request_id: str, resource: str | None) -> bytes:
+    """The ``<Error>`` document. The request being refused may hold what XML cannot carry
+    (a key with U+0000): the error must still parse, so such characters are escaped here."""
     children: list[Child] = [("Code", error.code), ("Message", error.message)]
     children.extend(error.fields.items())
     children.append(("Resource", resource))
     children.append(("RequestId", request_id))
-    return render("Error", children, namespace=False)
+    return render("Error", [(tag, _xml_safe(value)) for tag, value in children],
+                  namespace=False)
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -128,5 +148,6 @@ def _raw_child_text(element: ET.Element, tag: str) -> str | None:
 def render_tagging(tags: Mapping[str, str]) -> bytes:
     return render(
         "Tagging",
-        [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in tags.items()])],
+        # Sorted by key, as S3 returns them, whatever order a backend kept.
+        [("TagSet", [("Tag", [("Key", k), ("Value", v)]) for k, v in sorted(tags.items())])],
     )

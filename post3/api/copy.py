@@ -29,7 +29,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
             ArgumentName="x-amz-copy-source", ArgumentValue=value,
         )
     names.check_bucket_name(bucket)
-    names.check_key(key)
+    names.check_key(key, "x-amz-copy-source")
     return bucket, key
 
 

@@ -48,6 +48,8 @@ async def handle_delete_objects(s3: S3Request) -> web.StreamResponse:
             results[key] = exc
         else:
             valid.append(key)
+    # A key a backend's override left out was not reported deleted: it is not claimed to be.
+    results.update((key, errors.InternalError()) for key in valid)
     for key, error in await s3.backend.delete_objects(s3.bucket, valid):
         results[key] = error
     children: list[xml.Child] = []

@@ -73,6 +73,7 @@ def parse_request(request: web.Request) -> S3Request:
         names.check_bucket_name(bucket_name)
     if key:
         names.check_key(key)
+    names.check_query(query)
     return S3Request(request, operation, bucket_name, key, query, request_id)
 
 

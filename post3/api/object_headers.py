@@ -87,6 +87,10 @@ def check_tags(tags: Mapping[str, str]) -> None:
             raise errors.InvalidTag("The TagKey you have provided is invalid", TagKey=key)
         if len(value) > MAX_TAG_VALUE:
             raise errors.InvalidTag("The TagValue you have provided is invalid", TagKey=key)
+        if "\x00" in key or "\x00" in value:
+            # Not a character S3 allows in tags, and one PostgreSQL's text cannot hold.
+            raise errors.InvalidTag("The TagKey or TagValue you have provided is invalid",
+                                    TagKey=key)
 
 
 def http_date(value: dt.datetime) -> str:

@@ -37,6 +37,7 @@ from post3.backend import (
     PartInfo,
     UploadInfo,
     WriteCondition,
+    sorted_tags,
     utcnow,
 )
 
@@ -149,7 +150,7 @@ class MemoryBackend(Backend):
         del self._buckets[bucket]
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
-        return dict(self._bucket(bucket).tags)
+        return sorted_tags(self._bucket(bucket).tags)
 
     async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
         self._bucket(bucket).tags = dict(tags)
@@ -211,7 +212,7 @@ class MemoryBackend(Backend):
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
         stored = self._object(bucket, key)
-        info = dataclasses.replace(stored.info, tags=dict(tags))
+        info = dataclasses.replace(stored.info, tags=sorted_tags(tags))
         self._bucket(bucket).store(_StoredObject(info, stored.blocks))
 
     # multipart ----------------------------------------------------------------------------
@@ -221,7 +222,7 @@ class MemoryBackend(Backend):
     ) -> UploadInfo:
         target = self._bucket(bucket)
         upload_id = f"{next(self._upload_counter):012d}{secrets.token_hex(12)}"
-        info = UploadInfo(key, upload_id, utcnow(), dict(metadata), dict(tags))
+        info = UploadInfo(key, upload_id, utcnow(), dict(metadata), sorted_tags(tags))
         target.uploads[upload_id] = _Upload(info)
         return info
 
@@ -262,6 +263,7 @@ class MemoryBackend(Backend):
                 raise errors.InvalidPart(PartNumber=part.part_number, ETag=part.etag)
             blocks.extend(stored.blocks)
         self._check(target, key, condition)
+        info = dataclasses.replace(info, tags=sorted_tags(info.tags))
         target.store(_StoredObject(info, tuple(blocks)))
         del target.uploads[upload_id]
         return info

@@ -24,6 +24,7 @@ pytest.register_assert_rewrite(
     "post3.testing.key_tests",
     "post3.testing.write_tests",
     "post3.testing.multipart_tests",
+    "post3.testing.uniformity_tests",
     "post3.testing.access_key_tests",
 )
 

@@ -13,6 +13,7 @@ from post3.testing.bucket_tests import BucketTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
 from post3.testing.object_tests import ObjectTests
+from post3.testing.uniformity_tests import UniformityTests
 from post3.testing.write_tests import (
     AtomicityTests,
     ConditionTests,
@@ -31,6 +32,7 @@ class BackendConformance(
     CopyTests,
     DeleteObjectsTests,
     MultipartTests,
+    UniformityTests,
     AccessKeyTests,
 ):
     """Everything a post3 storage backend must do. See ``post3/testing/README.md``."""

@@ -23,6 +23,7 @@ from post3.backend import (
     ObjectStream,
     Option,
     WriteCondition,
+    sorted_tags,
     utcnow,
 )
 from post3.credentials import AccessKey
@@ -142,7 +143,7 @@ class FilesystemBackend(MultipartUploads):
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
         def run() -> dict[str, str]:
-            return dict(self._read_bucket_json(self._require_bucket(bucket)).get("tags", {}))
+            return sorted_tags(self._read_bucket_json(self._require_bucket(bucket)).get("tags", {}))
 
         return await self._run(run)
 
@@ -237,7 +238,7 @@ class FilesystemBackend(MultipartUploads):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(os.path.join(directory, layout.TAGS + fragment))
                 if self.fsync:
-                    files.fsync_dir(directory)
+                    files.fsync_existing_dir(directory, base)
             files.prune_dirs(base, dirs)
 
         await self._run(run)

@@ -27,6 +27,20 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def fsync_existing_dir(path: str, base: str) -> None:
+    """fsync ``path``, or its nearest ancestor up to ``base`` when it is gone: a concurrent
+    delete of a sibling key (another key, another lock) may have emptied and pruned it since
+    our unlink, and the ancestor is where that removal, which holds ours, is recorded."""
+    while True:
+        try:
+            fsync_dir(path)
+            return
+        except FileNotFoundError:
+            if len(path) <= len(base):
+                raise
+            path = os.path.dirname(path)
+
+
 def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:

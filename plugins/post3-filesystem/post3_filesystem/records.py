@@ -18,7 +18,7 @@ import struct
 from typing import Any
 
 from post3 import errors
-from post3.backend import ObjectInfo, PartInfo, UploadInfo
+from post3.backend import ObjectInfo, PartInfo, UploadInfo, sorted_tags
 
 MAGIC = b"P3OBJv1\n"
 _TRAILER = struct.Struct(">I8s")
@@ -72,7 +72,8 @@ def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> O
         etag=header["etag"],
         last_modified=parse_time(header["last_modified"]),
         metadata=header["metadata"],
-        tags=header["tags"] if tags is None else tags,
+        # Records keep tags in the order they were given; every backend returns them sorted.
+        tags=sorted_tags(header["tags"] if tags is None else tags),
         part_sizes=tuple(header["part_sizes"]),
     )
 
@@ -114,5 +115,5 @@ def upload_info(raw: bytes) -> UploadInfo:
         upload_id=data["upload_id"],
         initiated=parse_time(data["initiated"]),
         metadata=data["metadata"],
-        tags=data["tags"],
+        tags=sorted_tags(data["tags"]),
     )

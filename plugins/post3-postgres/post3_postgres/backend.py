@@ -50,8 +50,14 @@ from post3_postgres.writes import StagedBody, discard, stage_body
 
 log = logging.getLogger(__name__)
 
+#: The one metadata entry listings carry (see ``list_objects_page`` in post3.backend).
+STORAGE_CLASS = "x-amz-storage-class"
 #: Versions the clean-up deletes per statement.
 CLEANUP_BATCH = 500
+#: A delete that keeps losing the race against writers of its key gives up after this many
+#: statements (each loss means a write committed meanwhile, so this is never reached in
+#: practice).
+DELETE_ATTEMPTS = 100
 
 
 def pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -421,8 +427,15 @@ class PostgresBackend(MultipartMixin, Backend):
             return
 
     async def delete_object(self, bucket: str, key: str) -> None:
-        if await self._db.fetchval("delete_object", bucket, key) is None:
-            raise errors.NoSuchBucket(BucketName=bucket)
+        for _ in range(DELETE_ATTEMPTS):
+            row = await self._db.fetchrow("delete_object", bucket, key)
+            if row["bucket_id"] is None:
+                raise errors.NoSuchBucket(BucketName=bucket)
+            if row["deleted"] or not row["seen"]:
+                return
+            # A writer replaced the key under this statement's snapshot: it changed nothing,
+            # and a new snapshot sees that writer's version (see queries.sql).
+        raise errors.ServiceUnavailable("The key kept changing while it was deleted; retry.")
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
@@ -443,6 +456,10 @@ class PostgresBackend(MultipartMixin, Backend):
                 size=row["size"],
                 etag=row["etag"],
                 last_modified=row["last_modified"],
+                metadata=(
+                    {} if row["storage_class"] is None
+                    else {STORAGE_CLASS: row["storage_class"]}
+                ),
                 part_sizes=tuple(row["part_sizes"]),
             )
             for row in rows

@@ -1,8 +1,9 @@
-"""``post3 postgres migrate`` and ``post3 postgres status``.
+"""``post3 postgres migrate``, ``post3 postgres status`` and ``post3 postgres check``.
 
-Both take the backend's options like ``post3 run`` does (``-o dsn=...``, ``POST3_POSTGRES_*``,
+All take the backend's options like ``post3 run`` does (``-o dsn=...``, ``POST3_POSTGRES_*``,
 ``DATABASE_URL``). ``status`` exits 0 when the schema is current, 1 when migrations are
-pending, 2 when post3 would refuse the database.
+pending, 2 when post3 would refuse the database. ``check`` exits 0 when storage holds nothing
+unreachable (or ``--repair`` removed all of it), 1 when it found some, 2 when it cannot check.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import click
 
 from post3.backend import BackendError
 from post3.config import Settings, parse_option_pairs
+from post3_postgres import check
 from post3_postgres.backend import PostgresBackend, redact
-from post3_postgres.migrations import MigrationStatus, migrate, read_status
+from post3_postgres.migrations import MigrationStatus, ensure_schema, migrate, read_status
 
 option_flag = click.option(
     "-o", "--option", "pairs", multiple=True, metavar="KEY=VALUE",
@@ -108,6 +110,46 @@ def status_command(pairs: tuple[str, ...]) -> None:
         click.echo(f"{len(status.pending)} migration(s) pending: run 'post3 postgres migrate'")
         raise SystemExit(1)
     click.echo("schema is up to date")
+
+
+@postgres.command("check")
+@option_flag
+@click.option("--repair", is_flag=True,
+              help="Remove the orphaned versions and unreferenced blocks found.")
+def check_command(pairs: tuple[str, ...], repair: bool) -> None:
+    """Report storage no request can reach: orphaned versions and unreferenced blocks."""
+    backend = _backend(pairs, os.environ)
+
+    async def run() -> tuple[check.Findings, tuple[int, int] | None, check.Findings | None]:
+        connection = await _connect(backend)
+        try:
+            await ensure_schema(connection, auto_migrate=False)
+            found = await check.find(connection)
+            if not repair or found.clean:
+                return found, None, None
+            return found, await check.repair(connection), await check.find(connection)
+        finally:
+            await connection.close()
+
+    try:
+        found, removed, after = asyncio.run(run())
+    except BackendError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    for line in found.lines():
+        click.echo(line)
+    if found.clean:
+        click.echo("storage is consistent")
+        return
+    if removed is None:
+        click.echo("run 'post3 postgres check --repair' to remove them", err=True)
+        raise SystemExit(1)
+    click.echo(f"removed {removed[0]} orphaned version(s) and {removed[1]} unreferenced "
+               "block(s)")
+    if after is not None and not after.clean:
+        for line in after.lines():
+            click.echo(f"still: {line}", err=True)
+        raise SystemExit(1)
 
 
 def _when(moment: dt.datetime | None) -> str:

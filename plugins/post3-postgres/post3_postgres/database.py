@@ -1,14 +1,20 @@
-"""The connection pool, and the one place where a lost database becomes ``ServiceUnavailable``.
+"""The connection pool, and the one place where database errors become S3 errors.
 
 Every statement goes through :class:`Database` by name; any connection-level failure (refused,
 reset, administrator shutdown, too many connections, timeout) is raised to the core as
 ``ServiceUnavailable`` (503), so a client retries. The asyncpg pool replaces broken connections
 on its own, so post3 serves again as soon as PostgreSQL does, without a restart.
+
+A value PostgreSQL refuses to store (SQLSTATE class 22, e.g. U+0000 in ``text``) is the
+request's fault: ``InvalidArgument`` (400). A transaction PostgreSQL rolled back to break a
+deadlock or a serialization conflict can simply be retried: ``ServiceUnavailable``. Anything
+else is a bug, which the core logs with the request id and answers ``InternalError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,6 +22,8 @@ import asyncpg
 
 from post3 import errors
 from post3_postgres.queries import load_queries
+
+log = logging.getLogger(__name__)
 
 #: Failures of the connection or the server, as opposed to failures of a statement.
 _UNAVAILABLE = (
@@ -47,6 +55,15 @@ def unavailable_on_disconnect() -> Iterator[None]:
         if is_unavailable(exc):
             raise errors.ServiceUnavailable(
                 "The storage database is unavailable; please retry."
+            ) from exc
+        if isinstance(exc, asyncpg.DataError):
+            log.info("the database refused a value of the request: %s", exc)
+            raise errors.InvalidArgument(
+                "The request holds a value that cannot be stored."
+            ) from exc
+        if isinstance(exc, asyncpg.exceptions.TransactionRollbackError):
+            raise errors.ServiceUnavailable(
+                "The request conflicted with a concurrent one; please retry."
             ) from exc
         raise
 

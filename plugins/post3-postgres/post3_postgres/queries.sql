@@ -27,9 +27,14 @@ DELETE FROM buckets WHERE id = $1;
 SELECT name, value FROM bucket_tags WHERE bucket_id = $1 ORDER BY name;
 
 -- name: replace_bucket_tags
-WITH removed AS (DELETE FROM bucket_tags WHERE bucket_id = $1)
+-- Deletes only the names that go, and updates the ones that stay: in one statement a DELETE
+-- and an INSERT of the same (bucket_id, name) collide on the primary key.
+WITH removed AS (
+    DELETE FROM bucket_tags WHERE bucket_id = $1 AND name <> ALL ($2::text[])
+)
 INSERT INTO bucket_tags (bucket_id, name, value)
-SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value);
+SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value)
+ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value;
 
 -- name: head_object
 -- One round trip: the bucket row tells NoSuchBucket from NoSuchKey.
@@ -152,39 +157,60 @@ WITH swapped AS (
 UPDATE versions SET state = 'retired', touched_at = now() WHERE id = $4;
 
 -- name: delete_object
--- Returns the bucket id (null: no such bucket); a missing key is not an error.
+-- Deletes the key and retires its version, in one statement. The statement's snapshot is
+-- taken before it waits for a writer holding the key's row: when that writer commits, the
+-- DELETE follows the row to its new version, but a version created by the same commit is
+-- invisible to this snapshot, so it could not be retired and would stay 'live' with nothing
+-- pointing at it, forever. Hence the row is deleted only if its version is visible; when it
+-- is not ("seen" but not "deleted"), nothing was changed and the caller runs the statement
+-- again, with a snapshot that sees the writer's commit.
+-- Null bucket_id: no such bucket; a missing key is not an error.
 WITH bucket AS (
     SELECT id FROM buckets WHERE name = $1
 ), gone AS (
     DELETE FROM objects o USING bucket
     WHERE o.bucket_id = bucket.id AND o.key = $2
+      AND EXISTS (SELECT 1 FROM versions v WHERE v.id = o.version_id)
     RETURNING o.version_id
 ), retired AS (
     UPDATE versions SET state = 'retired', touched_at = now()
     WHERE id IN (SELECT version_id FROM gone)
 )
-SELECT id FROM bucket;
+SELECT (SELECT id FROM bucket) AS bucket_id,
+       EXISTS (SELECT 1 FROM objects o, bucket WHERE o.bucket_id = bucket.id AND o.key = $2)
+           AS seen,
+       EXISTS (SELECT 1 FROM gone) AS deleted;
 
 -- name: replace_object_tags
-WITH removed AS (DELETE FROM object_tags WHERE version_id = $1)
+-- As replace_bucket_tags: a tag that stays is updated, not deleted and inserted again.
+WITH removed AS (
+    DELETE FROM object_tags WHERE version_id = $1 AND name <> ALL ($2::text[])
+)
 INSERT INTO object_tags (version_id, name, value)
-SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value);
+SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value)
+ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
 
 -- name: list_objects
 -- Walks the (bucket_id, key) primary key from the cursor: a page costs the same in any
 -- bucket. The prefix is a range: from $3 to the first string after every string that starts
 -- with it (list_objects_prefix), or unbounded above when there is no such string (this one).
-SELECT key, size, etag, last_modified, part_sizes
-FROM objects
-WHERE bucket_id = $1 AND key > $2 AND key >= $3
-ORDER BY key
+-- Listings show the storage class, kept with the metadata: one primary-key probe per listed
+-- object, which finds nothing for the usual STANDARD object.
+SELECT o.key, o.size, o.etag, o.last_modified, o.part_sizes, m.value AS storage_class
+FROM objects o
+LEFT JOIN object_metadata m
+       ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
+WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3
+ORDER BY o.key
 LIMIT $4;
 
 -- name: list_objects_prefix
-SELECT key, size, etag, last_modified, part_sizes
-FROM objects
-WHERE bucket_id = $1 AND key > $2 AND key >= $3 AND key < $4
-ORDER BY key
+SELECT o.key, o.size, o.etag, o.last_modified, o.part_sizes, m.value AS storage_class
+FROM objects o
+LEFT JOIN object_metadata m
+       ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
+WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3 AND o.key < $4
+ORDER BY o.key
 LIMIT $5;
 
 -- name: create_upload
@@ -377,3 +403,37 @@ WITH bucket AS (
     WHERE id = (SELECT version_id FROM seen) AND EXISTS (SELECT 1 FROM swapped)
 )
 SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT id FROM version) AS id;
+
+-- name: find_orphaned_versions
+-- ``post3 postgres check``: live versions that no object and no multipart part points at. A
+-- version becomes live in the same commit that points something at it, so these are leaks
+-- (no reader can reach them, and the clean-up only collects writing and retired versions).
+SELECT count(*) AS versions, coalesce(sum(b.blocks), 0)::bigint AS blocks,
+       coalesce(sum(b.bytes), 0)::bigint AS bytes
+FROM versions v
+CROSS JOIN LATERAL (
+    SELECT count(*) AS blocks, sum(length(data)) AS bytes FROM blocks WHERE version_id = v.id
+) b
+WHERE v.state = 'live'
+  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
+
+-- name: find_unreferenced_blocks
+-- Blocks whose version row is gone. The foreign key makes them impossible unless it was
+-- bypassed (session_replication_role = replica, a partial restore).
+SELECT count(*) AS blocks, coalesce(sum(length(data)), 0)::bigint AS bytes
+FROM blocks b
+WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = b.version_id);
+
+-- name: remove_orphaned_versions
+-- Their blocks, metadata and tags go with them (ON DELETE CASCADE). Each condition is checked
+-- again on the row as it is when deleted, so a version retired meanwhile is left to the
+-- clean-up.
+DELETE FROM versions v
+WHERE v.state = 'live'
+  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
+
+-- name: remove_unreferenced_blocks
+DELETE FROM blocks b
+WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = b.version_id);

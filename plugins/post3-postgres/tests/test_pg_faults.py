@@ -11,7 +11,7 @@ from post3_postgres.testing import TcpProxy
 
 from post3 import errors
 from post3.payload import PayloadStream
-from post3.testing import MiB, pattern, put_bytes, read_object
+from post3.testing import MiB, pattern, payload, put_bytes, read_object
 
 pytestmark = pytest.mark.postgres
 
@@ -136,3 +136,21 @@ async def test_connection_lost_during_a_read_is_503(empty_postgres_database) -> 
     finally:
         await backend.close()
         await proxy.stop()
+
+
+async def test_a_value_postgresql_cannot_store_is_invalid_argument(
+    postgres_backend, empty_postgres_database
+) -> None:
+    """The core refuses U+0000 where it knows of it; a value that still reaches PostgreSQL and
+    that ``text`` cannot hold is the request's fault (400), not an internal error, and it
+    leaves nothing behind."""
+    await postgres_backend.create_bucket("values")
+    for body in (b"small", pattern(2 * MiB + 1)):
+        with pytest.raises(errors.InvalidArgument):
+            await postgres_backend.put_object(
+                "values", "k", payload(body),
+                metadata={"x-amz-meta-note": "a\x00b"},
+            )
+    with pytest.raises(errors.NoSuchKey):
+        await postgres_backend.head_object("values", "k")
+    assert await count(empty_postgres_database, "versions") == 0
