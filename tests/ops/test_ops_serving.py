@@ -110,7 +110,7 @@ async def concurrent_load(endpoint: str, bucket: str, requests: int = 120,
 
 
 def scraped_puts(endpoint: str) -> float:
-    with urllib.request.urlopen(f"{endpoint}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"{endpoint}/_post3/metrics", timeout=10) as response:
         text = response.read().decode()
     prefix = 'post3_requests_total{operation="PutObject",status="200"} '
     return float(next((x[len(prefix):] for x in text.splitlines() if x.startswith(prefix)), 0))
@@ -120,7 +120,7 @@ def check_workers(server, bucket: str) -> None:  # type: ignore[no-untyped-def]
     asyncio.run(concurrent_load(server.endpoint, bucket, requests=120))
     # one "serving" line for the whole set
     assert [line for line in server.stdout_lines if "serving" in line] == [server.stdout_lines[0]]
-    # /metrics adds up the workers' counts (each publishes its own at least every second)
+    # /_post3/metrics adds up the workers' counts (each publishes its own at least every second)
     assert wait_for(lambda: scraped_puts(server.endpoint) == 120), scraped_puts(server.endpoint)
 
     children = [int(pid) for pid in
