@@ -182,6 +182,9 @@ def test_a_flood_of_idle_and_dripping_connections(start_post3, many_sockets) -> 
     keep_alive.join(10)
     assert keep_alive.failure is None, repr(keep_alive.failure)
     assert keep_alive.served >= 8
+    # ... and once it stops asking, its idle keep-alive connection is closed in time too
+    waited_keep_alive = wait_closed(keep_alive.sock, IDLE_TIMEOUT + 5)
+    assert waited_keep_alive is not None and waited_keep_alive < IDLE_TIMEOUT + 1.5
     s3.close()
     for sock in [*flood, idle, head]:
         sock.close()
