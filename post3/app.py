@@ -17,6 +17,7 @@ from post3.api import dispatch
 from post3.api.middleware import REQUEST_ID, error_middleware, error_response
 from post3.backend import Backend
 from post3.config import Settings
+from post3.names import RESERVED_PREFIX
 from post3.plugins import backend_registry, get_plugin_manager
 
 log = logging.getLogger("post3")
@@ -53,12 +54,36 @@ def create_app(
     app.on_response_prepare.append(_add_request_id)
 
     pm.hook.post3_configure_app(app=app, settings=settings)
+    check_reserved_routes(app)
     # The S3 namespace takes every path, so it is added last: routes that plugins added
-    # above win over it.
+    # above win over it, which is why they must stay under the reserved prefix.
     app.router.add_route(
         hdrs.METH_ANY, "/{path:.*}", dispatch.handle_s3_request, expect_handler=expect_continue
     )
     return app
+
+
+class RouteOutsideReservedPrefix(RuntimeError):
+    """A plugin added a route that could shadow a bucket: post3 refuses to start."""
+
+
+def check_reserved_routes(app: web.Application) -> None:
+    """Every route added before the S3 namespace must live under ``/_post3/``.
+
+    Such routes are matched before S3's, so one at ``/health`` would answer instead of the
+    bucket ``health``. No valid bucket name starts with an underscore, so nothing under
+    ``/_post3/`` can shadow one.
+    """
+    for resource in app.router.resources():
+        path = resource.canonical
+        if not path.startswith(RESERVED_PREFIX):
+            handler = next((route.handler for route in resource), None)
+            where = getattr(handler, "__module__", None) or "a plugin"
+            raise RouteOutsideReservedPrefix(
+                f"the route {path or repr(resource)} (from {where}) is outside "
+                f"{RESERVED_PREFIX}: a plugin may add routes only under {RESERVED_PREFIX}, "
+                f"where they cannot shadow a bucket"
+            )
 
 
 async def _backend_lifecycle(app: web.Application) -> AsyncIterator[None]:

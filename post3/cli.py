@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import resource
 import signal
 import socket
 import sys
@@ -16,20 +18,38 @@ from aiohttp import web
 
 from post3 import __version__
 from post3.backend import Backend, BackendError
-from post3.config import Settings, disabled_plugins, parse_option_pairs
+from post3.config import (
+    HEADER_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+    Settings,
+    disabled_plugins,
+    parse_option_pairs,
+)
 from post3.credentials import bootstrap_admin_key, first_key_message, is_loopback
 from post3.ops import workers
+from post3.ops.connections import (
+    Limits,
+    Post3Runner,
+    connection_cap,
+    quiet_accept_errors,
+    raise_open_file_limit,
+)
 from post3.ops.draining import graceful_stop
 from post3.ops.health import METRICS
 from post3.ops.logs import LOG_FORMATS, configure_logging
 from post3.plugins import backend_registry, get_plugin_manager
 
+log = logging.getLogger("post3")
+
 
 def build_settings(
     environ: Mapping[str, str], pm: pluggy.PluginManager, *, backend: str | None = None,
     host: str | None = None, port: int | None = None, options: tuple[str, ...] = (),
+    **limits: float | int | None,
 ) -> tuple[Settings, type[Backend]]:
-    """Settings for a command that works on a backend (``run``, and plugin commands)."""
+    """Settings for a command that works on a backend (``run``, and plugin commands).
+    ``limits``: ``header_timeout``, ``idle_timeout``, ``max_connections`` from ``run``'s flags."""
     try:
         pairs = parse_option_pairs(options)
     except ValueError as exc:
@@ -38,8 +58,11 @@ def build_settings(
     name = backend or environ.get("POST3_BACKEND") or Settings().backend
     backend_cls = registry.get(name)
     option_env = {o.name: o.env for o in backend_cls.options if o.env}
-    settings = Settings.build(environ, backend=name, host=host, port=port, options=pairs,
-                              option_env=option_env)
+    try:
+        settings = Settings.build(environ, backend=name, host=host, port=port, options=pairs,
+                                  option_env=option_env, **limits)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     return settings, backend_cls
 
 
@@ -77,20 +100,40 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 @click.option("--no-auth", is_flag=True, envvar="POST3_NO_AUTH",
               help="Serve unauthenticated requests (local tests only: loopback addresses only) "
                    "[env POST3_NO_AUTH].")
+@click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Time a client has to send a request head, from its first byte to its end "
+                   f"[env POST3_HEADER_TIMEOUT; default {HEADER_TIMEOUT:g}].")
+@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS",
+              help="Close a connection that waits this long for a request (a new one, or "
+                   "keep-alive between requests) "
+                   f"[env POST3_IDLE_TIMEOUT; default {IDLE_TIMEOUT:g}].")
+@click.option("--max-connections", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Concurrent connections per process, lowered to fit the open-file limit; "
+                   "at the cap the oldest connection without a request in progress is closed "
+                   f"[env POST3_MAX_CONNECTIONS; default {MAX_CONNECTIONS}].")
 @click.pass_context
 def run(ctx: click.Context, backend: str | None, host: str | None, port: int | None,
         options: tuple[str, ...], workers: int, log_format: str,
-        shutdown_timeout: float, no_auth: bool) -> None:
+        shutdown_timeout: float, no_auth: bool, header_timeout: float | None,
+        idle_timeout: float | None, max_connections: int | None) -> None:
     """Serve S3 over HTTP.
 
     On SIGTERM or SIGINT post3 stops accepting connections, lets the requests in flight finish
     (up to --shutdown-timeout), closes the backend and exits 0.
+
+    At start post3 raises its soft open-file limit to the hard limit (raise the hard limit,
+    e.g. LimitNOFILE=, to serve more connections).
     """
     pm = plugin_manager(ctx)
     configure_logging(log_format)
     try:
-        settings, backend_cls = build_settings(os.environ, pm, backend=backend, host=host,
-                                               port=port, options=options)
+        settings, backend_cls = build_settings(
+            os.environ, pm, backend=backend, host=host, port=port, options=options,
+            header_timeout=header_timeout, idle_timeout=idle_timeout,
+            max_connections=max_connections)
+        raise_open_file_limit()  # before forking: workers inherit it
         if no_auth:
             if not is_loopback(settings.host):
                 raise click.ClickException(
@@ -128,11 +171,18 @@ async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager, 
     app = create_app(settings, backend=backend, pm=pm)
     if metrics_dir is not None and METRICS in app:
         app[METRICS].share(metrics_dir)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                           shutdown_timeout=shutdown_timeout, **RUNNER_OPTIONS)
+    loop = asyncio.get_running_loop()
+    quiet_accept_errors(loop)
+    cap = connection_cap(settings.max_connections, raise_open_file_limit())
+    if cap < settings.max_connections:
+        log.info("at most %d concurrent connections (not %d): the open-file limit is %d",
+                 cap, settings.max_connections,
+                 resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    limits = Limits(settings.header_timeout, settings.idle_timeout, cap)
+    runner = Post3Runner(app, limits, access_log=None, handle_signals=False,
+                         shutdown_timeout=shutdown_timeout, **RUNNER_OPTIONS)
     # Signal handlers go in before the "serving" line: whoever reads it may stop us at once.
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runner.setup()

@@ -7,6 +7,7 @@ Nothing else in post3 reads ``os.environ``: the CLI hands the environment to
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,12 @@ ENV_PREFIX = "POST3_"
 
 #: S3's limit for a single PutObject.
 MAX_PUT_SIZE = 5 * 1024**3
+
+#: Connection defaults. The idle limit is longer than a load balancer's usual 60 s idle timeout,
+#: so the balancer, not post3, closes the keep-alive connections it pools.
+HEADER_TIMEOUT = 20.0
+IDLE_TIMEOUT = 75.0
+MAX_CONNECTIONS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,12 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     #: False only with ``--no-auth`` (loopback only): requests are not authenticated.
     auth: bool = True
+    #: Seconds from the first byte of a request head to its end.
+    header_timeout: float = HEADER_TIMEOUT
+    #: Seconds a connection may wait for a request (a new one, or keep-alive between requests).
+    idle_timeout: float = IDLE_TIMEOUT
+    #: Concurrent connections per process (lowered to fit the open-file limit).
+    max_connections: int = MAX_CONNECTIONS
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -49,6 +62,9 @@ class Settings:
         port: int | None = None,
         options: Mapping[str, str] | None = None,
         option_env: Mapping[str, str] | None = None,
+        header_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        max_connections: int | None = None,
     ) -> Settings:
         """Flags win over ``POST3_*`` variables, which win over defaults.
 
@@ -71,7 +87,31 @@ class Settings:
             disabled_plugins=disabled_plugins(environ),
             access_key=environ.get("POST3_ACCESS_KEY") or None,
             secret_key=environ.get("POST3_SECRET_KEY") or None,
+            header_timeout=_positive(header_timeout, environ, "POST3_HEADER_TIMEOUT",
+                                     defaults.header_timeout, float),
+            idle_timeout=_positive(idle_timeout, environ, "POST3_IDLE_TIMEOUT",
+                                   defaults.idle_timeout, float),
+            max_connections=_positive(max_connections, environ, "POST3_MAX_CONNECTIONS",
+                                      defaults.max_connections, int),
         )
+
+
+def _positive(flag: Any, environ: Mapping[str, str], variable: str, default: Any,
+              kind: type) -> Any:
+    """A flag, else the variable, else the default; ValueError naming the variable if it is not
+    a positive number."""
+    if flag is not None:
+        return flag
+    raw = environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{variable}={raw!r} is not a positive {kind.__name__}")
+    return value
 
 
 def disabled_plugins(environ: Mapping[str, str]) -> tuple[str, ...]:

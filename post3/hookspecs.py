@@ -50,10 +50,20 @@ def post3_register_commands(cli: click.Group) -> None:
 
 @hookspec
 def post3_configure_app(app: web.Application, settings: Settings) -> None:
-    """Adjust the aiohttp application before it serves: add routes outside the S3 namespace,
-    middlewares, ``cleanup_ctx`` entries, signals.
+    """Adjust the aiohttp application before it serves: add routes, middlewares,
+    ``cleanup_ctx`` entries, signals.
 
-    Called once by ``create_app`` after post3's own routes and middlewares are in place.
+    Routes must live under ``/_post3/`` (``post3.names.RESERVED_PREFIX``), e.g.
+    ``/_post3/myplugin/status``. Every other path belongs to S3: a route at ``/status`` would
+    shadow the bucket ``status``. An underscore is never valid in a bucket name, so nothing
+    under ``/_post3/`` can shadow one; ``create_app`` refuses to start (it raises
+    ``post3.app.RouteOutsideReservedPrefix``) if a plugin added a route anywhere else.
+    post3's own endpoints follow the same rule (``/_post3/health/live``,
+    ``/_post3/health/ready``, ``/_post3/metrics``; a later web console at
+    ``/_post3/console/``).
+
+    Called once by ``create_app`` after post3's middlewares are in place, before the S3
+    catch-all route is added.
     """
 
 

@@ -10,6 +10,11 @@ from post3 import errors
 
 MAX_KEY_BYTES = 1024
 
+#: The one path prefix that is not S3: post3's own endpoints (health, metrics, a later console)
+#: and every route a plugin adds live under it. An underscore is never valid in a bucket name,
+#: so no bucket can be shadowed by them.
+RESERVED_PREFIX = "/_post3/"
+
 _BUCKET_CHARS = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 #: Prefixes and suffixes AWS reserves for its own bucket types.
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")

@@ -1,6 +1,8 @@
-"""``GET /health/live``, ``GET /health/ready`` and ``GET /metrics``.
+"""``GET /_post3/health/live``, ``GET /_post3/health/ready`` and ``GET /_post3/metrics``.
 
-They sit outside the S3 namespace and outside S3 authentication: load balancers, orchestrators
+They sit outside the S3 namespace (under ``/_post3/``: an underscore is never valid in a bucket
+name, so a bucket called ``health`` or ``metrics`` is never shadowed) and outside S3
+authentication: load balancers, orchestrators
 and Prometheus call them without credentials. Liveness only says the process answers;
 readiness asks the backend (``Backend.ready``) and turns false while the server drains.
 """
@@ -13,9 +15,14 @@ import logging
 from aiohttp import web
 
 from post3 import keys
+from post3.names import RESERVED_PREFIX
 from post3.ops.metrics import CONTENT_TYPE, Metrics
 
 log = logging.getLogger("post3.ops")
+
+HEALTH_LIVE = f"{RESERVED_PREFIX}health/live"
+HEALTH_READY = f"{RESERVED_PREFIX}health/ready"
+METRICS_PATH = f"{RESERVED_PREFIX}metrics"
 
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 #: Set when the server starts to shut down: readiness answers 503 from then on.

@@ -49,7 +49,7 @@ class Histogram:
 
 
 class Metrics:
-    """Everything ``GET /metrics`` reports for one process."""
+    """Everything ``GET /_post3/metrics`` reports for one process."""
 
     def __init__(self, duration_buckets: tuple[float, ...] = DURATION_BUCKETS) -> None:
         self.requests: dict[Labels, int] = defaultdict(int)

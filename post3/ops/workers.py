@@ -6,6 +6,13 @@ of the workers. The parent announces the URL once every worker is serving, forwa
 SIGINT to all of them, and if one dies unexpectedly stops the others and exits non-zero, so a
 supervisor (systemd, a container runtime) restarts the whole set.
 
+Workers die with their parent, however it dies (SIGKILL and the OOM killer included): each
+holds the read end of a "lifeline" pipe whose only write end the parent keeps, and a thread
+waiting on it sees end of file when the kernel closes that end with the parent. The worker then
+stops as on SIGTERM (stop accepting, finish the requests in flight), so the port is free again
+for whatever restarts the set. A pipe, not ``prctl(PR_SET_PDEATHSIG)``, because it works on
+every POSIX system and cannot miss a parent that died before the child set it up.
+
 The workers share nothing but the backend: each opens its own (its own PostgreSQL pool, its
 own file handles), and whatever the backend guarantees across processes holds across them.
 """
@@ -17,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 
@@ -51,6 +59,7 @@ def run_workers(count: int, sock: socket.socket, worker: Worker,
 
     for sig in _STOP_SIGNALS:
         signal.signal(sig, stop_all)
+    lifeline, parent_end = os.pipe()  # the parent never writes: only its death matters
     for _ in range(count):
         # Blocked across fork: a signal arriving before the child has reset its handlers
         # would otherwise run the parent's handler in the child.
@@ -59,13 +68,15 @@ def run_workers(count: int, sock: socket.socket, worker: Worker,
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            _child(sock, write_end, worker)  # never returns
+            os.close(parent_end)
+            _child(sock, write_end, lifeline, worker)  # never returns
         os.close(write_end)
         children[pid] = read_end
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         if stopping:
             break
     sock.close()  # the workers hold it; once they all close it, connections are refused
+    os.close(lifeline)  # parent_end stays open until this process ends, however it ends
 
     failed = False
     for read_end in children.values():
@@ -97,10 +108,12 @@ def run_workers(count: int, sock: socket.socket, worker: Worker,
     return status
 
 
-def _child(sock: socket.socket, ready_fd: int, worker: Worker) -> None:
+def _child(sock: socket.socket, ready_fd: int, lifeline: int, worker: Worker) -> None:
     for sig in _STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)  # the worker's event loop installs its own
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    threading.Thread(target=_watch_parent, args=(lifeline,), daemon=True,
+                     name="post3-lifeline").start()
 
     def ready() -> None:
         os.write(ready_fd, b"1")
@@ -120,3 +133,17 @@ def _child(sock: socket.socket, ready_fd: int, worker: Worker) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _watch_parent(lifeline: int) -> None:
+    """In a worker: block until the parent's end of the lifeline closes, then stop as on
+    SIGTERM (before the event loop runs, SIGTERM's default action ends the process)."""
+    while True:
+        try:
+            if not os.read(lifeline, 1):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            return
+    os.kill(os.getpid(), signal.SIGTERM)

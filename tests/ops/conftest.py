@@ -59,11 +59,13 @@ def _post3_command() -> list[str]:
 @pytest.fixture
 def start_post3(tmp_path: Path) -> Iterator[Callable[..., Post3Process]]:
     """``start_post3("--backend", "memory", ...)``: a server on an ephemeral port, stopped at
-    the end of the test. ``env`` adds variables; the root key is ``testing``/``testing``."""
+    the end of the test. ``env`` adds variables; the root key is ``testing``/``testing``;
+    ``preexec_fn`` runs in the child before post3 starts (to lower its resource limits)."""
     started: list[Post3Process] = []
 
     def start(*args: str, env: dict[str, str] | None = None, timeout: float = 30,
-              expect_serving: bool = True) -> Post3Process:
+              expect_serving: bool = True,
+              preexec_fn: Callable[[], None] | None = None) -> Post3Process:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
         environment.update(PYTHONUNBUFFERED="1", POST3_ACCESS_KEY=ACCESS_KEY,
                            POST3_SECRET_KEY=SECRET_KEY, **(env or {}))
@@ -72,7 +74,7 @@ def start_post3(tmp_path: Path) -> Iterator[Callable[..., Post3Process]]:
             process = subprocess.Popen(
                 [*_post3_command(), "run", "--host", "127.0.0.1", "--port", "0", *args],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                cwd=tmp_path, env=environment,
+                cwd=tmp_path, env=environment, preexec_fn=preexec_fn,
             )
         server = Post3Process(process, stderr_path)
         started.append(server)
@@ -101,3 +103,15 @@ def start_post3(tmp_path: Path) -> Iterator[Callable[..., Post3Process]]:
     for server in started:
         server.terminate()
 
+
+
+def boto3_client(endpoint: str, **config: object):  # type: ignore[no-untyped-def]
+    """boto3 as shipped, path-style, signing with the root key."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", endpoint_url=endpoint, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, **config),
+    )

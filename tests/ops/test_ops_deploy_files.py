@@ -71,7 +71,7 @@ def test_dockerfile_is_slim_unprivileged_and_health_checked() -> None:
     users = [rest for keyword, rest in instructions if keyword == "USER"]
     assert users and users[-1] not in ("root", "0")
     health = next(rest for keyword, rest in instructions if keyword == "HEALTHCHECK")
-    assert "/health/live" in health
+    assert "/_post3/health/live" in health
     command = next(rest for keyword, rest in reversed(instructions) if keyword == "CMD")
     assert "post3" in command and "run" in command
 
@@ -95,6 +95,8 @@ def test_compose_migrates_before_serving_with_secrets_from_the_environment(compo
     for name in ("POST3_ACCESS_KEY", "POST3_SECRET_KEY"):
         assert run["environment"][name].startswith("${"), f"{name} must come from the environment"
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${")
+    # the probe paths are post3's reserved ones, which no bucket name can shadow
+    assert "/_post3/health/ready" in " ".join(run["healthcheck"]["test"])
 
 
 def _compose_available() -> bool:

@@ -1,4 +1,4 @@
-"""Health probes, /metrics, request ids and the access log, on a live ``post3 run``."""
+"""Health probes, /_post3/metrics, request ids and the access log, on a live ``post3 run``."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ async def fetch(url: str) -> tuple[int, str, dict[str, str]]:
 
 async def test_health_probes_answer_without_credentials(start_post3) -> None:
     server = start_post3("--backend", "memory")
-    status, body, headers = await fetch(f"{server.endpoint}/health/live")
+    status, body, headers = await fetch(f"{server.endpoint}/_post3/health/live")
     assert (status, body) == (200, "live\n")
     assert headers["x-amz-request-id"]
-    status, body, _ = await fetch(f"{server.endpoint}/health/ready")
+    status, body, _ = await fetch(f"{server.endpoint}/_post3/health/ready")
     assert (status, body) == (200, "ready\n")
     # ... while an unsigned S3 request is refused
     status, body, _ = await fetch(f"{server.endpoint}/")
@@ -48,13 +48,13 @@ async def test_health_probes_answer_without_credentials(start_post3) -> None:
 async def test_ready_fails_when_the_backend_cannot_answer(start_post3, tmp_path) -> None:
     root = tmp_path / "data"
     server = start_post3("--backend", "filesystem", "-o", f"root={root}", "-o", "fsync=false")
-    assert (await fetch(f"{server.endpoint}/health/ready"))[0] == 200
+    assert (await fetch(f"{server.endpoint}/_post3/health/ready"))[0] == 200
     shutil.rmtree(root)
-    status, body, _ = await fetch(f"{server.endpoint}/health/ready")
+    status, body, _ = await fetch(f"{server.endpoint}/_post3/health/ready")
     assert status == 503
     assert body.startswith("not ready")
     # the process itself still answers
-    assert (await fetch(f"{server.endpoint}/health/live"))[0] == 200
+    assert (await fetch(f"{server.endpoint}/_post3/health/live"))[0] == 200
 
 
 async def test_metrics_count_the_requests_made(start_post3) -> None:
@@ -72,7 +72,7 @@ async def test_metrics_count_the_requests_made(start_post3) -> None:
         upload = await s3.create_multipart_upload(Bucket="metrics-test", Key="big")
         await s3.create_multipart_upload(Bucket="metrics-test", Key="other")
 
-        status, text, headers = await fetch(f"{server.endpoint}/metrics")
+        status, text, headers = await fetch(f"{server.endpoint}/_post3/metrics")
         assert status == 200
         assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
         samples = parse_metrics(text)
@@ -91,7 +91,7 @@ async def test_metrics_count_the_requests_made(start_post3) -> None:
 
         await s3.abort_multipart_upload(Bucket="metrics-test", Key="big",
                                         UploadId=upload["UploadId"])
-        samples = parse_metrics((await fetch(f"{server.endpoint}/metrics"))[1])
+        samples = parse_metrics((await fetch(f"{server.endpoint}/_post3/metrics"))[1])
         assert samples["post3_multipart_uploads_open"] == 1
         assert samples['post3_requests_total{operation="AbortMultipartUpload",status="204"}'] == 1
 
@@ -134,7 +134,7 @@ async def test_text_access_log_is_logfmt(start_post3) -> None:
 
 async def test_json_log_format_from_environment(start_post3) -> None:
     server = start_post3("--backend", "memory", env={"POST3_LOG_FORMAT": "json"})
-    await fetch(f"{server.endpoint}/health/live")
+    await fetch(f"{server.endpoint}/_post3/health/live")
     server.terminate()
     records = server.access_records()
     assert [r["operation"] for r in records] == ["GetHealthLive"]

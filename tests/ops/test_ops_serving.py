@@ -17,6 +17,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 import post3.client
+from tests.ops.conftest import boto3_client
 
 ACCESS_KEY = SECRET_KEY = "testing"
 INSTALLED = {ep.name for ep in importlib.metadata.entry_points(group="post3")}
@@ -110,7 +111,7 @@ async def concurrent_load(endpoint: str, bucket: str, requests: int = 120,
 
 
 def scraped_puts(endpoint: str) -> float:
-    with urllib.request.urlopen(f"{endpoint}/metrics", timeout=10) as response:
+    with urllib.request.urlopen(f"{endpoint}/_post3/metrics", timeout=10) as response:
         text = response.read().decode()
     prefix = 'post3_requests_total{operation="PutObject",status="200"} '
     return float(next((x[len(prefix):] for x in text.splitlines() if x.startswith(prefix)), 0))
@@ -120,7 +121,7 @@ def check_workers(server, bucket: str) -> None:  # type: ignore[no-untyped-def]
     asyncio.run(concurrent_load(server.endpoint, bucket, requests=120))
     # one "serving" line for the whole set
     assert [line for line in server.stdout_lines if "serving" in line] == [server.stdout_lines[0]]
-    # /metrics adds up the workers' counts (each publishes its own at least every second)
+    # /_post3/metrics adds up the workers' counts (each publishes its own at least every second)
     assert wait_for(lambda: scraped_puts(server.endpoint) == 120), scraped_puts(server.endpoint)
 
     children = [int(pid) for pid in
@@ -151,3 +152,43 @@ def test_two_workers_serve_a_concurrent_load_on_postgres(start_post3, request) -
     server = start_post3("--backend", "postgres", "-o", f"dsn={dsn}", "-o", "auto_migrate=true",
                          "--workers", "2", "--log-format", "json")
     check_workers(server, "workers-pg")
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+@needs_filesystem
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_workers_exit_when_their_parent_is_killed(start_post3, tmp_path) -> None:
+    server = start_post3("--backend", "filesystem", "-o", f"root={tmp_path / 'data'}",
+                         "-o", "fsync=false", "--workers", "2")
+    workers = children_of(server.process.pid)
+    assert len(workers) == 2
+    s3 = boto3_client(server.endpoint)
+    s3.create_bucket(Bucket="orphans")  # the workers serve
+    s3.close()
+
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(running, workers)):
+        time.sleep(0.05)
+    alive = [w for w in workers if running(w)]
+    for pid in alive:  # do not leave them serving after the test
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers {alive} outlived their SIGKILLed parent"
+    # ... and the port is free for a restart
+    address = urllib.parse.urlsplit(server.endpoint)
+    with socket.create_server((address.hostname, address.port)):
+        pass

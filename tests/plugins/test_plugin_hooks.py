@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import post3
 from post3 import hookspecs
-from post3.app import create_app
+from post3.app import RouteOutsideReservedPrefix, create_app
 from post3.backend import BackendError
 from post3.backends.memory import MemoryBackend
 from post3.cli import cli
@@ -82,15 +82,29 @@ async def test_post3_configure_app(aiohttp_client):
 
     def configure(app, settings):
         assert settings.backend == "memory"
-        app.router.add_get("/_plugin/ping", ping)
+        app.router.add_get("/_post3/plugin/ping", ping)
 
     pm = get_plugin_manager()
     pm.register(plugin(post3_configure_app=configure))
     client = await aiohttp_client(create_app(Settings(backend="memory", auth=False), pm=pm))
-    response = await client.get("/_plugin/ping")
+    response = await client.get("/_post3/plugin/ping")
     assert await response.text() == "pong"
     # the S3 namespace still answers everything else
     assert (await client.put("/bkt")).status == 200
+
+
+@pytest.mark.parametrize("path", ["/health", "/metrics", "/_post3", "/{bucket}/ping", "/"])
+def test_a_plugin_route_outside_the_reserved_prefix_refuses_to_start(path):
+    async def handler(request):
+        return web.Response()
+
+    def configure(app, settings):
+        app.router.add_get(path, handler)
+
+    pm = get_plugin_manager()
+    pm.register(plugin(post3_configure_app=configure))
+    with pytest.raises(RouteOutsideReservedPrefix, match="outside /_post3/"):
+        create_app(Settings(backend="memory", auth=False), pm=pm)
 
 
 def test_disabled_plugins_are_not_loaded():
