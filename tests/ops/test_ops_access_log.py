@@ -1,4 +1,4 @@
-"""What the access log and /metrics report about bodies and refusals, on a live ``post3 run``."""
+"""What the access log and /_post3/metrics report about bodies and refusals, on a live ``post3 run``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ async def test_bytes_out_counts_the_body_sent(start_post3, tmp_path, backend) ->
         get_id = answer["ResponseMetadata"]["RequestId"]
         range_id = ranged["ResponseMetadata"]["RequestId"]
         async with aiohttp.ClientSession() as session, \
-                session.get(f"{server.endpoint}/metrics") as response:
+                session.get(f"{server.endpoint}/_post3/metrics") as response:
             metrics = await response.text()
     server.terminate()
     records = {r["request_id"]: r for r in server.access_records()}
@@ -53,7 +53,7 @@ async def test_method_not_allowed_names_the_operation(start_post3) -> None:
                              ("PATCH", "/some-bucket")]:
             async with session.request(method, f"{server.endpoint}{path}") as response:
                 assert response.status == 405, (method, path)
-        async with session.get(f"{server.endpoint}/metrics") as response:
+        async with session.get(f"{server.endpoint}/_post3/metrics") as response:
             metrics = await response.text()
     server.terminate()
     refused = [r for r in server.access_records() if r["status"] == 405]
