@@ -35,6 +35,15 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     #: False only with ``--no-auth`` (loopback only): requests are not authenticated.
     auth: bool = True
+    #: Base domains of virtual-hosted-style requests (``--domain``, ``POST3_DOMAINS=a,b``):
+    #: ``Host: <bucket>.<domain>`` addresses the bucket. Empty: path style only.
+    domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from post3.api.addressing import normalize_domains
+
+        # Normalized once (lower case, no port); a bad or overlapping domain is a ValueError.
+        object.__setattr__(self, "domains", normalize_domains(self.domains))
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -49,6 +58,7 @@ class Settings:
         port: int | None = None,
         options: Mapping[str, str] | None = None,
         option_env: Mapping[str, str] | None = None,
+        domains: tuple[str, ...] = (),
     ) -> Settings:
         """Flags win over ``POST3_*`` variables, which win over defaults.
 
@@ -71,11 +81,15 @@ class Settings:
             disabled_plugins=disabled_plugins(environ),
             access_key=environ.get("POST3_ACCESS_KEY") or None,
             secret_key=environ.get("POST3_SECRET_KEY") or None,
+            domains=domains or comma_list(environ.get("POST3_DOMAINS", "")),
         )
 
 
 def disabled_plugins(environ: Mapping[str, str]) -> tuple[str, ...]:
-    raw = environ.get("POST3_DISABLE_PLUGINS", "")
+    return comma_list(environ.get("POST3_DISABLE_PLUGINS", ""))
+
+
+def comma_list(raw: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from post3 import errors, keys, names
 from post3.api import (
     acl,
+    addressing,
     attributes,
     authentication,
     bucket,
@@ -25,7 +26,13 @@ from post3.api import (
     versions,
 )
 from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE
-from post3.api.request import S3Request, new_request_id, parse_query, split_path
+from post3.api.request import (
+    S3Request,
+    new_request_id,
+    parse_query,
+    split_path,
+    split_virtual_path,
+)
 
 Handler = Callable[[S3Request], Awaitable[web.StreamResponse]]
 
@@ -53,13 +60,25 @@ HANDLERS: dict[str, Handler] = {
 ADMITTED: web.RequestKey[S3Request] = web.RequestKey("admitted", S3Request)
 
 
+#: Query parameters only a bucket takes: on ``/`` they betray a virtual-hosted request.
+BUCKET_PARAMS = frozenset(
+    name for route in router.ROUTES if route.target == "bucket" for name in route.query)
+
+
 def parse_request(request: web.Request) -> S3Request:
     request_id = request.get(REQUEST_ID)
     if request_id is None:
         request_id = request[REQUEST_ID] = new_request_id()
-    bucket_name, key = split_path(request.raw_path)
-    request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
     query = parse_query(request.rel_url.raw_query_string)
+    # The bucket is in Host (virtual-hosted style) or in the path; see post3.api.addressing.
+    style = addressing.addressing(
+        request.headers.get("Host"), request.app[keys.SETTINGS].domains, request.method,
+        request.raw_path, query, BUCKET_PARAMS)
+    if style.host_bucket is not None:
+        bucket_name, key = style.host_bucket, split_virtual_path(request.raw_path)
+    else:
+        bucket_name, key = split_path(request.raw_path)
+    request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
     operation = router.resolve(
         request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
     )
@@ -68,7 +87,8 @@ def parse_request(request: web.Request) -> S3Request:
         names.check_bucket_name(bucket_name)
     if key:
         names.check_key(key)
-    return S3Request(request, operation, bucket_name, key, query, request_id)
+    return S3Request(request, operation, bucket_name, key, query, request_id,
+                     virtual_host=style.virtual)
 
 
 async def admitted_request(request: web.Request) -> S3Request:

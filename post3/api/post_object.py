@@ -89,7 +89,8 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
     body = PayloadStream.from_iterable(file_chunks(file_part, policy, s3.settings.max_put_size))
     info = await s3.backend.put_object(s3.bucket, key, body, metadata=metadata)
 
-    location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
+    bucket_path = "" if s3.virtual_host else f"/{s3.bucket}"
+    location = f"{s3.request.scheme}://{s3.request.host}{bucket_path}/" + \
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location}
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
