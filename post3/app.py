@@ -13,7 +13,7 @@ import pluggy
 from aiohttp import hdrs, web
 
 from post3 import errors, keys
-from post3.api import dispatch
+from post3.api import cors, dispatch
 from post3.api.middleware import REQUEST_ID, error_middleware, error_response
 from post3.backend import Backend
 from post3.config import Settings
@@ -51,6 +51,7 @@ def create_app(
     app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
     app.cleanup_ctx.append(_backend_lifecycle)
     app.on_response_prepare.append(_add_request_id)
+    app.on_response_prepare.append(cors.add_cors_headers)
 
     pm.hook.post3_configure_app(app=app, settings=settings)
     # The S3 namespace takes every path, so it is added last: routes that plugins added

@@ -51,6 +51,8 @@ async def admit(s3: S3Request) -> None:
     """
     if s3.operation == "PostObject":
         await admit_post_form(s3)
+    elif s3.operation == "OptionsObject":
+        pass  # a CORS preflight carries no credentials: S3 answers it from the bucket's rules
     elif s3.settings.auth:
         key, result = await authenticate_request(s3)
         grants.authorize(key, s3.operation, s3.bucket, copy_source_bucket(s3))

@@ -15,6 +15,7 @@ from post3.api import (
     bucket,
     bucket_config,
     copy,
+    cors,
     delete,
     get,
     list_objects,
@@ -49,6 +50,7 @@ HANDLERS: dict[str, Handler] = {
     **acl.HANDLERS,
     **tagging.HANDLERS,
     **bucket_config.HANDLERS,
+    **cors.HANDLERS,
     **versions.HANDLERS,
     **attributes.HANDLERS,
     **post_object.HANDLERS,
@@ -85,6 +87,7 @@ def parse_request(request: web.Request) -> S3Request:
     request[OPERATION] = operation
     if bucket_name:
         names.check_bucket_name(bucket_name)
+        request[cors.CORS_BUCKET] = bucket_name  # its responses get the bucket's CORS headers
     if key:
         names.check_key(key)
     return S3Request(request, operation, bucket_name, key, query, request_id,

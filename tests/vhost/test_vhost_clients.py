@@ -287,3 +287,22 @@ def test_obstore_vhost(vhost_server, bucket, tmp_path, aws_env):
     assert result == {"got": "one", "prefixes": ["dir1/sub"], "objects": ["dir1/x"],
                       "left": ["dir1/x"]}
     assert [o["Key"] for o in path.list_objects_v2(Bucket=bucket)["Contents"]] == ["dir1/x"]
+
+
+def test_cors_in_virtual_style(vhost_endpoint, bucket):
+    s3 = client(vhost_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["PUT", "GET"]}]})
+    host = f"http://{bucket}.{DOMAIN}:{urllib.parse.urlsplit(vhost_endpoint).port}"
+    allowed = urllib3.request("OPTIONS", f"{host}/dir1/x", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT"})
+    assert allowed.status == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    refused = urllib3.request("OPTIONS", f"{host}/dir1/x", headers={
+        "Origin": "https://other.example.com", "Access-Control-Request-Method": "PUT"})
+    assert refused.status == 403
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "dir1/x"})
+    put = urllib3.request("PUT", url, body=b"x", headers={"Origin": "https://app.example.com"})
+    assert put.status == 200
+    assert put.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
