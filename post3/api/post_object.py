@@ -94,7 +94,7 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location}
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
-    if redirect:
+    if redirect and _is_redirect_url(redirect):
         query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,
                                         "etag": quote_etag(info.etag)})
         separator = "&" if "?" in redirect else "?"
@@ -108,6 +108,16 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         response.headers.update(headers)
         return response
     return web.Response(status=200 if status == "200" else 204, headers=headers)
+
+
+def _is_redirect_url(value: str) -> bool:
+    """An absolute http(s) URL with a host: S3 ignores a redirect it cannot interpret, and
+    answers as if the field were absent."""
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 HANDLERS = {"PostObject": handle_post_object}
