@@ -44,7 +44,8 @@ def create_app(
         backend = backend_cls.from_options(settings.backend_options)
 
     # Request bodies are streamed by handlers; the limit only guards request.read() misuse.
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(middlewares=[error_middleware, dispatch.bucket_hosts_middleware],
+                          client_max_size=1024**2)
     app[keys.SETTINGS] = settings
     app[keys.BACKEND] = backend
     app[keys.PLUGIN_MANAGER] = pm

@@ -26,7 +26,7 @@ from post3.api import (
     tagging,
     versions,
 )
-from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE
+from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE, TARGET
 from post3.api.request import (
     S3Request,
     new_request_id,
@@ -81,6 +81,7 @@ def parse_request(request: web.Request) -> S3Request:
     else:
         bucket_name, key = split_path(request.raw_path)
     request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
+    request[TARGET] = (bucket_name, key)
     operation = router.resolve(
         request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
     )
@@ -114,6 +115,18 @@ async def handle_s3_request(request: web.Request) -> web.StreamResponse:
     if handler is None:
         raise errors.NotImplemented(f"{s3_request.operation} is not implemented by post3")
     return await handler(s3_request)
+
+
+@web.middleware
+async def bucket_hosts_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """On a bucket's host (``<bucket>.<domain>``) every path is one of its keys: routes added
+    beside the S3 namespace (the operations endpoints, a plugin's) answer on the base domain
+    or an address only, never in place of an object."""
+    if request.match_info.handler is not handle_s3_request and addressing.bucket_host(
+            addressing.normalize_host(request.headers.get("Host", "")),
+            request.app[keys.SETTINGS].domains):
+        return await handle_s3_request(request)
+    return await handler(request)
 
 
 async def refuse_before_body(request: web.Request) -> errors.S3Error | None:

@@ -23,6 +23,8 @@ REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 RESOURCE: web.RequestKey[str] = web.RequestKey("resource", str)
 #: The S3 operation's AWS name, once the dispatcher has resolved it (access log, metrics).
 OPERATION: web.RequestKey[str] = web.RequestKey("operation", str)
+#: The bucket and key the request addressed, from its path or its Host (access log).
+TARGET: web.RequestKey[tuple[str, str]] = web.RequestKey("target", tuple)
 
 # aiohttp HTTP errors that can surface before a handler runs, as the S3 errors AWS would send.
 _HTTP_TO_S3: dict[int, type[errors.S3Error]] = {

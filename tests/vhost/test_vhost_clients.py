@@ -306,3 +306,31 @@ def test_cors_in_virtual_style(vhost_endpoint, bucket):
     put = urllib3.request("PUT", url, body=b"x", headers={"Origin": "https://app.example.com"})
     assert put.status == 200
     assert put.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def test_other_routes_do_not_shadow_keys_on_a_bucket_host(vhost_endpoint, bucket):
+    """The operations endpoints answer on the base domain; on a bucket host those paths are
+    keys like any other."""
+    s3 = client(vhost_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    keys = ["health/live", "health/ready", "metrics", "_post3/metrics", "_post3/health/live"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=f"object {key}".encode())
+    for key in keys:
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == f"object {key}".encode()
+        assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == len(f"object {key}")
+    # Unsigned, on the bucket host: S3 refuses it; on the base domain the probe answers.
+    port = urllib.parse.urlsplit(vhost_endpoint).port
+    assert fetch(f"http://{bucket}.{DOMAIN}:{port}/health/live")[0] == 403
+    assert fetch(f"{vhost_endpoint}/health/live")[0] == 200
+
+
+def test_access_log_names_the_bucket_from_host(vhost_server, vhost_endpoint, bucket):
+    s3 = client(vhost_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="dir1/logged", Body=b"x")
+    deadline = time.monotonic() + 10
+    line = f"operation=PutObject bucket={bucket} key=dir1/logged status=200"
+    while line not in vhost_server.stderr() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert line in vhost_server.stderr()
