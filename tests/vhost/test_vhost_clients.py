@@ -334,3 +334,70 @@ def test_access_log_names_the_bucket_from_host(vhost_server, vhost_endpoint, buc
     while line not in vhost_server.stderr() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert line in vhost_server.stderr()
+
+
+S3CMD_SCRIPT = """
+import json, os, subprocess, sys
+args = json.loads(os.environ["CASE"])
+out = {}
+for name, command in args["commands"]:
+    done = subprocess.run([sys.executable, args["s3cmd"], "-c", args["config"], *command],
+                          capture_output=True, text=True, timeout=60)
+    out[name] = [done.returncode, done.stdout + done.stderr]
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("signature", ["v4", "v2"])
+def test_s3cmd_host_bucket(vhost_server, bucket, tmp_path, aws_env, signature):
+    """s3cmd with ``host_bucket = %(bucket)s.localhost:PORT``, SigV4 and ``signature_v2``."""
+    import sys
+    from pathlib import Path
+
+    s3cmd = Path(sys.executable).with_name("s3cmd")
+    host = f"{DOMAIN}:{port_of(vhost_server)}"
+    config = tmp_path / "s3cfg"
+    config.write_text("[default]\naccess_key = testing\nsecret_key = testing\n"
+                      f"host_base = {host}\nhost_bucket = %(bucket)s.{host}\nuse_https = False\n"
+                      f"signature_v2 = {signature == 'v2'}\n")
+    (tmp_path / "file.txt").write_bytes(b"from s3cmd")
+    (tmp_path / "cors.xml").write_text(
+        "<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example.com</AllowedOrigin>"
+        "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>")
+    url = f"s3://{bucket}"
+    commands = [
+        ("mb", ["mb", url]),
+        ("put", ["put", str(tmp_path / "file.txt"), f"{url}/dir1/x"]),
+        ("ls", ["ls", "--recursive", url]),
+        ("get", ["get", f"{url}/dir1/x", str(tmp_path / "got.txt")]),
+        ("setcors", ["setcors", str(tmp_path / "cors.xml"), url]),
+        ("info", ["info", url]),
+        ("del", ["del", f"{url}/dir1/x"]),
+        ("rb", ["rb", url]),
+    ]
+    case = {"s3cmd": str(s3cmd), "config": str(config), "commands": commands}
+    done = run_with_hosts(tmp_path, [f"{bucket}.{DOMAIN}"], S3CMD_SCRIPT,
+                          {**aws_env, "HOME": str(tmp_path), "CASE": json.dumps(case)})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {name: code for name, (code, _) in result.items()} == dict.fromkeys(result, 0), result
+    assert f"{url}/dir1/x" in result["ls"][1]
+    assert (tmp_path / "got.txt").read_bytes() == b"from s3cmd"
+    assert "https://app.example.com" in result["info"][1]
+    assert bucket not in [b["Name"] for b in client(vhost_endpoint_of(vhost_server), "path")
+                          .list_buckets()["Buckets"]]
+
+
+def vhost_endpoint_of(server) -> str:  # type: ignore[no-untyped-def]
+    return f"http://{DOMAIN}:{port_of(server)}"
+
+
+@pytest.mark.parametrize("label", ["bad_name", "ab", "a..b", "-lead"])
+def test_a_bucket_host_with_an_invalid_bucket_name_is_refused(vhost_server, label):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port_of(vhost_server), timeout=10)
+    connection.request("GET", "/key", headers={"Host": f"{label}.{DOMAIN}:{port_of(vhost_server)}"})
+    response = connection.getresponse()
+    assert (response.status, b"<Code>InvalidBucketName</Code>" in response.read()) == (400, True)
+    connection.close()
