@@ -401,3 +401,31 @@ def test_a_bucket_host_with_an_invalid_bucket_name_is_refused(vhost_server, labe
     response = connection.getresponse()
     assert (response.status, b"<Code>InvalidBucketName</Code>" in response.read()) == (400, True)
     connection.close()
+
+
+@pytest.mark.parametrize("signature", ["s3v4", "s3"])
+def test_a_signature_for_one_bucket_host_opens_no_other(vhost_server, vhost_endpoint, signature):
+    """Virtual-hosted requests are authenticated like path-style ones: unsigned or signed for
+    another bucket, they are refused and store nothing."""
+    import http.client
+
+    s3 = client(vhost_endpoint, signature=signature)
+    victim, other = (f"vh-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    for name in (victim, other):
+        s3.create_bucket(Bucket=name)
+    port = port_of(vhost_server)
+    url = urllib.parse.urlsplit(s3.generate_presigned_url(
+        "put_object", Params={"Bucket": other, "Key": "dir1/x"}))
+
+    def put(host: str, target: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("PUT", target, body=b"forged", headers={"Host": f"{host}:{port}"})
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    assert put(f"{victim}.{DOMAIN}", "/dir1/x") == 403  # unsigned
+    assert put(f"{victim}.{DOMAIN}", f"{url.path}?{url.query}") == 403  # signed for another
+    assert put(f"{other}.{DOMAIN}", f"{url.path}?{url.query}") == 200  # the one it was for
+    assert s3.list_objects_v2(Bucket=victim)["KeyCount"] == 0
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=other)["Contents"]] == ["dir1/x"]
