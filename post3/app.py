@@ -13,7 +13,7 @@ import pluggy
 from aiohttp import hdrs, web
 
 from post3 import errors, keys
-from post3.api import dispatch
+from post3.api import cors, dispatch
 from post3.api.middleware import REQUEST_ID, error_middleware, error_response
 from post3.backend import Backend
 from post3.config import Settings
@@ -45,13 +45,15 @@ def create_app(
         backend = backend_cls.from_options(settings.backend_options)
 
     # Request bodies are streamed by handlers; the limit only guards request.read() misuse.
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(middlewares=[error_middleware, dispatch.bucket_hosts_middleware],
+                          client_max_size=1024**2)
     app[keys.SETTINGS] = settings
     app[keys.BACKEND] = backend
     app[keys.PLUGIN_MANAGER] = pm
     app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
     app.cleanup_ctx.append(_backend_lifecycle)
     app.on_response_prepare.append(_add_request_id)
+    app.on_response_prepare.append(cors.add_cors_headers)
 
     pm.hook.post3_configure_app(app=app, settings=settings)
     check_reserved_routes(app)

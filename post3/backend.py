@@ -27,6 +27,7 @@ import abc
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
@@ -251,6 +252,18 @@ class Backend(abc.ABC):
         """Replace the bucket's tag set (an empty mapping deletes it)."""
         raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
 
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None:
+        """The bucket's configuration document ``name`` (``cors``...), or None if it has none;
+        raises NoSuchBucket. The core parses and validates documents: a backend stores text.
+        ``name`` is a :data:`CONFIG_NAME` (lower-case letters, digits, ``-``)."""
+        raise errors.NotImplemented("Bucket configuration is not implemented by this backend")
+
+    async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        """Replace the document ``name`` of the bucket (None deletes it, and deleting an
+        absent one succeeds); raises NoSuchBucket. A reader sees the old document or the new
+        one, never a mix; deleting the bucket deletes its documents."""
+        raise errors.NotImplemented("Bucket configuration is not implemented by this backend")
+
     # objects -----------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -431,6 +444,16 @@ def sorted_tags(tags: Mapping[str, str]) -> dict[str, str]:
     """Tags in the order every backend returns them: by key, as S3 does (code point order,
     which is UTF-8 byte order)."""
     return dict(sorted(tags.items()))
+#: The names of bucket configuration documents (``cors``, later ``lifecycle``, ``policy``...):
+#: safe as a file name and a database key.
+CONFIG_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def check_config_name(name: str) -> str:
+    """``name`` if it is a :data:`CONFIG_NAME`; a ValueError (a bug in the caller) otherwise."""
+    if not CONFIG_NAME.match(name):
+        raise ValueError(f"invalid bucket configuration name {name!r}")
+    return name
 
 
 def checksum_algorithms(metadata: Mapping[str, str]) -> tuple[str, ...]:

@@ -46,6 +46,7 @@ log = logging.getLogger("post3")
 def build_settings(
     environ: Mapping[str, str], pm: pluggy.PluginManager, *, backend: str | None = None,
     host: str | None = None, port: int | None = None, options: tuple[str, ...] = (),
+    domains: tuple[str, ...] = (),
     **limits: float | int | None,
 ) -> tuple[Settings, type[Backend]]:
     """Settings for a command that works on a backend (``run``, and plugin commands).
@@ -60,7 +61,8 @@ def build_settings(
     option_env = {o.name: o.env for o in backend_cls.options if o.env}
     try:
         settings = Settings.build(environ, backend=name, host=host, port=port, options=pairs,
-                                  option_env=option_env, **limits)  # type: ignore[arg-type]
+                                  option_env=option_env, domains=domains,
+                                  **limits)  # type: ignore[arg-type]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     return settings, backend_cls
@@ -97,6 +99,9 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
               envvar="POST3_SHUTDOWN_TIMEOUT", show_default=True,
               help="Seconds in-flight requests get to finish after SIGTERM "
                    "[env POST3_SHUTDOWN_TIMEOUT].")
+@click.option("--domain", "domains", multiple=True, metavar="DOMAIN",
+              help="Serve virtual-hosted-style requests: Host <bucket>.DOMAIN addresses the "
+                   "bucket (repeatable; path style keeps working) [env POST3_DOMAINS=a,b].")
 @click.option("--no-auth", is_flag=True, envvar="POST3_NO_AUTH",
               help="Serve unauthenticated requests (local tests only: loopback addresses only) "
                    "[env POST3_NO_AUTH].")
@@ -116,8 +121,9 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 @click.pass_context
 def run(ctx: click.Context, backend: str | None, host: str | None, port: int | None,
         options: tuple[str, ...], workers: int, log_format: str,
-        shutdown_timeout: float, no_auth: bool, header_timeout: float | None,
-        idle_timeout: float | None, max_connections: int | None) -> None:
+        shutdown_timeout: float, domains: tuple[str, ...], no_auth: bool,
+        header_timeout: float | None, idle_timeout: float | None,
+        max_connections: int | None) -> None:
     """Serve S3 over HTTP.
 
     On SIGTERM or SIGINT post3 stops accepting connections, lets the requests in flight finish
@@ -131,7 +137,7 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
     try:
         settings, backend_cls = build_settings(
             os.environ, pm, backend=backend, host=host, port=port, options=options,
-            header_timeout=header_timeout, idle_timeout=idle_timeout,
+            domains=domains, header_timeout=header_timeout, idle_timeout=idle_timeout,
             max_connections=max_connections)
         raise_open_file_limit()  # before forking: workers inherit it
         if no_auth:
@@ -154,7 +160,17 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
 def announce(settings: Settings, port: int) -> None:
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     click.echo(f"post3 serving http://{host}:{port} (backend: {settings.backend})")
+    click.echo(styles_line(settings, port))
     sys.stdout.flush()
+
+
+def styles_line(settings: Settings, port: int) -> str:
+    """The second startup line: which addressing styles are served."""
+    if not settings.domains:
+        return ("addressing: path style only (http://HOST/BUCKET/KEY); start with --domain D "
+                "for virtual-hosted style")
+    hosts = ", ".join(f"http://BUCKET.{domain}:{port}/KEY" for domain in settings.domains)
+    return f"addressing: path style, and virtual-hosted style at {hosts}"
 
 
 async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager, *,

@@ -48,6 +48,15 @@ class Settings:
     idle_timeout: float = IDLE_TIMEOUT
     #: Concurrent connections per process (lowered to fit the open-file limit).
     max_connections: int = MAX_CONNECTIONS
+    #: Base domains of virtual-hosted-style requests (``--domain``, ``POST3_DOMAINS=a,b``):
+    #: ``Host: <bucket>.<domain>`` addresses the bucket. Empty: path style only.
+    domains: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from post3.api.addressing import normalize_domains
+
+        # Normalized once (lower case, no port); a bad or overlapping domain is a ValueError.
+        object.__setattr__(self, "domains", normalize_domains(self.domains))
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -65,6 +74,7 @@ class Settings:
         header_timeout: float | None = None,
         idle_timeout: float | None = None,
         max_connections: int | None = None,
+        domains: tuple[str, ...] = (),
     ) -> Settings:
         """Flags win over ``POST3_*`` variables, which win over defaults.
 
@@ -93,6 +103,7 @@ class Settings:
                                    defaults.idle_timeout, float),
             max_connections=_positive(max_connections, environ, "POST3_MAX_CONNECTIONS",
                                       defaults.max_connections, int),
+            domains=domains or comma_list(environ.get("POST3_DOMAINS", "")),
         )
 
 
@@ -115,7 +126,10 @@ def _positive(flag: Any, environ: Mapping[str, str], variable: str, default: Any
 
 
 def disabled_plugins(environ: Mapping[str, str]) -> tuple[str, ...]:
-    raw = environ.get("POST3_DISABLE_PLUGINS", "")
+    return comma_list(environ.get("POST3_DISABLE_PLUGINS", ""))
+
+
+def comma_list(raw: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 

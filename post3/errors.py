@@ -223,6 +223,13 @@ class AccessDenied(S3Error):
     default_message = "Access Denied"
 
 
+class AccessForbidden(S3Error):
+    """A CORS preflight the bucket's rules do not allow."""
+
+    status = 403
+    default_message = "CORSResponse: This CORS request is not allowed."
+
+
 class InvalidAccessKeyId(S3Error):
     status = 403
     default_message = "The AWS access key Id you provided does not exist in our records."

@@ -127,6 +127,7 @@ def start_server(
     *,
     workdir: Path,
     timeout: float = START_TIMEOUT,
+    args: tuple[str, ...] = (),
 ) -> RunningServer:
     """Start ``post3 run`` on an ephemeral port and wait for its one announcement line.
 
@@ -135,6 +136,7 @@ def start_server(
     command = [*post3_command(), "run", "--backend", backend, "--host", "127.0.0.1", "--port", "0"]
     for name, value in (options or {}).items():
         command += ["-o", f"{name}={value}"]
+    command += args
     # The server's own configuration comes from the flags above, never from the caller's shell.
     env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
     env["PYTHONUNBUFFERED"] = "1"

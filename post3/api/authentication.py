@@ -17,7 +17,8 @@ async def authenticate_request(s3: S3Request) -> tuple[AccessKey, AuthResult]:
     request = s3.request
     provider = request.app[keys.CREDENTIALS]
     view = RequestView(request.method, request.raw_path, request.rel_url.raw_query_string,
-                       request.headers, dt.datetime.now(dt.UTC))
+                       request.headers, dt.datetime.now(dt.UTC),
+                       virtual_bucket=s3.bucket if s3.virtual_host else None)
     found: dict[str, AccessKey] = {}
 
     async def lookup_secret(access_key_id: str) -> str | None:
@@ -50,6 +51,8 @@ async def admit(s3: S3Request) -> None:
     """
     if s3.operation == "PostObject":
         await admit_post_form(s3)
+    elif s3.operation == "OptionsObject":
+        pass  # a CORS preflight carries no credentials: S3 answers it from the bucket's rules
     elif s3.settings.auth:
         key, result = await authenticate_request(s3)
         grants.authorize(key, s3.operation, s3.bucket, copy_source_bucket(s3))

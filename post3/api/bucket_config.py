@@ -18,7 +18,6 @@ from post3.api.responses import xml_response
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
     "GetBucketPolicy": errors.NoSuchBucketPolicy,
     "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
-    "GetBucketCors": errors.NoSuchCORSConfiguration,
     "GetBucketLifecycleConfiguration": errors.NoSuchLifecycleConfiguration,
     "GetBucketEncryption": errors.ServerSideEncryptionConfigurationNotFoundError,
     "GetObjectLockConfiguration": errors.ObjectLockConfigurationNotFoundError,
@@ -38,7 +37,7 @@ _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
 }
 
 _DELETES = (
-    "DeleteBucketPolicy", "DeleteBucketCors", "DeleteBucketLifecycle", "DeleteBucketEncryption",
+    "DeleteBucketPolicy", "DeleteBucketLifecycle", "DeleteBucketEncryption",
     "DeleteBucketWebsite", "DeleteBucketReplication", "DeleteBucketOwnershipControls",
     "DeletePublicAccessBlock",
 )

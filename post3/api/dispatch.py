@@ -9,11 +9,13 @@ from aiohttp import web
 from post3 import errors, keys, names
 from post3.api import (
     acl,
+    addressing,
     attributes,
     authentication,
     bucket,
     bucket_config,
     copy,
+    cors,
     delete,
     get,
     list_objects,
@@ -24,8 +26,14 @@ from post3.api import (
     tagging,
     versions,
 )
-from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE
-from post3.api.request import S3Request, new_request_id, parse_query, split_path
+from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE, TARGET
+from post3.api.request import (
+    S3Request,
+    new_request_id,
+    parse_query,
+    split_path,
+    split_virtual_path,
+)
 
 Handler = Callable[[S3Request], Awaitable[web.StreamResponse]]
 
@@ -42,6 +50,7 @@ HANDLERS: dict[str, Handler] = {
     **acl.HANDLERS,
     **tagging.HANDLERS,
     **bucket_config.HANDLERS,
+    **cors.HANDLERS,
     **versions.HANDLERS,
     **attributes.HANDLERS,
     **post_object.HANDLERS,
@@ -53,13 +62,26 @@ HANDLERS: dict[str, Handler] = {
 ADMITTED: web.RequestKey[S3Request] = web.RequestKey("admitted", S3Request)
 
 
+#: Query parameters only a bucket takes: on ``/`` they betray a virtual-hosted request.
+BUCKET_PARAMS = frozenset(
+    name for route in router.ROUTES if route.target == "bucket" for name in route.query)
+
+
 def parse_request(request: web.Request) -> S3Request:
     request_id = request.get(REQUEST_ID)
     if request_id is None:
         request_id = request[REQUEST_ID] = new_request_id()
-    bucket_name, key = split_path(request.raw_path)
-    request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
     query = parse_query(request.rel_url.raw_query_string)
+    # The bucket is in Host (virtual-hosted style) or in the path; see post3.api.addressing.
+    style = addressing.addressing(
+        request.headers.get("Host"), request.app[keys.SETTINGS].domains, request.method,
+        request.raw_path, query, BUCKET_PARAMS)
+    if style.host_bucket is not None:
+        bucket_name, key = style.host_bucket, split_virtual_path(request.raw_path)
+    else:
+        bucket_name, key = split_path(request.raw_path)
+    request[RESOURCE] = f"/{bucket_name}/{key}" if key else f"/{bucket_name}"
+    request[TARGET] = (bucket_name, key)
     try:
         operation = router.resolve(
             request.method, bucket_name, key, query, "x-amz-copy-source" in request.headers
@@ -71,10 +93,12 @@ def parse_request(request: web.Request) -> S3Request:
     request[OPERATION] = operation
     if bucket_name:
         names.check_bucket_name(bucket_name)
+        request[cors.CORS_BUCKET] = bucket_name  # its responses get the bucket's CORS headers
     if key:
         names.check_key(key)
     names.check_query(query)
-    return S3Request(request, operation, bucket_name, key, query, request_id)
+    return S3Request(request, operation, bucket_name, key, query, request_id,
+                     virtual_host=style.virtual)
 
 
 async def admitted_request(request: web.Request) -> S3Request:
@@ -97,6 +121,18 @@ async def handle_s3_request(request: web.Request) -> web.StreamResponse:
     if handler is None:
         raise errors.NotImplemented(f"{s3_request.operation} is not implemented by post3")
     return await handler(s3_request)
+
+
+@web.middleware
+async def bucket_hosts_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    """On a bucket's host (``<bucket>.<domain>``) every path is one of its keys: routes added
+    beside the S3 namespace (the operations endpoints, a plugin's) answer on the base domain
+    or an address only, never in place of an object."""
+    if request.match_info.handler is not handle_s3_request and addressing.bucket_host(
+            addressing.normalize_host(request.headers.get("Host", "")),
+            request.app[keys.SETTINGS].domains):
+        return await handle_s3_request(request)
+    return await handler(request)
 
 
 async def refuse_before_body(request: web.Request) -> errors.S3Error | None:

@@ -26,6 +26,8 @@ OPERATION: web.RequestKey[str] = web.RequestKey("operation", str)
 #: Body bytes a handler sent itself after ``prepare()`` (GetObject's blocks or sendfile): the
 #: response's own counters include the headers and never see bytes sent with sendfile.
 BODY_SENT: web.RequestKey[int] = web.RequestKey("body_sent", int)
+#: The bucket and key the request addressed, from its path or its Host (access log).
+TARGET: web.RequestKey[tuple[str, str]] = web.RequestKey("target", tuple)
 
 # aiohttp HTTP errors that can surface before a handler runs, as the S3 errors AWS would send.
 _HTTP_TO_S3: dict[int, type[errors.S3Error]] = {

@@ -128,13 +128,14 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [])
     info = await s3.backend.put_object(s3.bucket, key, body, metadata=metadata)
 
-    location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
+    bucket_path = "" if s3.virtual_host else f"/{s3.bucket}"
+    location = f"{s3.request.scheme}://{s3.request.host}{bucket_path}/" + \
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location}
     headers.update({name: value for name, value in info.metadata.items()
                     if name.startswith(checksums.HEADER_PREFIX)})
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
-    if redirect:
+    if redirect and _is_redirect_url(redirect):
         query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,
                                         "etag": quote_etag(info.etag)})
         separator = "&" if "?" in redirect else "?"
@@ -148,6 +149,16 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         response.headers.update(headers)
         return response
     return web.Response(status=200 if status == "200" else 204, headers=headers)
+
+
+def _is_redirect_url(value: str) -> bool:
+    """An absolute http(s) URL with a host: S3 ignores a redirect it cannot interpret, and
+    answers as if the field were absent."""
+    try:
+        parts = urllib.parse.urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 HANDLERS = {"PostObject": handle_post_object}

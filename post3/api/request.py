@@ -36,6 +36,13 @@ def split_path(raw_path: str) -> tuple[str, str]:
     )
 
 
+def split_virtual_path(raw_path: str) -> str:
+    """A virtual-hosted request's path is its whole key: ``/a%20b/c`` -> ``a b/c``."""
+    path = raw_path.split("?", 1)[0]
+    return urllib.parse.unquote(path[1:] if path.startswith("/") else path,
+                                errors="surrogateescape")
+
+
 def parse_query(raw_query: str) -> dict[str, str]:
     """Decoded query parameters; the first value of a repeated name wins; ``?uploads`` and
     ``?uploads=`` are the same."""
@@ -65,6 +72,8 @@ class S3Request:
     admitted: bool = False
     #: a browser POST's form fields, read (before the file) to authenticate it
     form: PostForm | None = None
+    #: True when ``Host`` named the bucket (virtual-hosted style, ``--domain``)
+    virtual_host: bool = False
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:

@@ -152,6 +152,9 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "object", "DeleteObjectTagging", ("tagging",)),
     Route("DELETE", "object", "DeleteObject"),
     *_routes("POST", "object", _OBJECT_POST),
+    # A browser's CORS preflight, answered from the bucket's rules without authentication.
+    Route("OPTIONS", "bucket", "OptionsObject"),
+    Route("OPTIONS", "object", "OptionsObject"),
 )
 
 _BY_METHOD_AND_TARGET: dict[tuple[str, str], list[Route]] = {}

@@ -42,10 +42,12 @@ def _unquote(text: str) -> str:
 
 
 class RequestView:
-    """Method, raw path, raw query, headers (case-insensitive, repeated names kept) and the
-    server's current time (timezone-aware)."""
+    """Method, raw path, raw query, headers (case-insensitive, repeated names kept), the
+    server's current time (timezone-aware) and, for a virtual-hosted-style request, the bucket
+    its ``Host`` named."""
 
-    __slots__ = ("method", "raw_path", "raw_query", "now", "_headers", "_query")
+    __slots__ = ("method", "raw_path", "raw_query", "now", "virtual_bucket", "_headers",
+                 "_query")
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class RequestView:
         raw_query: str,
         headers: HeaderSource,
         now: datetime,
+        virtual_bucket: str | None = None,
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("RequestView.now must be timezone-aware")
@@ -63,6 +66,8 @@ class RequestView:
         self.raw_path = path or "/"
         self.raw_query = raw_query if raw_query or not query else query
         self.now = now
+        #: the bucket ``Host`` named (a virtual-hosted-style request), else None
+        self.virtual_bucket = virtual_bucket
         self._headers: dict[str, list[str]] = {}
         pairs = headers.items() if hasattr(headers, "items") else headers
         for name, value in pairs:

@@ -113,14 +113,22 @@ def canonical_resource(view: RequestView, path: str | None = None) -> str:
             key=lambda item: item[0],
         )
     ]
-    return (path or view.raw_path) + ("?" + "&".join(subs) if subs else "")
+    return (path or resource_path(view)) + ("?" + "&".join(subs) if subs else "")
+
+
+def resource_path(view: RequestView) -> str:
+    """The path SigV2 signs: as sent, or ``/<bucket>`` + the path for a virtual-hosted-style
+    request (S3's CanonicalizedResource starts with the bucket whichever style names it)."""
+    if view.virtual_bucket is None:
+        return view.raw_path
+    return f"/{view.virtual_bucket}{view.raw_path}"
 
 
 def strings_to_sign(view: RequestView, date_or_expires: str, *,
                     presigned: bool) -> tuple[str, ...]:
     head = string_to_sign(view, date_or_expires, presigned=presigned, resource="")
     return tuple(head + canonical_resource(view, path)
-                 for path in resource_variants(view.raw_path))
+                 for path in resource_variants(resource_path(view)))
 
 
 def string_to_sign(view: RequestView, date_or_expires: str, *, presigned: bool,

@@ -38,6 +38,7 @@ from post3.backend import (
     UploadInfo,
     WriteCondition,
     sorted_tags,
+    check_config_name,
     utcnow,
 )
 
@@ -74,6 +75,7 @@ class _Bucket:
     #: The keys of ``objects``, kept sorted for listing.
     keys: list[str] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    configs: dict[str, str] = field(default_factory=dict)
     uploads: dict[str, _Upload] = field(default_factory=dict)
 
     def store(self, stored: _StoredObject) -> None:
@@ -154,6 +156,16 @@ class MemoryBackend(Backend):
 
     async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
         self._bucket(bucket).tags = dict(tags)
+
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None:
+        return self._bucket(bucket).configs.get(check_config_name(name))
+
+    async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        configs = self._bucket(bucket).configs
+        if document is None:
+            configs.pop(check_config_name(name), None)
+        else:
+            configs[check_config_name(name)] = document
 
     # objects -----------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from post3.api import dispatch
-from post3.api.middleware import BODY_SENT, OPERATION, REQUEST_ID
+from post3.api.middleware import BODY_SENT, OPERATION, REQUEST_ID, TARGET
 from post3.api.request import new_request_id, split_path
 from post3.ops.logs import log_access
 from post3.ops.metrics import Metrics
@@ -65,7 +65,10 @@ def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaita
             sent = _sent_bytes(request, response)
             if operation is not None:
                 metrics.observe(operation, status, seconds, received, sent)
-            bucket, key = split_path(request.raw_path) if operation else ("", "")
+            # What the dispatcher found (a virtual-hosted bucket is in Host), else the path.
+            bucket, key = ("", "")
+            if operation:
+                bucket, key = request.get(TARGET) or split_path(request.raw_path)
             log_access({
                 "request_id": request_id,
                 "remote": request.remote,

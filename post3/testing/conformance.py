@@ -9,6 +9,7 @@ runs with pytest-asyncio in strict and in auto mode. The tests are grouped by su
 from __future__ import annotations
 
 from post3.testing.access_key_tests import AccessKeyTests
+from post3.testing.bucket_config_tests import BucketConfigTests
 from post3.testing.bucket_tests import BucketTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
@@ -24,6 +25,7 @@ from post3.testing.write_tests import (
 
 class BackendConformance(
     BucketTests,
+    BucketConfigTests,
     ObjectTests,
     KeyTests,
     ListingTests,

@@ -361,6 +361,14 @@ def test_every_operation_refuses_every_unauthenticated_shape(post3_server, victi
         base = plain_request(route, victim)
         if route.operation == "PostObject":
             attempts = post_variants(endpoint, victim.bucket)
+        elif route.operation == "OptionsObject":
+            # The one exception S3 makes: a CORS preflight carries no credentials and is
+            # answered from the bucket's CORS rules. The victim's bucket has none, so every
+            # shape, signed or not, gets the preflight's refusal (403 AccessForbidden).
+            base = _with(base, headers={"Origin": "https://attacker.example",
+                                        "Access-Control-Request-Method": "PUT"})
+            attempts = [(name, "AccessForbidden", make(endpoint, base))
+                        for name, _, make in HEADER_VARIANTS]
         else:
             attempts = [(name, code, make(endpoint, base)) for name, code, make in HEADER_VARIANTS]
         for name, code, attempt in attempts:

@@ -103,3 +103,32 @@ def test_data_directory_that_cannot_be_created():
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (("--domain", "example.com", "--domain", "s3.example.com"), {}, "would be ambiguous"),
+    ((), {"POST3_DOMAINS": "example.com,s3.example.com"}, "would be ambiguous"),
+    (("--domain", "127.0.0.1"), {}, "is not a domain name"),
+])
+def test_bad_domains_are_refused(args, env, message):
+    result = post3("run", "--backend", "memory", "--port", "0", *args, env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_domains_from_the_environment_are_announced():
+    server = subprocess.Popen(
+        [sys.executable, "-m", "post3", "run", "--backend", "memory", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "POST3_DOMAINS": "S3.Example.test, files.test"},
+    )
+    try:
+        first, second = server.stdout.readline(), server.stdout.readline()
+        assert first.startswith("post3 serving http://127.0.0.1:"), server.stderr.read()
+        port = first.split()[2].rsplit(":", 1)[1]
+        assert second.strip() == (
+            f"addressing: path style, and virtual-hosted style at "
+            f"http://BUCKET.s3.example.test:{port}/KEY, http://BUCKET.files.test:{port}/KEY")
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0

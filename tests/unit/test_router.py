@@ -57,6 +57,11 @@ TABLE = [
     ("POST", "b", "k", {"uploadId": "u"}, False, "CompleteMultipartUpload"),
     ("POST", "b", "k", {"restore": ""}, False, "RestoreObject"),
     ("post", "b", "k", {"select": "", "select-type": "2"}, False, "SelectObjectContent"),
+    ("OPTIONS", "b", "k", {}, False, "OptionsObject"),
+    ("OPTIONS", "b", "", {}, False, "OptionsObject"),
+    ("GET", "b", "", {"cors": ""}, False, "GetBucketCors"),
+    ("PUT", "b", "", {"cors": ""}, False, "PutBucketCors"),
+    ("DELETE", "b", "", {"cors": ""}, False, "DeleteBucketCors"),
 ]
 
 
@@ -68,7 +73,7 @@ def test_resolve(method, bucket, key, query, copy, expected):
 @pytest.mark.parametrize(
     ("method", "bucket", "key"),
     [("PUT", "", ""), ("DELETE", "", ""), ("POST", "", ""), ("PATCH", "b", ""),
-     ("PATCH", "b", "k"), ("POST", "b", "k"), ("OPTIONS", "b", "k")],
+     ("PATCH", "b", "k"), ("POST", "b", "k"), ("OPTIONS", "", "")],
 )
 def test_methods_s3_does_not_accept(method, bucket, key):
     with pytest.raises(errors.MethodNotAllowed):

@@ -24,6 +24,7 @@ from post3.backend import (
     Option,
     WriteCondition,
     sorted_tags,
+    check_config_name,
     utcnow,
 )
 from post3.credentials import AccessKey
@@ -154,6 +155,46 @@ class FilesystemBackend(MultipartUploads):
                 data = self._read_bucket_json(path)
                 data["tags"] = dict(tags)
                 self._write_bucket_json(path, data)
+
+        await self._run(run)
+
+    # bucket configuration documents: <bucket>/config-<name>, written atomically -------------
+
+    def _config_path(self, bucket: str, name: str) -> str:
+        return os.path.join(self._bucket_dir(bucket), f"config-{check_config_name(name)}")
+
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None:
+        def run() -> str | None:
+            path = self._config_path(bucket, name)
+            try:
+                with open(path, "rb") as f:
+                    return f.read().decode("utf-8")
+            except FileNotFoundError:
+                self._require_bucket(bucket)
+                return None
+
+        return await self._run(run)
+
+    async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        def run() -> None:
+            path = self._config_path(bucket, name)
+            # Shared bucket lock: DeleteBucket, which removes the documents, waits for us.
+            with self._commit_lock(bucket, None):
+                if document is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+                else:
+                    tmp = files.TempFile.create(self._tmp, "config")
+                    try:
+                        files.write_all(tmp.fd, document.encode("utf-8"))
+                        if self.fsync:
+                            os.fsync(tmp.fd)
+                        os.replace(tmp.path, path)
+                        tmp.replaced()
+                    finally:
+                        tmp.discard()
+                if self.fsync:
+                    files.fsync_dir(os.path.dirname(path))
 
         await self._run(run)
 

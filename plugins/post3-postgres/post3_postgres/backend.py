@@ -37,6 +37,7 @@ from post3.backend import (
     ObjectStream,
     Option,
     WriteCondition,
+    check_config_name,
     utcnow,
 )
 from post3.credentials import AccessKey
@@ -305,6 +306,24 @@ class PostgresBackend(MultipartMixin, Backend):
             if bucket_id is None:
                 raise errors.NoSuchBucket(BucketName=bucket)
             await tx.execute("replace_bucket_tags", bucket_id, *pairs(tags))
+
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None:
+        row = await self._db.fetchrow("get_bucket_config", bucket, check_config_name(name))
+        if row is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        return row["document"]
+
+    async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        check_config_name(name)
+        async with self._db.transaction() as tx:
+            # The bucket row locked as for tags: DeleteBucket waits; object commits do not.
+            bucket_id = await tx.fetchval("lock_bucket_for_tags", bucket)
+            if bucket_id is None:
+                raise errors.NoSuchBucket(BucketName=bucket)
+            if document is None:
+                await tx.execute("delete_bucket_config", bucket_id, name)
+            else:
+                await tx.execute("put_bucket_config", bucket_id, name, document)
 
     # objects ------------------------------------------------------------------------------
 

@@ -36,6 +36,19 @@ INSERT INTO bucket_tags (bucket_id, name, value)
 SELECT $1, t.name, t.value FROM unnest($2::text[], $3::text[]) AS t (name, value)
 ON CONFLICT (bucket_id, name) DO UPDATE SET value = excluded.value;
 
+-- name: get_bucket_config
+-- One round trip: no row is NoSuchBucket, a NULL document is "not configured".
+SELECT b.id, c.document
+FROM buckets b LEFT JOIN bucket_configs c ON c.bucket_id = b.id AND c.name = $2
+WHERE b.name = $1;
+
+-- name: put_bucket_config
+INSERT INTO bucket_configs (bucket_id, name, document) VALUES ($1, $2, $3)
+ON CONFLICT (bucket_id, name) DO UPDATE SET document = EXCLUDED.document;
+
+-- name: delete_bucket_config
+DELETE FROM bucket_configs WHERE bucket_id = $1 AND name = $2;
+
 -- name: head_object
 -- One round trip: the bucket row tells NoSuchBucket from NoSuchKey.
 SELECT b.id AS bucket_id, o.version_id, o.size, o.etag, o.last_modified, o.part_sizes,

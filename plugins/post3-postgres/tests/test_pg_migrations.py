@@ -36,7 +36,8 @@ async def run_sql(dsn: str, statement: str, *args: object) -> None:
 async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
     dsn = await new_postgres_database()
     backend = PostgresBackend(dsn)
-    pending = r"needs 2 migration\(s\) \(0001_initial, 0002_api_keys\).*migrate"
+    pending = (r"needs 3 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs\)"
+               r".*migrate")
     with pytest.raises(BackendError, match=pending):
         await backend.open()
 
