@@ -37,8 +37,8 @@ from post3.backend import (
     PartInfo,
     UploadInfo,
     WriteCondition,
-    sorted_tags,
     check_config_name,
+    sorted_tags,
     utcnow,
 )
 

@@ -1,4 +1,4 @@
-"""What the access log and /_post3/metrics report about bodies and refusals, on a live ``post3 run``."""
+"""What the access log and /_post3/metrics report about bodies and refusals (live server)."""
 
 from __future__ import annotations
 

@@ -23,8 +23,8 @@ from post3.backend import (
     ObjectStream,
     Option,
     WriteCondition,
-    sorted_tags,
     check_config_name,
+    sorted_tags,
     utcnow,
 )
 from post3.credentials import AccessKey
