@@ -321,8 +321,8 @@ def test_other_routes_do_not_shadow_keys_on_a_bucket_host(vhost_endpoint, bucket
         assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == len(f"object {key}")
     # Unsigned, on the bucket host: S3 refuses it; on the base domain the probe answers.
     port = urllib.parse.urlsplit(vhost_endpoint).port
-    assert fetch(f"http://{bucket}.{DOMAIN}:{port}/health/live")[0] == 403
-    assert fetch(f"{vhost_endpoint}/health/live")[0] == 200
+    assert fetch(f"http://{bucket}.{DOMAIN}:{port}/_post3/health/live")[0] == 403
+    assert fetch(f"{vhost_endpoint}/_post3/health/live")[0] == 200
 
 
 def test_access_log_names_the_bucket_from_host(vhost_server, vhost_endpoint, bucket):
