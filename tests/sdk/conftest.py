@@ -58,3 +58,16 @@ def s3(endpoint_url):
     )
     yield client
     client.close()
+
+
+@pytest.fixture
+def s3_single_attempt(endpoint_url):
+    """boto3 that does not retry: botocore retries BadDigest and 500s with back-off, and one
+    attempt shows the same answer sooner."""
+    client = boto3.client(
+        "s3", endpoint_url=endpoint_url, aws_access_key_id="testing",
+        aws_secret_access_key="testing", region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+    )
+    yield client
+    client.close()

@@ -11,25 +11,8 @@ import hashlib
 import io
 import zlib
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-
-
-@pytest.fixture
-def s3_single_attempt(endpoint_url):
-    # botocore retries BadDigest four times with back-off; one attempt shows the same answer.
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
-    )
-    yield client
-    client.close()
 
 
 @pytest.fixture

@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import base64
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 NUL = "a\x00b"
 
 
 @pytest.fixture
-def s3(endpoint_url):
+def s3(s3_single_attempt):
     # One attempt: a 500 would be retried with back-off and hide nothing but time.
-    client = boto3.client(
-        "s3", endpoint_url=endpoint_url, aws_access_key_id="testing",
-        aws_secret_access_key="testing", region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
-    )
-    yield client
-    client.close()
+    return s3_single_attempt
 
 
 @pytest.fixture

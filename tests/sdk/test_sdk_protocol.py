@@ -5,24 +5,10 @@ from __future__ import annotations
 import base64
 import zlib
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def s3_single_attempt(endpoint_url):
-    # botocore retries BadDigest with back-off; one attempt shows the same answer sooner.
-    client = boto3.client(
-        "s3", endpoint_url=endpoint_url, aws_access_key_id="testing",
-        aws_secret_access_key="testing", region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
-    )
-    yield client
-    client.close()
 
 
 @pytest.fixture
