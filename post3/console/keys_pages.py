@@ -62,7 +62,7 @@ async def post_grant(ctx: Context) -> web.StreamResponse:
         return await keys_page(ctx, 400, error=str(exc))
     if changed is None:
         return await keys_page(ctx, 404, error="No such access key.")
-    raise redirect(f"{PREFIX}keys?notice=grant-changed")
+    return redirect(f"{PREFIX}keys?notice=grant-changed")
 
 
 @console_page
@@ -77,7 +77,7 @@ async def post_delete(ctx: Context) -> web.StreamResponse:
         return await keys_page(ctx, 400, error="A key cannot delete itself while logged in.")
     if not await keystore.delete_key(ctx.request.app, key_id):
         return await keys_page(ctx, 404, error="No such access key.")
-    raise redirect(f"{PREFIX}keys?notice=key-deleted")
+    return redirect(f"{PREFIX}keys?notice=key-deleted")
 
 
 def add_routes(router: web.UrlDispatcher, path: str) -> None:

@@ -115,8 +115,9 @@ def _quote(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
-def redirect(location: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(location, headers=SECURITY_HEADERS)
+def redirect(location: str) -> web.Response:
+    """303 See Other: after a form, the browser GETs the next page (Post/Redirect/Get)."""
+    return web.Response(status=303, headers={**SECURITY_HEADERS, "Location": location})
 
 
 def same_origin(request: web.Request) -> bool:
@@ -143,7 +144,7 @@ def console_page(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stre
                 return web.json_response({"error": "Your session has ended; log in again."},
                                          status=401)
             target = request.path_qs if request.method == "GET" else PREFIX
-            raise redirect(f"{PREFIX}login?next={_quote(target)}")
+            return redirect(f"{PREFIX}login?next={_quote(target)}")
         if request.method != "GET":
             token = request.headers.get("X-CSRF-Token")
             if token is None and not api:
@@ -176,7 +177,7 @@ def safe_next(value: str | None) -> str:
 
 async def get_login(request: web.Request) -> web.StreamResponse:
     if await current_session(request) is not None:
-        raise redirect(safe_next(request.query.get("next")))
+        return redirect(safe_next(request.query.get("next")))
     return login_page(request, 200)
 
 
@@ -228,7 +229,7 @@ async def post_logout(ctx: Context) -> web.StreamResponse:
 
 
 async def get_index(request: web.Request) -> web.StreamResponse:
-    raise redirect(PREFIX + "buckets")
+    return redirect(PREFIX + "buckets")
 
 
 # --------------------------------------------------------------------------- buckets
@@ -247,7 +248,7 @@ async def get_buckets(ctx: Context) -> web.StreamResponse:
 async def post_create_bucket(ctx: Context) -> web.StreamResponse:
     name = str((await ctx.request.post()).get("bucket", "")).strip()
     await ctx.s3.call("PUT", name)
-    raise redirect(f"{PREFIX}b/{name}?notice=bucket-created")
+    return redirect(f"{PREFIX}b/{name}?notice=bucket-created")
 
 
 @console_page
@@ -257,7 +258,7 @@ async def post_delete_bucket(ctx: Context) -> web.StreamResponse:
     if form.get("confirm") != "yes":
         return render(ctx.request, "confirm_bucket.html", sess=ctx.session, bucket=name)
     await ctx.s3.call("DELETE", name)
-    raise redirect(f"{PREFIX}buckets?notice=bucket-deleted")
+    return redirect(f"{PREFIX}buckets?notice=bucket-deleted")
 
 
 # --------------------------------------------------------------------------- objects
@@ -311,7 +312,7 @@ async def post_delete_objects(ctx: Context) -> web.StreamResponse:
     folder = str(form.get("folder", ""))
     back = f"{PREFIX}b/{bucket}?prefix={_quote(folder)}"
     if not chosen:
-        raise redirect(back)
+        return redirect(back)
     if form.get("confirm") != "yes":
         return render(ctx.request, "confirm_objects.html", sess=ctx.session, bucket=bucket,
                       keys=chosen, folder=folder, back=back)
@@ -324,7 +325,7 @@ async def post_delete_objects(ctx: Context) -> web.StreamResponse:
         return render(ctx.request, "error.html", 403, ctx.session, code=failed[0][1],
                       message=f"{len(failed)} of {len(chosen)} objects were not deleted "
                               f"({failed[0][0]}: {failed[0][2]})", back=back)
-    raise redirect(back + "&notice=objects-deleted")
+    return redirect(back + "&notice=objects-deleted")
 
 
 @console_page
@@ -356,7 +357,7 @@ async def get_download(ctx: Context) -> web.StreamResponse:
     disposition = f"attachment; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
     url = ctx.s3.presigned_url("GET", bucket, key, [("response-content-disposition",
                                                       disposition)], DOWNLOAD_EXPIRES)
-    raise redirect(url)
+    return redirect(url)
 
 
 @console_page
