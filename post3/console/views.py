@@ -42,6 +42,7 @@ NOTICES = {
     "objects-deleted": "Objects deleted.", "key-deleted": "Access key deleted.",
     "grant-changed": "Grant changed.", "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
+    "settings-saved": "Settings saved.",
 }
 
 SECURITY_HEADERS = {
@@ -382,7 +383,7 @@ async def post_share(ctx: Context) -> web.StreamResponse:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
-    from post3.console import keys_pages, uploads
+    from post3.console import keys_pages, settings_page, uploads
 
     router.add_get(PREFIX.rstrip("/"), get_index)
     router.add_get(PREFIX, get_index, name="ConsoleIndex")
@@ -397,6 +398,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(PREFIX + "b/{bucket}/object", get_object)
     router.add_get(PREFIX + "b/{bucket}/download", get_download)
     router.add_post(PREFIX + "b/{bucket}/share", post_share)
+    settings_page.add_routes(router)
     uploads.add_routes(router, PREFIX + "api/")
     keys_pages.add_routes(router, PREFIX + "keys")
 

@@ -1,0 +1,121 @@
+"""Console pages over HTTP (the app on a real socket): bucket settings, several objects
+deleted at once, access keys managed by an admin and refused to everyone else."""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+
+import pytest
+
+from post3.backends.memory import MemoryBackend
+from post3.credentials import new_access_key
+from tests.console.test_console_sessions import CONSOLE, csrf, log_in, start
+
+ORIGIN = "https://app.example.com"
+CORS = f"""<CORSConfiguration><CORSRule><AllowedOrigin>{ORIGIN}</AllowedOrigin>
+<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"""
+
+
+@pytest.fixture
+async def backend():  # type: ignore[no-untyped-def]
+    return MemoryBackend()
+
+
+@pytest.fixture
+async def admin(backend):  # type: ignore[no-untyped-def]
+    client = await start(backend)
+    await log_in(client)
+    yield client
+    await client.close()
+
+
+async def post(client, path: str, **data):  # type: ignore[no-untyped-def]
+    return await client.post(CONSOLE + path, data={"csrf": await csrf(client), **data},
+                             allow_redirects=False)
+
+
+async def preflight(client, bucket: str) -> int:  # type: ignore[no-untyped-def]
+    response = await client.options(f"/{bucket}/x", headers={
+        "Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+    return response.status
+
+
+async def test_cors_rules_and_tags_are_set_and_removed(admin):
+    assert (await post(admin, "buckets", bucket="site")).status == 303
+    assert await preflight(admin, "site") == 403
+    assert (await post(admin, "b/site/settings/cors", cors=CORS)).status == 303
+    assert await preflight(admin, "site") == 200  # S3 answers from the rules just saved
+    assert (await post(admin, "b/site/settings/tags", tags="team=web\nenv = prod")).status == 303
+    page = html.unescape(await (await admin.get(CONSOLE + "b/site/settings")).text())
+    assert "<AllowedOrigin>https://app.example.com</AllowedOrigin>" in page
+    assert "env=prod\nteam=web" in page or "team=web\nenv=prod" in page
+    assert (await post(admin, "b/site/settings/cors", cors="")).status == 303
+    assert await preflight(admin, "site") == 403
+    response = await post(admin, "b/site/settings/cors", cors="<CORSConfiguration>")
+    assert response.status == 400
+    assert "MalformedXML" in await response.text()
+
+
+async def test_several_objects_are_deleted_after_the_confirmation(admin, backend):
+    await post(admin, "buckets", bucket="docs")
+    token = await csrf(admin)
+    for key in ("a.txt", "b.txt", "keep.txt"):
+        plan = await (await admin.post(CONSOLE + "api/uploads", headers={"X-CSRF-Token": token},
+                                       json={"bucket": "docs", "key": key, "size": 2,
+                                             "type": "text/plain"})).json()
+        url = urllib.parse.urlsplit(plan["url"])
+        assert (await admin.put(f"{url.path}?{url.query}", data=b"hi")).status == 200
+    confirm = await admin.post(CONSOLE + "b/docs/delete",
+                               data=[("csrf", token), ("key", "a.txt"), ("key", "b.txt")])
+    page = await confirm.text()
+    assert confirm.status == 200 and "Delete 2 objects from docs?" in page
+    assert (await backend.head_object("docs", "a.txt")).size == 2  # not deleted yet
+    done = await admin.post(CONSOLE + "b/docs/delete", allow_redirects=False, data=[
+        ("csrf", token), ("key", "a.txt"), ("key", "b.txt"), ("confirm", "yes")])
+    assert done.status == 303
+    listing = await (await admin.get(CONSOLE + "b/docs")).text()
+    assert re.findall(r">(\w+\.txt)</a>", listing) == ["keep.txt"]
+
+
+async def test_an_admin_creates_grants_and_deletes_keys(admin, backend):
+    response = await post(admin, "keys", name="ci", grants="photos:write\nlogs:read")
+    page = await response.text()
+    assert response.status == 201
+    key_id = re.search(r'id="created-id" readonly value="([^"]+)"', page).group(1)
+    secret = re.search(r'id="created-secret" readonly value="([^"]+)"', page).group(1)
+    stored = await backend.get_access_key(key_id)
+    assert stored.secret_access_key == secret and dict(stored.grants) == {
+        "photos": "write", "logs": "read"}
+    assert secret not in await (await admin.get(CONSOLE + "keys")).text()  # shown once
+    assert (await post(admin, "keys/grant", key_id=key_id, bucket="logs",
+                       permission="owner")).status == 303
+    assert (await post(admin, "keys/grant", key_id=key_id, bucket="photos",
+                       permission="none")).status == 303
+    assert dict((await backend.get_access_key(key_id)).grants) == {"logs": "owner"}
+    assert (await post(admin, "keys", grants="photos:everything")).status == 400
+    confirm = await post(admin, "keys/delete", key_id=key_id)
+    assert "Delete the access key" in await confirm.text()
+    assert await backend.get_access_key(key_id) is not None
+    assert (await post(admin, "keys/delete", key_id=key_id, confirm="yes")).status == 303
+    assert await backend.get_access_key(key_id) is None
+
+
+async def test_keys_pages_are_for_admin_keys_only(backend):
+    key = new_access_key("reader", grants={"docs": "owner"})
+    await backend.put_access_key(key)
+    client = await start(backend)
+    try:
+        await log_in(client, key.access_key_id, key.secret_access_key)
+        response = await client.get(CONSOLE + "keys")
+        assert response.status == 403
+        assert "Only an admin key may manage access keys." in await response.text()
+        before = await backend.list_access_keys()
+        assert (await post(client, "keys", name="sneaky", admin="yes")).status == 403
+        assert await backend.list_access_keys() == before
+        # And S3 refuses it a bucket it holds no grant on, whatever the console shows.
+        response = await post(client, "buckets", bucket="elsewhere")
+        assert response.status == 403 and "AccessDenied" in await response.text()
+    finally:
+        await client.close()
