@@ -11,9 +11,15 @@ import xml.etree.ElementTree as ET
 
 from aiohttp import web
 
-from post3 import xml
 from post3.console.s3 import S3Failure
-from post3.console.views import PREFIX, Context, console_page, redirect, render
+from post3.console.views import (
+    PREFIX,
+    Context,
+    console_page,
+    redirect,
+    render,
+    tagging_document,
+)
 
 EXAMPLE_CORS = """<CORSConfiguration>
   <CORSRule>
@@ -67,14 +73,11 @@ async def post_cors(ctx: Context) -> web.StreamResponse:
 @console_page
 async def post_tags(ctx: Context) -> web.StreamResponse:
     bucket = ctx.request.match_info["bucket"]
-    lines = str((await ctx.request.post()).get("tags", "")).splitlines()
-    tags = [line.partition("=")[::2] for line in lines if line.strip()]
-    if tags:
-        document = xml.render("Tagging", [("TagSet", [
-            ("Tag", [("Key", key.strip()), ("Value", value.strip())]) for key, value in tags])])
-        await ctx.s3.call("PUT", bucket, query=[("tagging", "")], body=document)
-    else:
+    document = tagging_document(str((await ctx.request.post()).get("tags", "")))
+    if document is None:
         await ctx.s3.call("DELETE", bucket, query=[("tagging", "")])
+    else:
+        await ctx.s3.call("PUT", bucket, query=[("tagging", "")], body=document)
     return redirect(f"{PREFIX}b/{bucket}/settings?notice=settings-saved")
 
 

@@ -42,7 +42,7 @@ NOTICES = {
     "objects-deleted": "Objects deleted.", "key-deleted": "Access key deleted.",
     "grant-changed": "Grant changed.", "logged-out": "You are logged out.",
     "expired": "Your session has ended; log in again.",
-    "settings-saved": "Settings saved.",
+    "settings-saved": "Saved.",
 }
 
 SECURITY_HEADERS = {
@@ -379,6 +379,28 @@ async def post_share(ctx: Context) -> web.StreamResponse:
     return await object_page(ctx, key, share)
 
 
+def tagging_document(text: str) -> bytes | None:
+    """``key=value`` lines -> a Tagging document; None for no tags."""
+    pairs = [line.partition("=")[::2] for line in text.splitlines() if line.strip()]
+    if not pairs:
+        return None
+    return xml.render("Tagging", [("TagSet", [
+        ("Tag", [("Key", key.strip()), ("Value", value.strip())]) for key, value in pairs])])
+
+
+@console_page
+async def post_object_tags(ctx: Context) -> web.StreamResponse:
+    bucket = ctx.request.match_info["bucket"]
+    form = await ctx.request.post()
+    key = str(form.get("key", ""))
+    document = tagging_document(str(form.get("tags", "")))
+    if document is None:
+        await ctx.s3.call("DELETE", bucket, key, [("tagging", "")])
+    else:
+        await ctx.s3.call("PUT", bucket, key, [("tagging", "")], body=document)
+    return redirect(f"{PREFIX}b/{bucket}/object?key={_quote(key)}&notice=settings-saved")
+
+
 # --------------------------------------------------------------------------- routes
 
 
@@ -398,6 +420,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get(PREFIX + "b/{bucket}/object", get_object)
     router.add_get(PREFIX + "b/{bucket}/download", get_download)
     router.add_post(PREFIX + "b/{bucket}/share", post_share)
+    router.add_post(PREFIX + "b/{bucket}/object/tags", post_object_tags)
     settings_page.add_routes(router)
     uploads.add_routes(router, PREFIX + "api/")
     keys_pages.add_routes(router, PREFIX + "keys")

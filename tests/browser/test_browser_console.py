@@ -167,7 +167,11 @@ def sha256(path: Path) -> str:
 
 
 def test_a_user_uploads_browses_downloads_shares_and_deletes(
-        browser, server, s3, bucket, tmp_path, downloads, screenshots):
+        browser, post3_server, bucket, tmp_path, downloads, screenshots):
+    # On every backend: the shared live servers of the suite (memory, filesystem, PostgreSQL).
+    server = post3_server
+    s3 = boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=ACCESS_KEY,
+                      aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
     log_in(browser, server, ACCESS_KEY, SECRET_KEY)
     assert heading(browser) == "Buckets"
     assert {c["name"] for c in browser.get_cookies()} >= {"post3_console"}
@@ -213,8 +217,9 @@ def test_a_user_uploads_browses_downloads_shares_and_deletes(
     browser.set_window_size(1000, 760)
 
     # Download through the browser and compare the bytes.
-    css(browser, "a[aria-label='Download media/2026/video.bin']").click()
     saved = downloads / "video.bin"
+    saved.unlink(missing_ok=True)  # from the previous backend's run
+    css(browser, "a[aria-label='Download media/2026/video.bin']").click()
     wait_for(lambda: saved.exists() and saved.stat().st_size == 20 * MIB, what="the download")
     assert sha256(saved) == sha256(big)
 

@@ -119,3 +119,65 @@ async def test_keys_pages_are_for_admin_keys_only(backend):
         assert response.status == 403 and "AccessDenied" in await response.text()
     finally:
         await client.close()
+
+
+async def put_via_console(client, bucket: str, key: str, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    """The console's small-file path: a presigned PUT the browser would send."""
+    plan = await (await client.post(CONSOLE + "api/uploads", headers={
+        "X-CSRF-Token": await csrf(client)}, json={"bucket": bucket, "key": key,
+                                                   "size": len(body), "type": ""})).json()
+    url = urllib.parse.urlsplit(plan["url"])
+    assert (await client.put(f"{url.path}?{url.query}", data=body)).status == 200
+
+
+def listed(page: str) -> list[str]:
+    """The names in the listing table, folders and objects, in order."""
+    table = page.partition('<table class="objects">')[2].partition("</table>")[0]
+    return re.findall(r'<a href="/_post3/console/b/[^"]+">(?:📁 )?([^<]+)</a>', table)
+
+
+async def test_listings_are_paged_filtered_and_split_into_folders(admin, monkeypatch):
+    from post3.console import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    await post(admin, "buckets", bucket="paged")
+    for key in ("apple", "apricot", "banana", "fruit/cherry", "fruit/date"):
+        await put_via_console(admin, "paged", key, b"x")
+    first = await (await admin.get(CONSOLE + "b/paged")).text()
+    assert listed(first) == ["apple", "apricot"]
+    token = html.unescape(re.search(r'<a rel="next" href="([^"]+)"', first).group(1))
+    second = await (await admin.get(token)).text()
+    assert listed(second) == ["fruit/", "banana"]  # folders first on each page
+    assert 'rel="next"' not in second
+    filtered = await (await admin.get(CONSOLE + "b/paged?filter=ap")).text()
+    assert listed(filtered) == ["apple", "apricot"]
+    inside = await (await admin.get(CONSOLE + "b/paged?prefix=fruit/")).text()
+    assert listed(inside) == ["cherry", "date"]
+    assert 'href="/_post3/console/b/paged?prefix=fruit%2F">fruit</a>' in inside  # breadcrumb
+
+
+async def test_object_details_show_metadata_and_tags_and_change_tags(admin):
+    import asyncio
+
+    import boto3
+
+    await post(admin, "buckets", bucket="meta")
+    s3 = boto3.client("s3", endpoint_url=str(admin.make_url("/")).rstrip("/"),
+                      aws_access_key_id="CONSOLEROOT",
+                      aws_secret_access_key="console-root-secret", region_name="us-east-1")
+    await asyncio.to_thread(s3.put_object, Bucket="meta", Key="dir/report.csv", Body=b"a,b\n",
+                            ContentType="text/csv", Metadata={"owner": "ana"},
+                            Tagging="stage=draft")
+    page = html.unescape(await (await admin.get(
+        CONSOLE + "b/meta/object?key=dir%2Freport.csv")).text())
+    assert "<dd>text/csv</dd>" in page and "<dt>owner</dt><dd>ana</dd>" in page
+    assert "<dt>stage</dt><dd>draft</dd>" in page
+    assert "4 bytes" in page
+    response = await post(admin, "b/meta/object/tags", key="dir/report.csv",
+                          tags="stage=final\nteam=data")
+    assert response.status == 303
+    tags = await asyncio.to_thread(s3.get_object_tagging, Bucket="meta", Key="dir/report.csv")
+    assert {t["Key"]: t["Value"] for t in tags["TagSet"]} == {"stage": "final", "team": "data"}
+    await post(admin, "b/meta/object/tags", key="dir/report.csv", tags="")
+    tags = await asyncio.to_thread(s3.get_object_tagging, Bucket="meta", Key="dir/report.csv")
+    assert tags["TagSet"] == []
