@@ -135,13 +135,17 @@ class S3:
         sent = self.signer.sign_headers(method, path, query, sent, body)
         url = yarl.URL(f"http://{self.endpoint.connect}{path}"
                        + (f"?{_canonical_query(query)}" if query else ""), encoded=True)
-        async with self._http.request(method, url, data=body or None, headers=sent,
-                                      skip_auto_headers=("Content-Type",)) as response:
-            content = await response.read() if method != "HEAD" else b""
-            if response.status >= 300:
-                code, message = _error(content, response.status)
-                raise S3Failure(response.status, code, message)
-            return CIMultiDict(response.headers), (parse_xml(content) if content else None)
+        try:
+            async with self._http.request(method, url, data=body or None, headers=sent,
+                                          skip_auto_headers=("Content-Type",)) as response:
+                content = await response.read() if method != "HEAD" else b""
+                status, answer = response.status, CIMultiDict(response.headers)
+        except aiohttp.ClientError as exc:
+            raise S3Failure(503, "ServiceUnavailable", f"the S3 endpoint: {exc}") from None
+        if status >= 300:
+            code, message = _error(content, status)
+            raise S3Failure(status, code, message)
+        return answer, (parse_xml(content) if content else None)
 
     def presigned_url(self, method: str, bucket: str, key: str,
                       query: list[tuple[str, str]] | None = None, expires: int = 3600) -> str:

@@ -145,12 +145,16 @@ def console_page(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stre
                 return web.json_response({"error": "Your session has ended; log in again."},
                                          status=401)
             target = request.path_qs if request.method == "GET" else PREFIX
-            return redirect(f"{PREFIX}login?next={_quote(target)}")
+            ended = "&notice=expired" if session.COOKIE in request.cookies else ""
+            return redirect(f"{PREFIX}login?next={_quote(target)}{ended}")
         if request.method != "GET":
             token = request.headers.get("X-CSRF-Token")
             if token is None and not api:
                 token = (await request.post()).get("csrf")
             if not same_origin(request) or not sess.check_csrf(str(token or "")):
+                if api:
+                    return web.json_response({"error": "Reload the page and retry."},
+                                             status=403)
                 return render(request, "error.html", 403, sess, code="Forbidden",
                               message="This form is out of date; reload the page and retry.")
         ctx = Context(request, sess, make_s3(request, sess.key.access_key_id,

@@ -161,7 +161,9 @@ async def test_a_form_without_the_csrf_token_changes_nothing(console):
 async def test_the_upload_api_needs_the_csrf_header(console):
     await log_in(console)
     body = {"bucket": "b", "key": "k", "size": 1, "type": ""}
-    assert (await console.post(CONSOLE + "api/uploads", json=body)).status == 403
+    refused = await console.post(CONSOLE + "api/uploads", json=body)
+    assert refused.status == 403
+    assert "error" in await refused.json()  # the page's script shows it
     response = await console.post(CONSOLE + "api/uploads", json=body,
                                   headers={"X-CSRF-Token": await csrf(console)})
     assert response.status == 200
@@ -201,6 +203,7 @@ async def test_a_session_expires():
         response = await client.get(CONSOLE + "buckets", allow_redirects=False, headers={
             "Cookie": f"{session.COOKIE}={cookie[session.COOKIE].value}"})
         assert response.status == 303
+        assert response.headers["Location"].endswith("&notice=expired")
     finally:
         await client.close()
 
