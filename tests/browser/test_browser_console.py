@@ -143,20 +143,35 @@ def create_bucket(browser, name: str) -> None:  # type: ignore[no-untyped-def]
     wait_for(lambda: heading(browser).startswith(name), what="the new bucket's page")
 
 
-def upload(browser, path: Path, folder: str) -> object:  # type: ignore[no-untyped-def]
-    """Choose the file, upload it into ``folder``, wait for the end; returns its list row."""
+def upload(browser, paths: list[Path], folder: str) -> list[object]:  # type: ignore[no-untyped-def]
+    """Choose the files (several at once), upload them into ``folder``, wait for the end;
+    returns their rows in the upload list."""
     before = len(all_css(browser, "#upload-list li"))  # earlier uploads stay listed
     field = css(browser, "#upload-folder")
     field.clear()
     field.send_keys(folder)
-    css(browser, "#files").send_keys(str(path))
+    css(browser, "#files").send_keys("\n".join(str(path) for path in paths))
     css(browser, "#upload-start").click()
 
     def finished():  # type: ignore[no-untyped-def]
         rows = all_css(browser, "#upload-list li")[before:]
-        return rows[0] if rows and rows[0].get_attribute("data-result") else None
+        done = len(rows) == len(paths) and all(r.get_attribute("data-result") for r in rows)
+        return rows if done else None
 
-    return wait_for(finished, what="the upload to end")
+    return wait_for(finished, what="the uploads to end")
+
+
+UNLABELLED = """
+return Array.from(document.querySelectorAll("input, select, textarea, button"))
+  .filter((e) => e.type !== "hidden" && !e.labels?.length && !e.getAttribute("aria-label")
+                 && !(e.tagName === "BUTTON" && e.textContent.trim()))
+  .map((e) => e.outerHTML);
+"""
+
+
+def assert_labelled(browser) -> None:  # type: ignore[no-untyped-def]
+    """Every control has a name a screen reader can say: a label, aria-label or text."""
+    assert browser.execute_script(UNLABELLED) == []
 
 
 def sha256(path: Path) -> str:
@@ -185,7 +200,8 @@ def test_a_user_uploads_browses_downloads_shares_and_deletes(
     # 20 MiB: three parts of 8 MiB, uploaded by the browser straight to the S3 API.
     big = tmp_path / "video.bin"
     big.write_bytes(os.urandom(20 * MIB))
-    row = upload(browser, big, "media/2026")
+    assert_labelled(browser)
+    [row] = upload(browser, [big], "media/2026")
     assert row.get_attribute("data-result") == "done", row.text
     bar = row.find_element("css selector", "progress")
     seen = [int(value) for value in bar.get_attribute("data-seen").split(",")]
@@ -197,13 +213,18 @@ def test_a_user_uploads_browses_downloads_shares_and_deletes(
     assert head["ContentLength"] == 20 * MIB
     assert head["ETag"].endswith('-3"')  # a multipart upload of three parts
 
-    # A small file beside it, then browse: bucket -> media/ -> 2026/.
-    small = tmp_path / "notes.txt"
-    small.write_text("notes from the console\n")
-    assert upload(browser, small, "").get_attribute("data-result") == "done"
+    # Two small files at once beside it, then browse: bucket -> media/ -> 2026/.
+    small = [tmp_path / "notes.txt", tmp_path / "todo.txt"]
+    for path in small:
+        path.write_text(f"{path.name} from the console\n")
+    rows = upload(browser, small, "")
+    assert [r.get_attribute("data-result") for r in rows] == ["done", "done"]
+    todo = s3.get_object(Bucket=bucket, Key="todo.txt")["Body"].read()
+    assert todo == b"todo.txt from the console\n"
     browser.get(server.endpoint + CONSOLE + f"b/{bucket}")
     links = {link.text: link for link in all_css(browser, "table.objects a")}
-    assert "notes.txt" in links and "📁 media/" in links
+    assert {"notes.txt", "todo.txt", "📁 media/"} <= set(links)
+    assert_labelled(browser)
     follow(browser, links["📁 media/"])
     follow(browser, css(browser, "table.objects a"))  # the only entry: 2026/
     assert heading(browser) == f"{bucket} /media/2026/"
@@ -227,6 +248,7 @@ def test_a_user_uploads_browses_downloads_shares_and_deletes(
     follow(browser, css(browser, "table.objects td:nth-child(2) a"))
     details = css(browser, "dl.details").text
     assert "20971520 bytes" in details and head["ETag"] in details
+    assert_labelled(browser)
     css(browser, "#expires option[value='86400']").click()
     follow(browser, css(browser, "#share"))
     url = css(browser, "#share-url").get_attribute("value")
@@ -250,6 +272,22 @@ def test_a_user_uploads_browses_downloads_shares_and_deletes(
     browser.get(server.endpoint + CONSOLE + "buckets")
     assert heading(browser) == "Log in"
     assert "post3_console" not in {c["name"] for c in browser.get_cookies()}
+
+
+def test_the_login_form_works_with_the_keyboard_alone(browser, server):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(server.endpoint + CONSOLE)
+    assert_labelled(browser)
+    focused = browser.switch_to.active_element  # the key id field has the focus
+    assert focused.get_attribute("id") == "access_key_id"
+    focused.send_keys(ACCESS_KEY, Keys.TAB)
+    page = css(browser, "html")
+    browser.switch_to.active_element.send_keys(SECRET_KEY, Keys.ENTER)
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+    assert heading(browser) == "Buckets"
 
 
 def test_a_wrong_secret_is_refused(browser, server, screenshots):
@@ -307,6 +345,7 @@ def test_a_read_only_key_sees_no_delete_that_works(browser, server, s3, bucket, 
     assert key_id.startswith("P3") and len(secret) == 40
     assert f"{bucket}: read" in css(browser, "table").text
     browser.save_screenshot(str(screenshots / "keys.png"))
+    assert_labelled(browser)
     browser.get(server.endpoint + CONSOLE + "keys")
     assert secret not in browser.page_source  # shown once, never again
     follow(browser, css(browser, "#logout"))
