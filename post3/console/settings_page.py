@@ -16,6 +16,7 @@ from post3.console.views import (
     PREFIX,
     Context,
     console_page,
+    human_size,
     redirect,
     render,
     tagging_document,
@@ -31,6 +32,29 @@ EXAMPLE_CORS = """<CORSConfiguration>
     <MaxAgeSeconds>3000</MaxAgeSeconds>
   </CORSRule>
 </CORSConfiguration>"""
+
+
+#: The usage shown counts at most this many objects: a listing, so cheap only while bounded.
+USAGE_LIMIT = 10000
+PAGE = 1000
+
+
+async def usage(ctx: Context, bucket: str) -> dict[str, object]:
+    """Objects and bytes, from ListObjectsV2 pages, stopping after USAGE_LIMIT objects."""
+    count = size = 0
+    token = None
+    while count < USAGE_LIMIT:
+        query = [("list-type", "2"), ("max-keys", str(PAGE))]
+        if token:
+            query.append(("continuation-token", token))
+        _, root = await ctx.s3.call("GET", bucket, query=query)
+        for item in root.iter("Contents"):
+            count += 1
+            size += int(item.findtext("Size") or 0)
+        token = root.findtext("NextContinuationToken")
+        if root.findtext("IsTruncated") != "true" or not token:
+            return {"count": count, "size": human_size(size), "complete": True}
+    return {"count": count, "size": human_size(size), "complete": False}
 
 
 async def _optional(ctx: Context, bucket: str, subresource: str, missing: str):  # type: ignore[no-untyped-def]
@@ -55,6 +79,7 @@ async def get_settings(ctx: Context) -> web.StreamResponse:
     tags = [] if tagging is None else [(t.findtext("Key") or "", t.findtext("Value") or "")
                                        for t in tagging.iter("Tag")]
     return render(ctx.request, "settings.html", sess=ctx.session, bucket=bucket,
+                  usage=await usage(ctx, bucket),
                   cors=cors_text, example=EXAMPLE_CORS, crumbs=[],
                   tags="\n".join(f"{k}={v}" for k, v in tags))
 

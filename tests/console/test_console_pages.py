@@ -181,3 +181,19 @@ async def test_object_details_show_metadata_and_tags_and_change_tags(admin):
     await post(admin, "b/meta/object/tags", key="dir/report.csv", tags="")
     tags = await asyncio.to_thread(s3.get_object_tagging, Bucket="meta", Key="dir/report.csv")
     assert tags["TagSet"] == []
+
+
+async def test_the_settings_page_counts_objects_up_to_a_limit(admin, monkeypatch):
+    from post3.console import settings_page
+
+    await post(admin, "buckets", bucket="usage")
+    page = await (await admin.get(CONSOLE + "b/usage/settings")).text()
+    assert "0 objects, 0 B in all." in page
+    for key in ("a", "b/c", "d"):
+        await put_via_console(admin, "usage", key, b"x" * 700)
+    page = await (await admin.get(CONSOLE + "b/usage/settings")).text()
+    assert "3 objects, 2.1 KiB in all." in page
+    monkeypatch.setattr(settings_page, "USAGE_LIMIT", 2)
+    monkeypatch.setattr(settings_page, "PAGE", 2)
+    page = await (await admin.get(CONSOLE + "b/usage/settings")).text()
+    assert "More than 2 objects" in page
