@@ -197,3 +197,19 @@ async def test_the_settings_page_counts_objects_up_to_a_limit(admin, monkeypatch
     monkeypatch.setattr(settings_page, "PAGE", 2)
     page = await (await admin.get(CONSOLE + "b/usage/settings")).text()
     assert "More than 2 objects" in page
+
+
+async def test_a_bucket_is_deleted_after_the_confirmation_and_only_when_empty(admin):
+    await post(admin, "buckets", bucket="old")
+    await put_via_console(admin, "old", "last", b"x")
+    confirm = await post(admin, "buckets/delete", bucket="old")
+    assert "Delete the bucket old?" in await confirm.text()
+    response = await post(admin, "buckets/delete", bucket="old", confirm="yes")
+    assert response.status == 409 and "BucketNotEmpty" in await response.text()
+    token = await csrf(admin)
+    await admin.post(CONSOLE + "b/old/delete", data=[
+        ("csrf", token), ("key", "last"), ("confirm", "yes")])
+    response = await post(admin, "buckets/delete", bucket="old", confirm="yes")
+    assert response.status == 303
+    assert "old" not in re.findall(r'href="/_post3/console/b/([^"?]+)"',
+                                   await (await admin.get(CONSOLE + "buckets")).text())
