@@ -46,7 +46,6 @@ class Endpoint:
     connect: str
     host: str
     scheme: str
-    region: str
 
 
 @dataclass(frozen=True, slots=True)

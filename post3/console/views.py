@@ -21,8 +21,9 @@ import jinja2
 from aiohttp import web
 
 from post3 import keys, xml
-from post3.console import keystore, session
+from post3.console import session
 from post3.console.s3 import MAX_EXPIRES, S3, Endpoint, S3Failure, Signer
+from post3.credentials import AccessKey
 from post3.names import RESERVED_PREFIX
 
 PREFIX = RESERVED_PREFIX + "console/"
@@ -62,7 +63,7 @@ class Context:
     s3: S3
 
     @property
-    def key(self):  # type: ignore[no-untyped-def]
+    def key(self) -> AccessKey:
         return self.session.key
 
 
@@ -72,16 +73,15 @@ class Context:
 def endpoint(request: web.Request) -> Endpoint:
     """The socket this request came in on (to send S3 requests to) and the Host it named."""
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    if not sockname:
-        raise web.HTTPServiceUnavailable()
+    if not isinstance(sockname, tuple):  # gone, or not TCP: no S3 endpoint to reach
+        raise S3Failure(503, "ServiceUnavailable", "the console is served over TCP only")
     address, port = sockname[0], sockname[1]
     if address in ("0.0.0.0", ""):
         address = "127.0.0.1"
     elif address == "::":
         address = "::1"
     connect = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-    return Endpoint(connect, request.host, browser_scheme(request),
-                    request.app[keys.SETTINGS].region)
+    return Endpoint(connect, request.host, browser_scheme(request))
 
 
 def browser_scheme(request: web.Request) -> str:
@@ -157,9 +157,9 @@ def console_page(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stre
                                              status=403)
                 return render(request, "error.html", 403, sess, code="Forbidden",
                               message="This form is out of date; reload the page and retry.")
-        ctx = Context(request, sess, make_s3(request, sess.key.access_key_id,
-                                             sess.key.secret_access_key))
         try:
+            ctx = Context(request, sess, make_s3(request, sess.key.access_key_id,
+                                                 sess.key.secret_access_key))
             return await handler(ctx)
         except S3Failure as failure:
             if api:
@@ -212,7 +212,7 @@ async def post_login(request: web.Request) -> web.StreamResponse:
     except S3Failure as failure:
         if failure.code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
             return login_page(request, 403, "Wrong access key ID or secret.", key_id)
-        raise
+        return login_page(request, failure.status, f"The server refused: {failure}", key_id)
     key = await request.app[keys.CREDENTIALS].lookup(key_id)
     if key is None:
         return login_page(request, 403, "Wrong access key ID or secret.", key_id)
@@ -430,4 +430,4 @@ def add_routes(router: web.UrlDispatcher) -> None:
     keys_pages.add_routes(router, PREFIX + "keys")
 
 
-__all__ = ["PREFIX", "keystore"]
+__all__ = ["PREFIX", "add_routes", "console_page"]
