@@ -105,6 +105,8 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 @click.option("--no-auth", is_flag=True, envvar="POST3_NO_AUTH",
               help="Serve unauthenticated requests (local tests only: loopback addresses only) "
                    "[env POST3_NO_AUTH].")
+@click.option("--no-console", is_flag=True,
+              help="Serve no web console at /_post3/console/ [env POST3_CONSOLE=false].")
 @click.option("--header-timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS",
               help="Time a client has to send a request head, from its first byte to its end "
@@ -121,7 +123,7 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 @click.pass_context
 def run(ctx: click.Context, backend: str | None, host: str | None, port: int | None,
         options: tuple[str, ...], workers: int, log_format: str,
-        shutdown_timeout: float, domains: tuple[str, ...], no_auth: bool,
+        shutdown_timeout: float, domains: tuple[str, ...], no_auth: bool, no_console: bool,
         header_timeout: float | None, idle_timeout: float | None,
         max_connections: int | None) -> None:
     """Serve S3 over HTTP.
@@ -146,6 +148,8 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
                     f"--no-auth lets anyone in, so it serves loopback addresses only, not "
                     f"{settings.host}")
             settings = settings.replace(auth=False)
+        if no_console:
+            settings = settings.replace(console=False)
         instance = backend_cls.from_options(settings.backend_options)
         if workers == 1:
             asyncio.run(serve(settings, instance, pm, shutdown_timeout=shutdown_timeout))

@@ -22,6 +22,8 @@ MAX_PUT_SIZE = 5 * 1024**3
 HEADER_TIMEOUT = 20.0
 IDLE_TIMEOUT = 75.0
 MAX_CONNECTIONS = 4096
+#: What turns a boolean variable off (``POST3_CONSOLE=false``).
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,10 @@ class Settings:
     #: Base domains of virtual-hosted-style requests (``--domain``, ``POST3_DOMAINS=a,b``):
     #: ``Host: <bucket>.<domain>`` addresses the bucket. Empty: path style only.
     domains: tuple[str, ...] = ()
+    #: The web console at /_post3/console/ (``--no-console``, ``POST3_CONSOLE=false``), and
+    #: how long its login lasts, in seconds (``POST3_CONSOLE_SESSION_TTL``; default 8 hours).
+    console: bool = True
+    console_session_ttl: float = 8 * 3600.0
 
     def __post_init__(self) -> None:
         from post3.api.addressing import normalize_domains
@@ -104,6 +110,9 @@ class Settings:
             max_connections=_positive(max_connections, environ, "POST3_MAX_CONNECTIONS",
                                       defaults.max_connections, int),
             domains=domains or comma_list(environ.get("POST3_DOMAINS", "")),
+            console=environ.get("POST3_CONSOLE", "").strip().lower() not in FALSE_WORDS,
+            console_session_ttl=_positive(None, environ, "POST3_CONSOLE_SESSION_TTL",
+                                          defaults.console_session_ttl, float),
         )
 
 

@@ -59,7 +59,7 @@ def post3_configure_app(app: web.Application, settings: Settings) -> None:
     under ``/_post3/`` can shadow one; ``create_app`` refuses to start (it raises
     ``post3.app.RouteOutsideReservedPrefix``) if a plugin added a route anywhere else.
     post3's own endpoints follow the same rule (``/_post3/health/live``,
-    ``/_post3/health/ready``, ``/_post3/metrics``; a later web console at
+    ``/_post3/health/ready``, ``/_post3/metrics``; the web console at
     ``/_post3/console/``).
 
     Called once by ``create_app`` after post3's middlewares are in place, before the S3

@@ -10,7 +10,7 @@ from post3 import errors
 
 MAX_KEY_BYTES = 1024
 
-#: The one path prefix that is not S3: post3's own endpoints (health, metrics, a later console)
+#: The one path prefix that is not S3: post3's own endpoints (health, metrics, the console)
 #: and every route a plugin adds live under it. An underscore is never valid in a bucket name,
 #: so no bucket can be shadowed by them.
 RESERVED_PREFIX = "/_post3/"

@@ -20,6 +20,7 @@ DEFAULT_PLUGINS = (
     "post3.credentials",
     "post3.keys_cli",
     "post3.ops",
+    "post3.console",
 )
 
 ENTRY_POINT_GROUP = "post3"
