@@ -32,7 +32,7 @@ def _contents(info: ObjectInfo, encode: Callable[[str], str], owner: bool) -> xm
         ("LastModified", info.last_modified),
         ("ETag", quote_etag(info.etag)),
         ("Size", info.size),
-        ("StorageClass", info.metadata.get("x-amz-storage-class", "STANDARD")),
+        ("StorageClass", info.storage_class),
     ]
     if owner:
         children.append(("Owner", OWNER))

@@ -32,6 +32,8 @@ from post3.backend import (
     BucketInfo,
     ByteRange,
     BytesObjectStream,
+    ListEntry,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     PartInfo,
@@ -187,7 +189,7 @@ class MemoryBackend(Backend):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
@@ -196,7 +198,7 @@ class MemoryBackend(Backend):
         # No await from here to the commit: the condition holds when the object lands.
         target = self._bucket(bucket)
         self._check(target, key, condition)
-        info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+        info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         target.store(_StoredObject(info, blocks))
         return info
 
@@ -211,15 +213,15 @@ class MemoryBackend(Backend):
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
         stored = self._bucket(bucket)
         keys = stored.keys
         position = max(bisect.bisect_right(keys, start_after), bisect.bisect_left(keys, prefix))
-        page: list[ObjectInfo] = []
+        page: list[ListEntry] = []
         for key in itertools.islice(keys, position, None):
             if len(page) >= limit or not key.startswith(prefix):
                 break
-            page.append(stored.objects[key].info)
+            page.append(stored.objects[key].info.entry())
         return page
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
@@ -230,11 +232,13 @@ class MemoryBackend(Backend):
     # multipart ----------------------------------------------------------------------------
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
         target = self._bucket(bucket)
         upload_id = f"{next(self._upload_counter):012d}{secrets.token_hex(12)}"
-        info = UploadInfo(key, upload_id, utcnow(), dict(metadata), sorted_tags(tags))
+        info = UploadInfo(key, upload_id, utcnow(), attributes, sorted_tags(tags),
+                          checksum_algorithm)
         target.uploads[upload_id] = _Upload(info)
         return info
 

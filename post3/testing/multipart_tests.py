@@ -13,12 +13,21 @@ import hashlib
 import pytest
 
 from post3 import checksums, errors, multipart
-from post3.backend import Backend, PartInfo, UploadInfo, WriteCondition
+from post3.backend import (
+    Backend,
+    Checksums,
+    ContentHeaders,
+    ObjectAttributes,
+    PartInfo,
+    UploadInfo,
+    WriteCondition,
+)
 from post3.payload import PayloadStream
 from post3.testing.base import ConformanceBase, optional
 from post3.testing.helpers import (
     MiB,
     Range,
+    attrs,
     chunks_of,
     failing_payload,
     multipart_object_info,
@@ -26,6 +35,7 @@ from post3.testing.helpers import (
     payload,
     put_bytes,
     read_object,
+    stored_pairs,
 )
 
 
@@ -34,10 +44,14 @@ def md5(data: bytes) -> str:
 
 
 async def start(backend: Backend, bucket: str, key: str = "mp", **kwargs: object) -> UploadInfo:
-    metadata = kwargs.pop("metadata", {})
+    attributes = kwargs.pop("attributes", ObjectAttributes())
     tags = kwargs.pop("tags", {})
+    algorithm = kwargs.pop("checksum_algorithm", None)
+    assert isinstance(attributes, ObjectAttributes) and isinstance(tags, dict)
+    assert algorithm is None or isinstance(algorithm, str)
     with optional("multipart upload"):
-        return await backend.create_multipart_upload(bucket, key, metadata=metadata, tags=tags)
+        return await backend.create_multipart_upload(
+            bucket, key, attributes=attributes, tags=tags, checksum_algorithm=algorithm)
 
 
 class MultipartTests(ConformanceBase):
@@ -45,20 +59,20 @@ class MultipartTests(ConformanceBase):
     async def test_create_and_get_upload(self, backend: Backend, bucket: str) -> None:
         before = dt.datetime.now(dt.UTC).replace(microsecond=0)
         upload = await start(backend, bucket, "dir/file.bin",
-                             metadata={"content-type": "video/mp4"}, tags={"t": "1"})
+                             attributes=attrs({"content-type": "video/mp4"}), tags={"t": "1"})
         after = dt.datetime.now(dt.UTC)
 
         assert upload.key == "dir/file.bin"
         assert upload.upload_id
         assert before <= upload.initiated <= after
         assert upload.initiated.utcoffset() == dt.timedelta(0)
-        assert dict(upload.metadata) == {"content-type": "video/mp4"}
+        assert stored_pairs(upload) == {"content-type": "video/mp4"}
         assert dict(upload.tags) == {"t": "1"}
         again = await backend.get_multipart_upload(bucket, "dir/file.bin", upload.upload_id)
         assert (again.key, again.upload_id, again.initiated) == (
             upload.key, upload.upload_id, upload.initiated
         )
-        assert dict(again.metadata) == {"content-type": "video/mp4"}
+        assert stored_pairs(again) == {"content-type": "video/mp4"}
         assert dict(again.tags) == {"t": "1"}
         assert await backend.list_parts(bucket, "dir/file.bin", upload.upload_id) == []
         # A pending upload is not an object.
@@ -98,7 +112,7 @@ class MultipartTests(ConformanceBase):
     async def test_complete_concatenates_chosen_parts(
         self, backend: Backend, bucket: str
     ) -> None:
-        upload = await start(backend, bucket, metadata={"x-amz-meta-kind": "joined"},
+        upload = await start(backend, bucket, attributes=attrs({"x-amz-meta-kind": "joined"}),
                              tags={"origin": "multipart"})
         uid = upload.upload_id
         bodies = {n: pattern(1000 + n, seed=n) for n in (1, 2, 3, 4)}
@@ -118,7 +132,7 @@ class MultipartTests(ConformanceBase):
             "mp", info.size, info.etag, info.last_modified
         )
         assert head.part_sizes == (1001, 1003, 1004)
-        assert dict(head.metadata) == {"x-amz-meta-kind": "joined"}
+        assert stored_pairs(head) == {"x-amz-meta-kind": "joined"}
         assert dict(head.tags) == {"origin": "multipart"}
         assert await read_object(backend, bucket, "mp") == expected
         assert await read_object(backend, bucket, "mp", Range(995, 1010)) == expected[995:1010]
@@ -136,12 +150,19 @@ class MultipartTests(ConformanceBase):
     async def test_complete_keeps_what_the_core_records(
         self, backend: Backend, bucket: str
     ) -> None:
-        # The core keeps each part's checksum and the upload id in the object's metadata
+        # The core keeps each part's checksum and the upload id with the object
         # (?partNumber=N checksums, GetObjectAttributes, retried completions): a backend stores
-        # those pairs as it stores any other, however long (10,000 parts of SHA-256).
-        upload = await start(backend, bucket, metadata={
-            "content-type": "text/plain", **multipart.checksum_settings(
-                {"x-amz-checksum-algorithm": "CRC32"})})
+        # them as it stores any other attribute, however long (10,000 parts of SHA-256).
+        settings = multipart.checksum_settings({"x-amz-checksum-algorithm": "CRC32"})
+        assert settings is not None
+        upload = await start(
+            backend, bucket,
+            attributes=ObjectAttributes(ContentHeaders(content_type="text/plain"),
+                                        checksums=Checksums({}, settings[1])),
+            checksum_algorithm=settings[0])
+        assert (upload.checksum_algorithm, upload.attributes.checksums.type) == settings
+        again = await backend.get_multipart_upload(bucket, "mp", upload.upload_id)
+        assert again == upload
         uid = upload.upload_id
         bodies = {n: pattern(100 * n, seed=n) for n in (1, 2)}
         for number, body in bodies.items():
@@ -154,13 +175,17 @@ class MultipartTests(ConformanceBase):
         info = multipart.completed_info(upload, parts)
         assert multipart.part_checksums(info) == (
             "crc32", [checksums.compute("crc32", bodies[n]) for n in (1, 2)])
-        long_value = ",".join([checksums.compute("sha256", b"x")] * 10_000)
-        info = dataclasses.replace(info, metadata={**info.metadata, "x-post3-long": long_value})
+        long_value = checksums.compute("sha256", b"x") * 10_000
+        origin = info.attributes.multipart
+        assert origin is not None
+        long_origin = dataclasses.replace(origin, part_checksums=(long_value, long_value))
+        info = dataclasses.replace(
+            info, attributes=dataclasses.replace(info.attributes, multipart=long_origin))
 
         await backend.complete_multipart_upload(bucket, "mp", uid, parts, info)
 
         head = await backend.head_object(bucket, "mp")
-        assert dict(head.metadata) == dict(info.metadata)
+        assert head.attributes == info.attributes
         assert head.part_sizes == (100, 200)
         assert multipart.part_checksums(head) == multipart.part_checksums(info)
         assert multipart.completed_from(head, uid, [

@@ -5,6 +5,7 @@ import pytest
 from post3.backends.memory import MemoryBackend
 from post3.maintenance import abort_stale_uploads, parse_duration
 from post3.testing import put_bytes
+from post3.testing.helpers import attrs
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("30m", 1800), ("12h", 43200),
@@ -25,8 +26,8 @@ async def test_abort_stale_uploads_spares_fresh_ones_and_objects():
     await backend.create_bucket("one")
     await backend.create_bucket("two")
     await put_bytes(backend, "one", "kept", b"object")
-    first = await backend.create_multipart_upload("one", "a", metadata={}, tags={})
-    second = await backend.create_multipart_upload("two", "b", metadata={}, tags={})
+    first = await backend.create_multipart_upload("one", "a", attributes=attrs(), tags={})
+    second = await backend.create_multipart_upload("two", "b", attributes=attrs(), tags={})
 
     assert await abort_stale_uploads(backend, dt.timedelta(days=1)) == []
     planned = await abort_stale_uploads(backend, dt.timedelta(seconds=-5), dry_run=True)

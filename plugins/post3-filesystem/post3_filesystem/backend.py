@@ -19,6 +19,8 @@ from post3 import errors
 from post3.backend import (
     BucketInfo,
     ByteRange,
+    ListEntry,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     Option,
@@ -222,10 +224,10 @@ class FilesystemBackend(MultipartUploads):
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
-        def run() -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
+        def run() -> list[ListEntry]:
             path = self._require_bucket(bucket)
-            found: list[ObjectInfo] = []
+            found: list[ListEntry] = []
             if limit <= 0:
                 return found
             for _key, file_path in layout.walk(
@@ -239,8 +241,7 @@ class FilesystemBackend(MultipartUploads):
                     header, _ = records.read(fd)
                 finally:
                     os.close(fd)
-                # tags may have changed since the header was written; listings omit them
-                found.append(records.object_info(header, {}))
+                found.append(records.object_info(header, {}).entry())
                 if len(found) >= limit:
                     break
             return found
@@ -253,7 +254,7 @@ class FilesystemBackend(MultipartUploads):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
@@ -261,7 +262,7 @@ class FilesystemBackend(MultipartUploads):
         await self._run(self._require_bucket, bucket)
         tmp = await self._receive(body, "put")
         try:
-            info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+            info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         except BaseException:
             tmp.discard()
             raise

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from post3 import errors
 from post3.backend import (
+    ObjectAttributes,
     ObjectInfo,
     PartInfo,
     UploadInfo,
@@ -52,12 +53,14 @@ class MultipartUploads(FilesystemStore):
         return upload
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
         layout.key_location(key)
 
         def run() -> UploadInfo:
-            upload = UploadInfo(key, secrets.token_hex(16), utcnow(), dict(metadata), dict(tags))
+            upload = UploadInfo(key, secrets.token_hex(16), utcnow(), attributes, dict(tags),
+                                checksum_algorithm)
             tmp = files.TempFile.create(self._tmp, "upload")
             try:
                 files.write_all(tmp.fd, records.upload_json(upload))

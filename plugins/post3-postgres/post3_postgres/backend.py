@@ -29,14 +29,19 @@ import asyncpg
 
 from post3 import errors
 from post3.backend import (
+    STANDARD,
     Backend,
     BackendError,
     BucketInfo,
     ByteRange,
+    ListEntry,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     Option,
     WriteCondition,
+    attributes_from_pairs,
+    attributes_to_pairs,
     check_config_name,
     utcnow,
 )
@@ -51,8 +56,6 @@ from post3_postgres.writes import StagedBody, discard, stage_body
 
 log = logging.getLogger(__name__)
 
-#: The one metadata entry listings carry (see ``list_objects_page`` in post3.backend).
-STORAGE_CLASS = "x-amz-storage-class"
 #: Versions the clean-up deletes per statement.
 CLEANUP_BATCH = 500
 #: A delete that keeps losing the race against writers of its key gives up after this many
@@ -338,7 +341,8 @@ class PostgresBackend(MultipartMixin, Backend):
             size=row["size"],
             etag=row["etag"],
             last_modified=row["last_modified"],
-            metadata=mapping(row["metadata_names"], row["metadata_values"]),
+            attributes=attributes_from_pairs(
+                mapping(row["metadata_names"], row["metadata_values"])),
             tags=mapping(row["tag_names"], row["tag_values"]),
             part_sizes=tuple(row["part_sizes"]),
         )
@@ -360,12 +364,12 @@ class PostgresBackend(MultipartMixin, Backend):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         staged = await stage_body(self._db, bucket, body)
-        info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+        info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         try:
             if condition is None and await self._put_at_once(bucket, key, staged, info):
                 return info
@@ -402,7 +406,7 @@ class PostgresBackend(MultipartMixin, Backend):
     def _attributes(info: ObjectInfo) -> tuple[Any, ...]:
         return (
             info.size, info.etag, info.last_modified, list(info.part_sizes),
-            *pairs(info.metadata), *pairs(info.tags),
+            *pairs(attributes_to_pairs(info.attributes)), *pairs(info.tags),
         )
 
     async def _store_version(
@@ -458,7 +462,7 @@ class PostgresBackend(MultipartMixin, Backend):
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
         bucket_id = await self._bucket_id(bucket)
         successor = prefix_successor(prefix)
         if successor is None:
@@ -469,17 +473,14 @@ class PostgresBackend(MultipartMixin, Backend):
             rows = await self._db.fetch(
                 "list_objects_prefix", bucket_id, start_after, prefix, successor, limit
             )
+        # The storage class is the value of the STORAGE_CLASS_PAIR metadata row (queries.sql).
         return [
-            ObjectInfo(
+            ListEntry(
                 key=row["key"],
                 size=row["size"],
                 etag=row["etag"],
                 last_modified=row["last_modified"],
-                metadata=(
-                    {} if row["storage_class"] is None
-                    else {STORAGE_CLASS: row["storage_class"]}
-                ),
-                part_sizes=tuple(row["part_sizes"]),
+                storage_class=row["storage_class"] or STANDARD,
             )
             for row in rows
         ]

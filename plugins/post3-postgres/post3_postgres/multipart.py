@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from post3 import errors
-from post3.backend import ObjectInfo, PartInfo, UploadInfo, WriteCondition, utcnow
+from post3.backend import (
+    ObjectAttributes,
+    ObjectInfo,
+    PartInfo,
+    UploadInfo,
+    WriteCondition,
+    attributes_to_pairs,
+    utcnow,
+)
 from post3.payload import PayloadStream
 from post3_postgres.writes import discard, stage_body
 
@@ -32,12 +40,10 @@ def new_upload_id() -> str:
 
 
 def _upload_info(row: asyncpg.Record) -> UploadInfo:
-    return UploadInfo(
-        key=row["key"],
-        upload_id=row["upload_id"],
-        initiated=row["initiated"],
-        metadata=dict(zip(row["metadata_names"], row["metadata_values"], strict=True)),
-        tags=dict(zip(row["tag_names"], row["tag_values"], strict=True)),
+    return UploadInfo.from_pairs(
+        row["key"], row["upload_id"], row["initiated"],
+        dict(zip(row["metadata_names"], row["metadata_values"], strict=True)),
+        dict(zip(row["tag_names"], row["tag_values"], strict=True)),
     )
 
 
@@ -70,16 +76,18 @@ class MultipartMixin:
         return row
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
-        upload_id = new_upload_id()
-        initiated = utcnow()
+        upload = UploadInfo(key, new_upload_id(), utcnow(), attributes, dict(tags),
+                            checksum_algorithm)
         created = await self._db.fetchval(
-            "create_upload", bucket, upload_id, key, initiated, *_pairs(metadata), *_pairs(tags)
+            "create_upload", bucket, upload.upload_id, key, upload.initiated,
+            *_pairs(upload.to_pairs()), *_pairs(tags)
         )
         if created is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        return UploadInfo(key, upload_id, initiated, dict(metadata), dict(tags))
+        return upload
 
     async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
         return _upload_info(await self._upload_row(bucket, key, upload_id))
@@ -151,7 +159,8 @@ class MultipartMixin:
                 position += row["size"]
             version_id = await tx.fetchval(
                 "create_version", bucket, position, info.etag, info.last_modified,
-                list(info.part_sizes), *_pairs(info.metadata), *_pairs(info.tags), None,
+                list(info.part_sizes), *_pairs(attributes_to_pairs(info.attributes)),
+                *_pairs(info.tags), None,
             )
             await tx.execute("adopt_part_blocks", version_id, versions, offsets)
             await tx.execute("delete_upload", upload_id)
