@@ -407,6 +407,47 @@ class BytesObjectStream(ObjectStream):
                 break
 
 
+# --------------------------------------------------------------------------- capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend does beyond the required methods, declared on its class and read by the
+    core without calling anything: an operation that needs an undeclared capability answers
+    ``501 NotImplemented`` before the backend is called, and ``post3 backends`` lists them.
+
+    A backend that declares a capability implements every method of it; one that does not
+    leaves them alone (they raise :class:`Unsupported`). The conformance suite checks both.
+    """
+
+    #: create/get/upload_part/list_parts/complete/abort_multipart_upload,
+    #: list_multipart_uploads_page
+    multipart: bool = False
+    #: put_object_tags, get_bucket_tags, put_bucket_tags (tags given to put_object are
+    #: always stored: every backend keeps them)
+    tagging: bool = False
+    #: several versions per key (versioned buckets); not yet used by the core
+    versioning: bool = False
+    #: the store lives inside one process (the memory backend): ``post3 run --workers N``
+    #: and several hosts cannot share it
+    single_process: bool = False
+
+    def names(self) -> list[str]:
+        """The declared capabilities' names, in declaration order."""
+        return [name for name in self.__slots__ if getattr(self, name)]
+
+
+class Unsupported(Exception):  # noqa: N818 - a signal, not an error of the backend
+    """Raised by a contract method the backend does not implement (the defaults here do).
+
+    It is internal: the dispatcher answers it with ``501 NotImplemented``; it never names a
+    backend's failure (those are :mod:`post3.errors` classes)."""
+
+    def __init__(self, capability: str) -> None:
+        super().__init__(f"{capability} is not supported by this backend")
+        self.capability = capability
+
+
 # --------------------------------------------------------------------------- the contract
 
 
@@ -417,6 +458,8 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     #: Options this backend accepts; ``post3 backends`` lists them with their help.
     options: ClassVar[Sequence[Option]] = ()
+    #: What this backend does beyond the required methods (see :class:`Capabilities`).
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> Self:
@@ -452,11 +495,12 @@ class Backend(abc.ABC):
         uploads do not keep a bucket alive: they are aborted with it."""
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
-        raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
+        """The bucket's tags (``tagging``), sorted by key; raises NoSuchBucket."""
+        raise Unsupported("tagging")
 
     async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
-        """Replace the bucket's tag set (an empty mapping deletes it)."""
-        raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
+        """Replace the bucket's tag set (an empty mapping deletes it) (``tagging``)."""
+        raise Unsupported("tagging")
 
     async def get_bucket_config(self, bucket: str, name: str) -> str | None:
         """The bucket's configuration document ``name`` (``cors``...), or None if it has none;
@@ -512,8 +556,9 @@ class Backend(abc.ABC):
         an object was stored with included."""
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
-        """Replace an object's tag set without rewriting it (empty mapping deletes it)."""
-        raise errors.NotImplemented("Object tagging is not implemented by this backend")
+        """Replace an object's tag set without rewriting it (empty mapping deletes it)
+        (``tagging``)."""
+        raise Unsupported("tagging")
 
     # fallbacks built from the primitives; override when storage can do better -------------
 
@@ -575,7 +620,7 @@ class Backend(abc.ABC):
                 results.append((key, None))
         return results
 
-    # multipart ----------------------------------------------------------------------------
+    # multipart (``capabilities.multipart``) ----------------------------------------------
     # The core validates part lists, computes the final ETag and checksums, and paginates;
     # the backend stores parts and concatenates them atomically.
 
@@ -586,21 +631,21 @@ class Backend(abc.ABC):
         """A new pending upload, whose id sorts after every earlier upload's of the bucket.
         Store ``attributes``, ``tags`` and ``checksum_algorithm`` to give them back in
         :class:`UploadInfo`."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
         """Raise NoSuchUpload unless ``upload_id`` is pending for ``key`` in ``bucket``."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def upload_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, body: PayloadStream
     ) -> PartInfo:
         """Store a part (replacing an earlier one with the same number) after exhausting body."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         """Every stored part of the upload, by ascending part number."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def complete_multipart_upload(
         self,
@@ -614,18 +659,18 @@ class Backend(abc.ABC):
         """Make the object from ``parts`` (validated by the core, in order) visible atomically
         with ``info`` (ETag, attributes, part sizes computed by the core), then forget the
         upload."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """Forget the upload and free its parts; NoSuchUpload if unknown."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def list_multipart_uploads(
         self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
         limit: int = 1000,
     ) -> list[UploadInfo]:
         """Pending uploads ordered by (key, initiated, upload_id), after the markers."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
 
     # access keys ---------------------------------------------------------------------------

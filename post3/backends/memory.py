@@ -32,6 +32,7 @@ from post3.backend import (
     BucketInfo,
     ByteRange,
     BytesObjectStream,
+    Capabilities,
     ListEntry,
     ObjectAttributes,
     ObjectInfo,
@@ -95,6 +96,8 @@ class MemoryBackend(Backend):
     """Objects in process memory; nothing survives a restart."""
 
     name = "memory"
+    #: Everything but versioning, and in this process only.
+    capabilities = Capabilities(multipart=True, tagging=True, single_process=True)
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}

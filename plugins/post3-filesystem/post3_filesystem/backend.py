@@ -19,6 +19,7 @@ from post3 import errors
 from post3.backend import (
     BucketInfo,
     ByteRange,
+    Capabilities,
     ListEntry,
     ObjectAttributes,
     ObjectInfo,
@@ -44,6 +45,7 @@ class FilesystemBackend(MultipartUploads):
     """Buckets and objects; the default backend of ``post3 run``."""
 
     name = "filesystem"
+    capabilities = Capabilities(multipart=True, tagging=True)
     options = (
         Option("root", "Directory that holds the buckets (created if missing)", "./post3-data"),
         Option.boolean(

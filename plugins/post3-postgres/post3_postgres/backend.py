@@ -34,6 +34,7 @@ from post3.backend import (
     BackendError,
     BucketInfo,
     ByteRange,
+    Capabilities,
     ListEntry,
     ObjectAttributes,
     ObjectInfo,
@@ -116,6 +117,7 @@ class PostgresBackend(MultipartMixin, Backend):
     """Objects in PostgreSQL: metadata rows, bytes in 1 MiB ``bytea`` blocks."""
 
     name = "postgres"
+    capabilities = Capabilities(multipart=True, tagging=True)
     options = (
         Option(
             "dsn",
