@@ -354,6 +354,30 @@ class UploadInfo:
                    checksum_algorithm_from_pairs(pairs))
 
 
+@dataclass(frozen=True, slots=True)
+class UploadCursor:
+    """A position in the order of pending uploads, ``(key, upload_id)`` ascending (keys in
+    UTF-8 byte order): a page of :meth:`Backend.list_multipart_uploads_page` starts strictly
+    after it. ``upload_id`` None stands after every upload of ``key``.
+
+    The core turns S3's two markers (``key-marker``, ``upload-id-marker``) into a cursor; a
+    backend only compares, with :meth:`admits` or the same comparison in its query."""
+
+    key: str
+    upload_id: str | None = None
+
+    def admits(self, key: str, upload_id: str) -> bool:
+        """Whether the upload ``(key, upload_id)`` comes after this cursor."""
+        if key != self.key:
+            return key > self.key
+        return self.upload_id is not None and upload_id > self.upload_id
+
+    @classmethod
+    def after(cls, upload: UploadInfo) -> UploadCursor:
+        """The cursor of the next page after ``upload``."""
+        return cls(upload.key, upload.upload_id)
+
+
 # --------------------------------------------------------------------------- streams
 
 
@@ -628,9 +652,11 @@ class Backend(abc.ABC):
         self, bucket: str, key: str, *, attributes: ObjectAttributes,
         tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
-        """A new pending upload, whose id sorts after every earlier upload's of the bucket.
-        Store ``attributes``, ``tags`` and ``checksum_algorithm`` to give them back in
-        :class:`UploadInfo`."""
+        """A new pending upload. Its id is URL-safe ASCII and sorts after the ids of the
+        earlier uploads of the key (put the time first, as ``time.time_ns()`` in fixed-width
+        hex, then randomness), so ``(key, upload_id)`` order is S3's ``(key, initiated)`` order
+        even across processes. Store ``attributes``, ``tags`` and ``checksum_algorithm`` to give
+        them back in :class:`UploadInfo`."""
         raise Unsupported("multipart")
 
     async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
@@ -665,11 +691,13 @@ class Backend(abc.ABC):
         """Forget the upload and free its parts; NoSuchUpload if unknown."""
         raise Unsupported("multipart")
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
-        """Pending uploads ordered by (key, initiated, upload_id), after the markers."""
+        """Up to ``limit`` pending uploads whose key starts with ``prefix``, in ``(key,
+        upload_id)`` order, strictly after ``after`` (:meth:`UploadCursor.admits`). Raises
+        NoSuchBucket. Must not read every upload of the bucket when it can seek."""
         raise Unsupported("multipart")
 
 

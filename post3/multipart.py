@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from post3 import checksums, errors, xml
+from post3 import checksums, errors, listing, xml
 from post3.api.object_headers import unquote_etag
 from post3.backend import (
     COMPOSITE,
@@ -19,6 +19,7 @@ from post3.backend import (
     MultipartOrigin,
     ObjectInfo,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     md5_of_etags,
     utcnow,
@@ -66,6 +67,20 @@ def checksum_settings(headers: Mapping[str, str]) -> tuple[str, str] | None:
             f"The {kind} checksum type cannot be used with the {name} checksum algorithm."
         )
     return name, kind
+
+
+def uploads_cursor(key_marker: str, upload_id_marker: str, prefix: str,
+                   delimiter: str) -> UploadCursor | None:
+    """Where ListMultipartUploads resumes, by S3's two-marker rule: after every upload of
+    ``key-marker`` (past its whole group when it names a common prefix); with an
+    ``upload-id-marker`` too, after that upload of the key only; an ``upload-id-marker``
+    without a ``key-marker`` is ignored."""
+    if not key_marker:
+        return None
+    resume = listing.resume_point(key_marker, prefix, delimiter)
+    if resume != key_marker or not upload_id_marker:
+        return UploadCursor(resume)
+    return UploadCursor(key_marker, upload_id_marker)
 
 
 @dataclass(frozen=True, slots=True)

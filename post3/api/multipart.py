@@ -22,7 +22,7 @@ from post3.api.object_headers import (
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
-from post3.backend import Checksums, ObjectInfo, PartInfo, UploadInfo
+from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
 
@@ -199,6 +199,7 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
     delimiter = s3.query.get("delimiter", "")
     key_marker = s3.query.get("key-marker", "")
     upload_id_marker = s3.query.get("upload-id-marker", "") if key_marker else ""
+    cursor = multipart.uploads_cursor(key_marker, upload_id_marker, prefix, delimiter)
     max_uploads = _bounded(s3.query.get("max-uploads"), "max-uploads", MAX_UPLOADS_LISTED)
     encode = (lambda v: urllib.parse.quote(v, safe="/")) \
         if s3.query.get("encoding-type") == "url" else (lambda v: v)
@@ -207,11 +208,9 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
     uploads: list[UploadInfo] = []
     prefixes: list[str] = []
     truncated, last_returned = False, ""
-    cursor_key, cursor_id = listing.resume_point(key_marker, prefix, delimiter), upload_id_marker
     while not truncated:
-        page = await s3.backend.list_multipart_uploads(
-            s3.bucket, prefix=prefix, key_marker=cursor_key, upload_id_marker=cursor_id,
-            limit=max_uploads + 1)
+        page = await s3.backend.list_multipart_uploads_page(
+            s3.bucket, prefix=prefix, after=cursor, limit=max_uploads + 1)
         for upload in page:
             group = listing.common_prefix(upload.key, prefix, delimiter)
             if group is not None and prefixes and prefixes[-1] == group:
@@ -227,8 +226,7 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
                 last_returned = upload.key
         if len(page) <= max_uploads:
             break
-        last = page[-1]
-        cursor_key, cursor_id = last.key, last.upload_id
+        cursor = UploadCursor.after(page[-1])
 
     # When the page ends on a common prefix, the key marker alone skips past it.
     ends_on_upload = truncated and uploads and last_returned == uploads[-1].key

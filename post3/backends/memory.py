@@ -11,8 +11,7 @@ obviously correct over being fast:
 * each bucket keeps its keys in a sorted list, so a listing page costs a bisection, not a sort
   of the whole bucket. Python orders ``str`` by code point, which is UTF-8 byte order.
 
-Upload ids sort in creation order (a counter, then randomness), so ``(key, initiated,
-upload_id)`` order is ``(key, upload_id)`` order and a pair of markers is a plain cursor.
+Upload ids sort in creation order (a counter, then randomness), as the contract asks.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import bisect
 import dataclasses
 import itertools
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -38,6 +37,7 @@ from post3.backend import (
     ObjectInfo,
     ObjectStream,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     WriteCondition,
     check_config_name,
@@ -291,33 +291,17 @@ class MemoryBackend(Backend):
         self._upload(bucket, key, upload_id)
         del self._bucket(bucket).uploads[upload_id]
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
         uploads = sorted(
-            (upload.info for upload in self._bucket(bucket).uploads.values()),
+            (upload.info for upload in self._bucket(bucket).uploads.values()
+             if upload.info.key.startswith(prefix)
+             and (after is None or after.admits(upload.info.key, upload.info.upload_id))),
             key=lambda u: (u.key, u.upload_id),
         )
-        return list(itertools.islice(
-            _after_markers(uploads, prefix, key_marker, upload_id_marker), limit
-        ))
-
-
-def _after_markers(
-    uploads: Sequence[UploadInfo], prefix: str, key_marker: str, upload_id_marker: str
-) -> Iterator[UploadInfo]:
-    # S3: without an upload-id-marker, every upload of key_marker itself is skipped.
-    for upload in uploads:
-        if not upload.key.startswith(prefix):
-            continue
-        if upload.key < key_marker:
-            continue
-        if upload.key == key_marker and (
-            not upload_id_marker or upload.upload_id <= upload_id_marker
-        ):
-            continue
-        yield upload
+        return uploads[:limit]
 
 
 @post3.hookimpl

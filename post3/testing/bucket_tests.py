@@ -97,7 +97,7 @@ class BucketTests(ConformanceBase):
         with pytest.raises(errors.NoSuchBucket):
             await backend.head_bucket(bucket)
         await backend.create_bucket(bucket)
-        assert await backend.list_multipart_uploads(bucket) == []
+        assert await backend.list_multipart_uploads_page(bucket) == []
         with pytest.raises(errors.NoSuchUpload):
             await backend.list_parts(bucket, "big", upload.upload_id)
 
@@ -165,4 +165,4 @@ class BucketTests(ConformanceBase):
         with optional("multipart upload"), pytest.raises(errors.NoSuchBucket):
             await backend.create_multipart_upload(MISSING, "k", attributes=attrs(), tags={})
         with pytest.raises(errors.NoSuchBucket):
-            await backend.list_multipart_uploads(MISSING)
+            await backend.list_multipart_uploads_page(MISSING)

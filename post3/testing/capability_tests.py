@@ -19,7 +19,7 @@ def _calls(backend: Backend, bucket: str) -> dict[str, list[Callable[[], Awaitab
         "multipart": [
             lambda: backend.create_multipart_upload(
                 bucket, "k", attributes=ObjectAttributes(), tags={}),
-            lambda: backend.list_multipart_uploads(bucket),
+            lambda: backend.list_multipart_uploads_page(bucket),
         ],
         "tagging": [
             lambda: backend.put_object_tags(bucket, "tagged", {"t": "1"}),

@@ -19,6 +19,7 @@ from post3.backend import (
     ContentHeaders,
     ObjectAttributes,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     WriteCondition,
 )
@@ -144,7 +145,7 @@ class MultipartTests(ConformanceBase):
             await backend.get_multipart_upload(bucket, "mp", uid)
         with pytest.raises(errors.NoSuchUpload):
             await backend.list_parts(bucket, "mp", uid)
-        assert await backend.list_multipart_uploads(bucket) == []
+        assert await backend.list_multipart_uploads_page(bucket) == []
 
     @pytest.mark.asyncio
     async def test_complete_keeps_what_the_core_records(
@@ -277,7 +278,7 @@ class MultipartTests(ConformanceBase):
 
         await backend.abort_multipart_upload(bucket, "mp", uid)
 
-        assert await backend.list_multipart_uploads(bucket) == []
+        assert await backend.list_multipart_uploads_page(bucket) == []
         assert await backend.list_objects_page(bucket) == []
         with pytest.raises(errors.NoSuchUpload):
             await backend.abort_multipart_upload(bucket, "mp", uid)
@@ -322,36 +323,42 @@ class MultipartTests(ConformanceBase):
     async def test_list_multipart_uploads_order_prefix_and_markers(
         self, backend: Backend, bucket: str
     ) -> None:
-        for key in ("b", "a", "c/d", "a", "a-b", "c/e", "b"):
-            await start(backend, bucket, key)
-        listed = await backend.list_multipart_uploads(bucket)
+        created = [(await start(backend, bucket, key)).upload_id
+                   for key in ("b", "a", "c/d", "a", "a-b", "c/e", "b")]
+        listed = await backend.list_multipart_uploads_page(bucket)
         assert [u.key for u in listed] == ["a", "a", "a-b", "b", "b", "c/d", "c/e"]
-        assert listed == sorted(listed, key=lambda u: (u.key, u.initiated, u.upload_id))
+        # (key, upload_id) order, and upload ids sort in creation order within a key
+        assert listed == sorted(listed, key=lambda u: (u.key, u.upload_id))
+        assert [u.upload_id for u in listed if u.key == "b"] == [created[0], created[6]]
+        assert [u.upload_id for u in listed if u.key == "a"] == [created[1], created[3]]
         assert len({u.upload_id for u in listed}) == 7
 
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, prefix="c/")] == [
+        assert [u.key for u in await backend.list_multipart_uploads_page(bucket, prefix="c/")] == [
             "c/d", "c/e"
         ]
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, prefix="a")] == [
+        assert [u.key for u in await backend.list_multipart_uploads_page(bucket, prefix="a")] == [
             "a", "a", "a-b"
         ]
-        # A key marker alone skips every upload of that key.
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, key_marker="a")] == [
-            "a-b", "b", "b", "c/d", "c/e"
-        ]
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, key_marker="b0")] == [
-            "c/d", "c/e"
-        ]
-        assert await backend.list_multipart_uploads(bucket, limit=3) == listed[:3]
+        # A cursor without an upload id stands after every upload of its key.
+        assert [u.key for u in await backend.list_multipart_uploads_page(
+            bucket, after=UploadCursor("a"))] == ["a-b", "b", "b", "c/d", "c/e"]
+        assert [u.key for u in await backend.list_multipart_uploads_page(
+            bucket, after=UploadCursor("b0"))] == ["c/d", "c/e"]
+        # With one, after that upload: the second upload of "a" and what follows.
+        assert await backend.list_multipart_uploads_page(
+            bucket, after=UploadCursor.after(listed[0])) == listed[1:]
+        assert await backend.list_multipart_uploads_page(
+            bucket, prefix="c/", after=UploadCursor("b", listed[3].upload_id)) == listed[5:]
+        assert await backend.list_multipart_uploads_page(bucket, limit=3) == listed[:3]
 
-        # Paging with the last upload of each page as the markers walks the whole list.
+        # Paging with a cursor after the last upload of each page walks the whole list.
         for limit in (1, 2, 4):
             collected: list[UploadInfo] = []
-            key_marker = upload_id_marker = ""
-            while page := await backend.list_multipart_uploads(
-                bucket, key_marker=key_marker, upload_id_marker=upload_id_marker, limit=limit
+            cursor: UploadCursor | None = None
+            while page := await backend.list_multipart_uploads_page(
+                bucket, after=cursor, limit=limit
             ):
                 assert len(page) <= limit
                 collected += page
-                key_marker, upload_id_marker = page[-1].key, page[-1].upload_id
+                cursor = UploadCursor.after(page[-1])
             assert [u.upload_id for u in collected] == [u.upload_id for u in listed], limit

@@ -32,11 +32,11 @@ async def test_abort_stale_uploads_spares_fresh_ones_and_objects():
     assert await abort_stale_uploads(backend, dt.timedelta(days=1)) == []
     planned = await abort_stale_uploads(backend, dt.timedelta(seconds=-5), dry_run=True)
     assert sorted(planned) == [("one", "a", first.upload_id), ("two", "b", second.upload_id)]
-    assert len(await backend.list_multipart_uploads("one")) == 1  # dry run changed nothing
+    assert len(await backend.list_multipart_uploads_page("one")) == 1  # dry run changed nothing
 
     aborted = await abort_stale_uploads(backend, dt.timedelta(seconds=-5))
     assert len(aborted) == 2
-    assert await backend.list_multipart_uploads("one") == []
-    assert await backend.list_multipart_uploads("two") == []
+    assert await backend.list_multipart_uploads_page("one") == []
+    assert await backend.list_multipart_uploads_page("two") == []
     assert (await backend.head_object("one", "kept")).size == 6
     await backend.close()

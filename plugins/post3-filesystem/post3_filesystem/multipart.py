@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from post3.backend import (
     ObjectAttributes,
     ObjectInfo,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     WriteCondition,
     utcnow,
@@ -30,6 +32,13 @@ from post3_filesystem.store import PART_FILE, UPLOAD_ID, FilesystemStore
 
 if TYPE_CHECKING:
     from post3.payload import PayloadStream
+
+
+def new_upload_id() -> str:
+    """32 hex digits (what ``store.UPLOAD_ID`` accepts): the nanosecond clock first, so ids sort
+    in creation order across processes, then randomness. (Uploads created by earlier builds
+    have random ids; they still work, and sort among their key's uploads by that id.)"""
+    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
 class MultipartUploads(FilesystemStore):
@@ -59,7 +68,7 @@ class MultipartUploads(FilesystemStore):
         layout.key_location(key)
 
         def run() -> UploadInfo:
-            upload = UploadInfo(key, secrets.token_hex(16), utcnow(), attributes, dict(tags),
+            upload = UploadInfo(key, new_upload_id(), utcnow(), attributes, dict(tags),
                                 checksum_algorithm)
             tmp = files.TempFile.create(self._tmp, "upload")
             try:
@@ -185,8 +194,8 @@ class MultipartUploads(FilesystemStore):
 
         await self._run(run)
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
         def run() -> list[UploadInfo]:
@@ -204,37 +213,13 @@ class MultipartUploads(FilesystemStore):
                         upload = records.upload_info(f.read())
                 except FileNotFoundError:
                     continue  # being created or aborted
-                if upload.key.startswith(prefix):
+                if upload.key.startswith(prefix) and (
+                        after is None or after.admits(upload.key, upload.upload_id)):
                     found.append(upload)
-            found.sort(key=lambda u: (u.key, u.initiated, u.upload_id))
-            return _after_markers(found, key_marker, upload_id_marker)[:limit]
+            found.sort(key=lambda u: (u.key, u.upload_id))
+            return found[:limit]
 
         return await self._run(run)
-
-
-def _after_markers(
-    uploads: list[UploadInfo], key_marker: str, upload_id_marker: str
-) -> list[UploadInfo]:
-    """S3: with only a key marker, uploads of later keys; with an upload-id marker too, also
-    the uploads of the marker key that come after the marker upload."""
-    if not key_marker:
-        return uploads
-    if not upload_id_marker:
-        return [u for u in uploads if u.key > key_marker]
-    marker = next(
-        (u for u in uploads if u.key == key_marker and u.upload_id == upload_id_marker), None
-    )
-    result = []
-    for u in uploads:
-        if u.key > key_marker:
-            result.append(u)
-        elif u.key == key_marker:
-            if marker is not None:
-                if (u.initiated, u.upload_id) > (marker.initiated, marker.upload_id):
-                    result.append(u)
-            elif u.upload_id > upload_id_marker:
-                result.append(u)
-    return result
 
 
 def _copy_range(src: int, dst: int, count: int) -> None:

@@ -22,6 +22,7 @@ from post3.backend import (
     ObjectAttributes,
     ObjectInfo,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     WriteCondition,
     attributes_to_pairs,
@@ -174,12 +175,13 @@ class MultipartMixin:
                 raise errors.NoSuchUpload(UploadId=upload_id)
             await tx.execute("delete_upload", upload_id)
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
         bucket_id = await self._bucket_id(bucket)
+        cursor = after or UploadCursor("")
         rows = await self._db.fetch(
-            "list_uploads", bucket_id, prefix, key_marker, upload_id_marker, limit
+            "list_uploads", bucket_id, prefix, cursor.key, cursor.upload_id, limit
         )
         return [_upload_info(row) for row in rows]

@@ -1,4 +1,4 @@
-"""Typed object attributes and the string pairs backends store them as."""
+"""The backend contract's values: typed attributes and their stored pairs, the upload cursor."""
 
 from post3.backend import (
     Checksums,
@@ -56,3 +56,22 @@ def test_a_whole_object_checksum_is_full_object():
     assert Checksums({"crc32": "AAAAAA=="}).effective_type == "FULL_OBJECT"
     assert Checksums({"crc32": "AAAAAA==-2"}, "COMPOSITE").effective_type == "COMPOSITE"
     assert Checksums().effective_type is None
+
+
+def test_s3_upload_markers_become_one_cursor():
+    from post3.backend import UploadCursor
+    from post3.multipart import uploads_cursor
+
+    assert uploads_cursor("", "", "", "") is None
+    assert uploads_cursor("", "ignored-without-a-key-marker", "", "") is None
+    assert uploads_cursor("k", "", "", "") == UploadCursor("k")
+    assert uploads_cursor("k", "u1", "", "") == UploadCursor("k", "u1")
+    # a key marker naming a common prefix skips the whole group, whatever the upload id
+    skipped = uploads_cursor("a/", "u1", "", "/")
+    assert skipped is not None and skipped.upload_id is None
+    assert not skipped.admits("a/b", "u2") and skipped.admits("b", "u0")
+    after_k = UploadCursor("k")
+    assert not after_k.admits("k", "zzz") and after_k.admits("k0", "a")
+    assert not after_k.admits("j", "z")
+    assert UploadCursor("k", "u1").admits("k", "u2")
+    assert not UploadCursor("k", "u1").admits("k", "u1")
