@@ -36,7 +36,6 @@ from post3 import errors
 from post3.options import BackendError, Option, parse_options  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
-    from post3.credentials import AccessKey
     from post3.payload import PayloadDigest, PayloadStream
 
 log = logging.getLogger(__name__)
@@ -699,27 +698,6 @@ class Backend(abc.ABC):
         upload_id)`` order, strictly after ``after`` (:meth:`UploadCursor.admits`). Raises
         NoSuchBucket. Must not read every upload of the bucket when it can seek."""
         raise Unsupported("multipart")
-
-
-    # access keys ---------------------------------------------------------------------------
-    # Kept with the data, so one backup holds both, and ``post3 keys`` works against the same
-    # options as ``post3 run``, while it runs. A backend that keeps none leaves these alone:
-    # then only the root key (POST3_ACCESS_KEY / POST3_SECRET_KEY) exists.
-
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        raise errors.NotImplemented("This backend does not store access keys")
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        """Create or replace the key with ``key.access_key_id``."""
-        raise errors.NotImplemented("This backend does not store access keys")
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        """Every stored key, by access key id."""
-        raise errors.NotImplemented("This backend does not store access keys")
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        """Forget a key; False when there was none."""
-        raise errors.NotImplemented("This backend does not store access keys")
 
 
 def sorted_tags(tags: Mapping[str, str]) -> dict[str, str]:

@@ -44,9 +44,9 @@ from post3.backend import (
     sorted_tags,
     utcnow,
 )
+from post3.credentials import AccessKey, KeyStore
 
 if TYPE_CHECKING:
-    from post3.credentials import AccessKey
     from post3.payload import PayloadStream
     from post3.registry import BackendRegistry
 
@@ -102,21 +102,8 @@ class MemoryBackend(Backend):
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
         self._upload_counter = itertools.count()
-        self._access_keys: dict[str, AccessKey] = {}
-
-    # access keys: the records are immutable, so storing them as they are is safe.
-
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        return self._access_keys.get(access_key_id)
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        self._access_keys[key.access_key_id] = key
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        return [self._access_keys[k] for k in sorted(self._access_keys)]
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        return self._access_keys.pop(access_key_id, None) is not None
+        #: the access keys of this backend's MemoryKeyStore (see post3_key_store)
+        self.key_store = MemoryKeyStore()
 
     def _bucket(self, bucket: str) -> _Bucket:
         try:
@@ -304,9 +291,34 @@ class MemoryBackend(Backend):
         return uploads[:limit]
 
 
+class MemoryKeyStore(KeyStore):
+    """Access keys in a dictionary; the records are immutable, so storing them as they are is
+    safe. They live and die with the backend they belong to."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, AccessKey] = {}
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return self._keys.get(access_key_id)
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        self._keys[key.access_key_id] = key
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        return [self._keys[k] for k in sorted(self._keys)]
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return self._keys.pop(access_key_id, None) is not None
+
+
 @post3.hookimpl
 def post3_register_backends(registry: BackendRegistry) -> None:
     registry.add(MemoryBackend)
 
 
-__all__ = ["MemoryBackend", "post3_register_backends"]
+@post3.hookimpl
+def post3_key_store(backend: Backend) -> KeyStore | None:
+    return backend.key_store if isinstance(backend, MemoryBackend) else None
+
+
+__all__ = ["MemoryBackend", "MemoryKeyStore", "post3_key_store", "post3_register_backends"]

@@ -30,9 +30,8 @@ from post3.backend import (
     sorted_tags,
     utcnow,
 )
-from post3.credentials import AccessKey
 from post3_filesystem import files, layout, records
-from post3_filesystem.keys import KeyFile
+from post3_filesystem.keys import FilesystemKeyStore, KeyFile
 from post3_filesystem.multipart import MultipartUploads
 from post3_filesystem.store import BUCKET_NAME
 from post3_filesystem.stream import FileObjectStream
@@ -53,23 +52,13 @@ class FilesystemBackend(MultipartUploads):
         ),
     )
 
-    # access keys -----------------------------------------------------------------------------
+    # access keys: not part of the storage contract; kept beside the data, and handed to
+    # post3 through the post3_key_store hook (post3_filesystem/__init__.py).
 
     @functools.cached_property
-    def _keys(self) -> KeyFile:
-        return KeyFile(os.path.join(self.root, ".post3"), self._tmp, self._locks, self.fsync)
-
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        return await self._run(self._keys.get, access_key_id)
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        await self._run(self._keys.put, key)
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        return await self._run(self._keys.all)
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        return await self._run(self._keys.delete, access_key_id)
+    def key_store(self) -> FilesystemKeyStore:
+        key_file = KeyFile(os.path.join(self.root, ".post3"), self._tmp, self._locks, self.fsync)
+        return FilesystemKeyStore(key_file, self._run)
 
     # buckets ---------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import urllib.parse
 from collections.abc import Mapping
@@ -46,7 +47,6 @@ from post3.backend import (
     check_config_name,
     utcnow,
 )
-from post3.credentials import AccessKey
 from post3.payload import PayloadStream
 from post3_postgres import access_keys
 from post3_postgres.database import Connection, Database
@@ -286,19 +286,12 @@ class PostgresBackend(MultipartMixin, Backend):
                 raise errors.BucketNotEmpty(BucketName=bucket)
             await tx.execute("delete_bucket", bucket_id)
 
-    # access keys --------------------------------------------------------------------------
+    # access keys: not part of the storage contract; kept in the same database (api_keys), and
+    # handed to post3 through the post3_key_store hook (post3_postgres/__init__.py).
 
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        return await access_keys.get(self._db, access_key_id)
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        await access_keys.put(self._db, key)
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        return await access_keys.list_all(self._db)
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        return await access_keys.delete(self._db, access_key_id)
+    @functools.cached_property
+    def key_store(self) -> access_keys.PostgresKeyStore:
+        return access_keys.PostgresKeyStore(lambda: self._db)
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
         bucket_id = await self._bucket_id(bucket)
