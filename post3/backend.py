@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
 
 from post3 import errors
-from post3.options import BackendError, Option, parse_options  # noqa: F401 - re-exported
+from post3.options import BackendError, Option, parse_options
 
 if TYPE_CHECKING:
     from post3.payload import PayloadDigest, PayloadStream
@@ -730,3 +730,45 @@ def md5_of_etags(etags: Iterable[str]) -> str:
     for etag in etags:
         digest.update(bytes.fromhex(etag))
     return digest.hexdigest()
+
+
+#: The contract a backend plugin is written against.
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BucketInfo",
+    "ByteRange",
+    "BytesObjectStream",
+    "CHECKSUM_TYPES",
+    "COMPOSITE",
+    "CONFIG_NAME",
+    "CONTENT_FIELDS",
+    "Capabilities",
+    "Checksums",
+    "ContentHeaders",
+    "FULL_OBJECT",
+    "ListEntry",
+    "MultipartOrigin",
+    "NULL_VERSION",
+    "ObjectAttributes",
+    "ObjectInfo",
+    "ObjectStream",
+    "Option",
+    "PartInfo",
+    "STANDARD",
+    "STORAGE_CLASS_PAIR",
+    "Unsupported",
+    "UploadCursor",
+    "UploadInfo",
+    "WriteCondition",
+    "attributes_from_pairs",
+    "attributes_to_pairs",
+    "check_config_name",
+    "checksum_algorithm_from_pairs",
+    "copied_attributes",
+    "md5_of_etags",
+    "parse_options",
+    "sorted_tags",
+    "storage_class_from_pairs",
+    "utcnow",
+]

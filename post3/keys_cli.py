@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -19,6 +19,7 @@ from post3.backend import Backend, BackendError
 from post3.credentials import AccessKey, KeyStore, key_store_for, new_access_key, parse_grant
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _grant(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -28,7 +29,8 @@ def _grant(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
         raise click.BadParameter(str(exc)) from None
 
 
-def backend_options(function):  # type: ignore[no-untyped-def]
+def backend_options(function: F) -> F:
+    """``--backend`` and ``--option``, as ``post3 run`` takes them."""
     function = click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
                             help="A backend option, as for `post3 run`.")(function)
     return click.option("--backend", "-b", default=None,

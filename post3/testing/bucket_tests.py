@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -128,7 +129,7 @@ class BucketTests(ConformanceBase):
     ) -> None:
         await backend.create_bucket(OTHER_BUCKET)
         await put_bytes(backend, OTHER_BUCKET, "k", b"data")
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "head_object": lambda: backend.head_object(MISSING, "k"),
             "open_object": lambda: backend.open_object(MISSING, "k"),
             "put_object": lambda: backend.put_object(MISSING, "k", payload(b"data"),

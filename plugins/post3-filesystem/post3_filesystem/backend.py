@@ -75,7 +75,8 @@ class FilesystemBackend(MultipartUploads):
     def _read_bucket_json(self, path: str) -> dict[str, Any]:
         try:
             with open(os.path.join(path, "bucket.json"), "rb") as f:
-                return json.load(f)
+                data: dict[str, Any] = json.load(f)
+                return data
         except FileNotFoundError:
             return {"created": utcnow().isoformat(), "tags": {}}
 
@@ -85,7 +86,7 @@ class FilesystemBackend(MultipartUploads):
             files.write_all(tmp.fd, json.dumps(data, ensure_ascii=False).encode())
             if self.fsync:
                 os.fsync(tmp.fd)
-            os.replace(tmp.path, os.path.join(path, "bucket.json"))
+            os.replace(tmp.live_path, os.path.join(path, "bucket.json"))
             tmp.replaced()
             if self.fsync:
                 files.fsync_dir(path)
@@ -182,7 +183,7 @@ class FilesystemBackend(MultipartUploads):
                         files.write_all(tmp.fd, document.encode("utf-8"))
                         if self.fsync:
                             os.fsync(tmp.fd)
-                        os.replace(tmp.path, path)
+                        os.replace(tmp.live_path, path)
                         tmp.replaced()
                     finally:
                         tmp.discard()
@@ -295,7 +296,7 @@ class FilesystemBackend(MultipartUploads):
                     files.write_all(tmp.fd, json.dumps(side, ensure_ascii=False).encode())
                     if self.fsync:
                         os.fsync(tmp.fd)
-                    os.replace(tmp.path, os.path.join(directory, layout.TAGS + fragment))
+                    os.replace(tmp.live_path, os.path.join(directory, layout.TAGS + fragment))
                     tmp.replaced()
                     if self.fsync:
                         files.fsync_dir(directory)

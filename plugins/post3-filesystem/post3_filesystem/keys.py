@@ -53,7 +53,7 @@ class KeyFile:
             files.write_all(tmp.fd, json.dumps(body, indent=1).encode())
             if self._fsync:
                 os.fsync(tmp.fd)
-            os.replace(tmp.path, self.path)
+            os.replace(tmp.live_path, self.path)
             tmp.replaced()
             if self._fsync:
                 files.fsync_dir(os.path.dirname(self.path))

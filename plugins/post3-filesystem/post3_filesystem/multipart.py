@@ -78,7 +78,8 @@ class MultipartUploads(FilesystemStore):
                 with self._commit_lock(bucket, None):
                     base = self._bucket_dir(bucket)
                     files.replace_into(
-                        tmp.path, base, ["uploads", upload.upload_id], "upload.json", self.fsync
+                        tmp.live_path, base, ["uploads", upload.upload_id], "upload.json",
+                        self.fsync,
                     )
                     tmp.replaced()
             finally:
@@ -110,7 +111,7 @@ class MultipartUploads(FilesystemStore):
                     if not os.path.exists(os.path.join(path, "upload.json")):
                         raise errors.NoSuchUpload(UploadId=upload_id)
                     try:
-                        os.replace(tmp.path, os.path.join(path, f"part-{part_number:05d}"))
+                        os.replace(tmp.live_path, os.path.join(path, f"part-{part_number:05d}"))
                     except FileNotFoundError:  # aborted meanwhile
                         raise errors.NoSuchUpload(UploadId=upload_id) from None
                     tmp.replaced()

@@ -274,7 +274,8 @@ class PostgresBackend(MultipartMixin, Backend):
         row = await (db or self._db).fetchrow("get_bucket", bucket)
         if row is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        return row["id"]
+        bucket_id: int = row["id"]
+        return bucket_id
 
     async def delete_bucket(self, bucket: str) -> None:
         async with self._db.transaction() as tx:
@@ -309,7 +310,8 @@ class PostgresBackend(MultipartMixin, Backend):
         row = await self._db.fetchrow("get_bucket_config", bucket, check_config_name(name))
         if row is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        return row["document"]
+        document: str | None = row["document"]
+        return document
 
     async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
         check_config_name(name)
@@ -391,6 +393,7 @@ class PostgresBackend(MultipartMixin, Backend):
             )
         except asyncpg.UniqueViolationError:
             return False
+        assert row is not None  # the statement always answers one row
         if row["bucket_id"] is None:
             raise errors.NoSuchBucket(BucketName=bucket)
         if row["id"] is None:
@@ -447,6 +450,7 @@ class PostgresBackend(MultipartMixin, Backend):
     async def delete_object(self, bucket: str, key: str) -> None:
         for _ in range(DELETE_ATTEMPTS):
             row = await self._db.fetchrow("delete_object", bucket, key)
+            assert row is not None  # the statement always answers one row
             if row["bucket_id"] is None:
                 raise errors.NoSuchBucket(BucketName=bucket)
             if row["deleted"] or not row["seen"]:

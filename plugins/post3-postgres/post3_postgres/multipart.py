@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -54,7 +54,9 @@ def _pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
 
 
 class MultipartMixin:
-    _db: Database
+    @property
+    def _db(self) -> Database:
+        raise NotImplementedError
 
     async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
         raise NotImplementedError
@@ -106,7 +108,8 @@ class MultipartMixin:
                 if await tx.fetchval("lock_upload_for_part", upload_id, bucket_id, key) is None:
                     raise errors.NoSuchUpload(UploadId=upload_id)
                 version_id = staged.version_id
-                attributes = (info.size, info.etag, info.last_modified, [], [], [], [], [])
+                attributes: tuple[Any, ...] = (
+                    info.size, info.etag, info.last_modified, [], [], [], [], [])
                 if version_id is None:
                     version_id = await tx.fetchval(
                         "create_version", bucket, *attributes, staged.small
