@@ -19,6 +19,31 @@ Rules every backend keeps:
 * **Keys** are arbitrary Unicode strings up to 1024 UTF-8 bytes (the core checks the length);
   listing order is ascending UTF-8 byte order, which is also Unicode code point order, so
   sorting Python ``str`` values gives the right order.
+* **Never block the event loop.** Every method is a coroutine running on the server's one
+  event loop: a blocking call (a file ``read``, ``fsync``, ``os.replace``, a directory walk, a
+  synchronous database driver) stalls every request of the process. Run such calls in an
+  executor (``loop.run_in_executor``, ``asyncio.to_thread``) or use an asynchronous driver;
+  keep what runs on the loop itself to bookkeeping.
+* **Several processes share one store.** ``post3 run --workers N``, several hosts behind a load
+  balancer and ``post3 keys`` beside a running server all open the same storage. Nothing a
+  process holds in memory may be the truth: atomicity, write conditions and "last writer
+  wins" come from the storage (a transaction and row locks, ``os.replace`` under a file lock),
+  never from an ``asyncio.Lock`` or a cache. Ids you make (upload ids, later version ids)
+  must be unique across processes and hosts. A store that lives inside one process declares
+  ``Capabilities(single_process=True)``, and post3 refuses to run it with several workers.
+* **Pinned to the version it opened.** An :class:`ObjectStream` yields the bytes of the object
+  as it was when :meth:`Backend.open_object` returned, whatever is written or deleted at the
+  key meanwhile, and ``info`` describes exactly those bytes. Over real storage that means the
+  bytes of a replaced or deleted object must stay readable until the stream is closed: an
+  open file descriptor on a file that was renamed over or unlinked (POSIX keeps it), or, in a
+  database, rows that an overwrite does not delete while a reader holds them (the PostgreSQL
+  backend keeps replaced versions for a grace period that open readers renew). Reading the
+  key again for each block, or deleting the old bytes at once, tears concurrent reads.
+* **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
+  method of what you declare, and leave the others raising :class:`Unsupported`.
+* **Attributes are opaque.** Store :class:`ObjectAttributes` as they are given (or as the
+  pairs of :func:`attributes_to_pairs`, however long) and give them back unchanged; interpret
+  nothing but the storage class, which a listing shows.
 """
 
 from __future__ import annotations
