@@ -217,3 +217,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+__all__ = [
+    "PERMISSIONS",
+    "AccessKey",
+    "CredentialsProvider",
+    "KeyStore",
+    "StandardCredentials",
+    "bootstrap_admin_key",
+    "first_key_message",
+    "is_loopback",
+    "key_store_for",
+    "new_access_key",
+    "parse_grant",
+    "post3_credentials_provider",
+    "root_key",
+]
