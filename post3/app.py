@@ -17,6 +17,7 @@ from post3.api import cors, dispatch
 from post3.api.middleware import REQUEST_ID, error_middleware, error_response
 from post3.backend import Backend
 from post3.config import Settings
+from post3.credentials import key_store_for
 from post3.names import RESERVED_PREFIX
 from post3.plugins import backend_registry, get_plugin_manager
 
@@ -50,7 +51,8 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.BACKEND] = backend
     app[keys.PLUGIN_MANAGER] = pm
-    app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
+    app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(
+        settings=settings, backend=backend, key_store=key_store_for(backend, pm))
     app.cleanup_ctx.append(_backend_lifecycle)
     app.on_response_prepare.append(_add_request_id)
     app.on_response_prepare.append(cors.add_cors_headers)

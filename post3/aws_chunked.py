@@ -131,14 +131,14 @@ class AwsChunkedDecoder:
                 self._line += piece[pos:stop]
                 pos = stop
                 if newline >= 0:
-                    line = bytes(self._line)
+                    complete = bytes(self._line)
                     self._line.clear()
-                    if line[-2:-1] != b"\r":
+                    if complete[-2:-1] != b"\r":
                         raise _malformed("a line does not end in CRLF")
                     if state == _SIZE:
-                        self._size_line(line[:-2])
+                        self._size_line(complete[:-2])
                     else:
-                        self._trailer_line(line[:-2])
+                        self._trailer_line(complete[:-2])
         return out
 
     def finish(self) -> None:

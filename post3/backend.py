@@ -19,6 +19,31 @@ Rules every backend keeps:
 * **Keys** are arbitrary Unicode strings up to 1024 UTF-8 bytes (the core checks the length);
   listing order is ascending UTF-8 byte order, which is also Unicode code point order, so
   sorting Python ``str`` values gives the right order.
+* **Never block the event loop.** Every method is a coroutine running on the server's one
+  event loop: a blocking call (a file ``read``, ``fsync``, ``os.replace``, a directory walk, a
+  synchronous database driver) stalls every request of the process. Run such calls in an
+  executor (``loop.run_in_executor``, ``asyncio.to_thread``) or use an asynchronous driver;
+  keep what runs on the loop itself to bookkeeping.
+* **Several processes share one store.** ``post3 run --workers N``, several hosts behind a load
+  balancer and ``post3 keys`` beside a running server all open the same storage. Nothing a
+  process holds in memory may be the truth: atomicity, write conditions and "last writer
+  wins" come from the storage (a transaction and row locks, ``os.replace`` under a file lock),
+  never from an ``asyncio.Lock`` or a cache. Ids you make (upload ids, later version ids)
+  must be unique across processes and hosts. A store that lives inside one process declares
+  ``Capabilities(single_process=True)``, and post3 refuses to run it with several workers.
+* **Pinned to the version it opened.** An :class:`ObjectStream` yields the bytes of the object
+  as it was when :meth:`Backend.open_object` returned, whatever is written or deleted at the
+  key meanwhile, and ``info`` describes exactly those bytes. Over real storage that means the
+  bytes of a replaced or deleted object must stay readable until the stream is closed: an
+  open file descriptor on a file that was renamed over or unlinked (POSIX keeps it), or, in a
+  database, rows that an overwrite does not delete while a reader holds them (the PostgreSQL
+  backend keeps replaced versions for a grace period that open readers renew). Reading the
+  key again for each block, or deleting the old bytes at once, tears concurrent reads.
+* **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
+  method of what you declare, and leave the others raising :class:`Unsupported`.
+* **Attributes are opaque.** Store :class:`ObjectAttributes` as they are given (or as the
+  pairs of :func:`attributes_to_pairs`, however long) and give them back unchanged; interpret
+  nothing but the storage class, which a listing shows.
 """
 
 from __future__ import annotations
@@ -29,14 +54,13 @@ import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
 
 from post3 import errors
-from post3.options import BackendError, Option, parse_options  # noqa: F401 - re-exported
+from post3.options import BackendError, Option, parse_options
 
 if TYPE_CHECKING:
-    from post3.credentials import AccessKey
     from post3.payload import PayloadDigest, PayloadStream
 
 log = logging.getLogger(__name__)
@@ -56,48 +80,237 @@ class BucketInfo:
     created: dt.datetime
 
 
+#: The version id of every object in a bucket that never had versioning enabled.
+NULL_VERSION = "null"
+#: The storage class S3 assumes when a request names none.
+STANDARD = "STANDARD"
+#: How a multipart object's checksum combines its parts' (S3's ``x-amz-checksum-type``).
+COMPOSITE, FULL_OBJECT = "COMPOSITE", "FULL_OBJECT"
+CHECKSUM_TYPES = (COMPOSITE, FULL_OBJECT)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentHeaders:
+    """The standard headers S3 stores with an object and sends back on GET and HEAD.
+
+    None means "not stored" (GET then sends S3's default Content-Type)."""
+
+    content_type: str | None = None
+    content_encoding: str | None = None
+    content_disposition: str | None = None
+    content_language: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(lower-case header name, value)`` for each stored header."""
+        return [(name, value) for name, value in (
+            ("content-type", self.content_type),
+            ("content-encoding", self.content_encoding),
+            ("content-disposition", self.content_disposition),
+            ("content-language", self.content_language),
+            ("cache-control", self.cache_control),
+            ("expires", self.expires),
+        ) if value is not None]
+
+
+#: ContentHeaders field for each lower-case header name.
+CONTENT_FIELDS = {name.replace("_", "-"): name for name in ContentHeaders.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Checksums:
+    """An object's checksums: algorithm (``crc32``, ``crc32c``, ``crc64nvme``, ``sha1``,
+    ``sha256``) -> base64 value, and how they combine parts.
+
+    ``type`` is None when the object was written whole (PutObject, CopyObject, POST): its
+    checksum then covers the object as a whole, which is what :attr:`effective_type` says."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    type: str | None = None
+
+    @property
+    def effective_type(self) -> str | None:
+        """What ``x-amz-checksum-type`` / ``ChecksumType`` says: None without a checksum."""
+        if not self.values:
+            return None
+        return self.type or FULL_OBJECT
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartOrigin:
+    """What the core keeps about the upload a multipart object was completed from."""
+
+    #: so that a retried CompleteMultipartUpload is recognised and answered as the first one
+    upload_id: str
+    #: the part checksums' algorithm and one base64 value per part, when completed with a
+    #: checksum (``?partNumber=N`` and GetObjectAttributes answer with a part's own checksum)
+    part_checksum_algorithm: str | None = None
+    part_checksums: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectAttributes:
+    """Everything a write stores besides the bytes and the tags, as typed values.
+
+    ``user_metadata`` names are lower case and without their ``x-amz-meta-`` prefix. A backend
+    that stores string pairs turns these into pairs with :func:`attributes_to_pairs` and back
+    with :func:`attributes_from_pairs`, and never looks inside."""
+
+    content: ContentHeaders = field(default_factory=ContentHeaders)
+    user_metadata: Mapping[str, str] = field(default_factory=dict)
+    checksums: Checksums = field(default_factory=Checksums)
+    storage_class: str = STANDARD
+    multipart: MultipartOrigin | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
-    """A stored object as the core sees it.
+    """A stored object (one version of a key) as the core sees it.
 
     ``etag`` has no quotes: an MD5 hex digest, or ``<md5-of-md5s>-N`` for a multipart object.
-    ``metadata`` holds the stored headers with lower-case names, as the core chose them:
-    ``content-type``, ``cache-control``, ``x-amz-meta-*``, ``x-amz-checksum-*``, and ``x-post3-*``
-    pairs the core keeps for itself (a multipart object's part checksums, its upload id).
-    Backends store it as opaque key/value pairs, whatever their length. ``part_sizes`` is set
-    for multipart objects only. ``tags`` are in key order (S3 returns them sorted).
-    ``list_objects_page`` may return infos whose ``tags`` are empty and whose ``metadata`` holds
-    only ``x-amz-storage-class`` (when the object has one: listings show the storage class).
+    ``part_sizes`` is set for multipart objects only. ``tags`` are in key order (S3 returns
+    them sorted). ``version_id`` and ``delete_marker`` are what versioning will use; until then
+    every object is the :data:`NULL_VERSION` and never a delete marker.
     """
 
     key: str
     size: int
     etag: str
     last_modified: dt.datetime
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
     tags: Mapping[str, str] = field(default_factory=dict)
     part_sizes: tuple[int, ...] = ()
+    version_id: str = NULL_VERSION
+    delete_marker: bool = False
+
+    @property
+    def checksums(self) -> Checksums:
+        return self.attributes.checksums
+
+    @property
+    def storage_class(self) -> str:
+        return self.attributes.storage_class
 
     @classmethod
     def from_upload(
         cls,
         key: str,
         digest: PayloadDigest,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str],
         last_modified: dt.datetime | None = None,
     ) -> ObjectInfo:
-        """The info of an object written from an exhausted PayloadStream."""
-        stored = dict(metadata)
-        stored.update(digest.checksum_metadata())
+        """The info of an object written from an exhausted PayloadStream: the checksums
+        the stream computed join those the core already verified (``attributes``)."""
+        values = {**attributes.checksums.values, **digest.checksums}
         return cls(
             key=key,
             size=digest.size,
             etag=digest.md5_hex,
             last_modified=last_modified or utcnow(),
-            metadata=stored,
+            attributes=replace(attributes, checksums=Checksums(values, None)),
             tags=sorted_tags(tags),
         )
+
+    def entry(self) -> ListEntry:
+        """This object as a listing shows it."""
+        return ListEntry(self.key, self.size, self.etag, self.last_modified,
+                         self.storage_class, self.version_id, self.delete_marker)
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One entry of a listing page: exactly what ListObjects(V2) and ListObjectVersions show
+    of an object, so a backend can answer a page from an index without reading each object's
+    attributes."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: dt.datetime
+    storage_class: str = STANDARD
+    version_id: str = NULL_VERSION
+    delete_marker: bool = False
+
+
+# --------------------------------------------------------------------------- stored pairs
+# How attributes become string pairs and back. The names are those of the S3 headers (and
+# ``x-post3-*`` for the core's own), so data written before the attributes were typed, when
+# backends stored these pairs as they came, reads back unchanged.
+
+_META_PREFIX = "x-amz-meta-"
+_CHECKSUM_PREFIX = "x-amz-checksum-"
+_STORAGE_CLASS = "x-amz-storage-class"
+_CHECKSUM_TYPE = "x-amz-checksum-type"
+_CHECKSUM_ALGORITHM = "x-amz-checksum-algorithm"
+_PART_CHECKSUMS = "x-post3-part-checksums"
+_UPLOAD_ID = "x-post3-upload-id"
+#: The one pair a listing needs (see :func:`storage_class_from_pairs`).
+STORAGE_CLASS_PAIR = _STORAGE_CLASS
+
+
+def attributes_to_pairs(
+    attributes: ObjectAttributes, *, checksum_algorithm: str | None = None
+) -> dict[str, str]:
+    """``attributes`` as the string pairs a backend stores (lower-case names, any length).
+    ``checksum_algorithm`` is a pending multipart upload's (see :attr:`UploadInfo`)."""
+    pairs = dict(attributes.content.items())
+    for name, value in attributes.user_metadata.items():
+        pairs[_META_PREFIX + name] = value
+    for algorithm, value in attributes.checksums.values.items():
+        pairs[_CHECKSUM_PREFIX + algorithm] = value
+    if attributes.checksums.type is not None:
+        pairs[_CHECKSUM_TYPE] = attributes.checksums.type
+    if checksum_algorithm is not None:
+        pairs[_CHECKSUM_ALGORITHM] = checksum_algorithm
+    if attributes.storage_class != STANDARD:
+        pairs[_STORAGE_CLASS] = attributes.storage_class
+    origin = attributes.multipart
+    if origin is not None:
+        pairs[_UPLOAD_ID] = origin.upload_id
+        if origin.part_checksum_algorithm is not None:
+            pairs[_PART_CHECKSUMS] = \
+                f"{origin.part_checksum_algorithm}:{','.join(origin.part_checksums)}"
+    return pairs
+
+
+def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
+    """The inverse of :func:`attributes_to_pairs`; pairs it does not know are ignored."""
+    content: dict[str, str] = {}
+    user: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for name, value in pairs.items():
+        if name in CONTENT_FIELDS:
+            content[CONTENT_FIELDS[name]] = value
+        elif name.startswith(_META_PREFIX):
+            user[name[len(_META_PREFIX):]] = value
+        elif name.startswith(_CHECKSUM_PREFIX) and name not in (_CHECKSUM_TYPE,
+                                                                _CHECKSUM_ALGORITHM):
+            values[name[len(_CHECKSUM_PREFIX):]] = value
+    origin = None
+    if _UPLOAD_ID in pairs:
+        algorithm, _, joined = pairs.get(_PART_CHECKSUMS, "").partition(":")
+        origin = MultipartOrigin(
+            pairs[_UPLOAD_ID], algorithm or None, tuple(joined.split(",")) if algorithm else ())
+    return ObjectAttributes(
+        content=ContentHeaders(**content),
+        user_metadata=user,
+        checksums=Checksums(values, pairs.get(_CHECKSUM_TYPE)),
+        storage_class=pairs.get(_STORAGE_CLASS) or STANDARD,
+        multipart=origin,
+    )
+
+
+def checksum_algorithm_from_pairs(pairs: Mapping[str, str]) -> str | None:
+    """A pending upload's checksum algorithm, stored by :func:`attributes_to_pairs`."""
+    return pairs.get(_CHECKSUM_ALGORITHM)
+
+
+def storage_class_from_pairs(pairs: Mapping[str, str]) -> str:
+    """The storage class alone, for a backend that lists from the pairs without decoding them
+    all (it stores :data:`STORAGE_CLASS_PAIR` in an index, say)."""
+    return pairs.get(_STORAGE_CLASS) or STANDARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +354,52 @@ class PartInfo:
 
 @dataclass(frozen=True, slots=True)
 class UploadInfo:
+    """A pending multipart upload: what the completed object will be stored with.
+
+    ``attributes.checksums`` holds no values yet, only the checksum ``type`` the upload was
+    created with; ``checksum_algorithm`` is the algorithm its parts carry (None: no checksum).
+    """
+
     key: str
     upload_id: str
     initiated: dt.datetime
-    metadata: Mapping[str, str] = field(default_factory=dict)
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
     tags: Mapping[str, str] = field(default_factory=dict)
+    checksum_algorithm: str | None = None
+
+    def to_pairs(self) -> dict[str, str]:
+        """The upload's attributes and checksum algorithm as stored pairs."""
+        return attributes_to_pairs(self.attributes, checksum_algorithm=self.checksum_algorithm)
+
+    @classmethod
+    def from_pairs(cls, key: str, upload_id: str, initiated: dt.datetime,
+                   pairs: Mapping[str, str], tags: Mapping[str, str]) -> UploadInfo:
+        return cls(key, upload_id, initiated, attributes_from_pairs(pairs), sorted_tags(tags),
+                   checksum_algorithm_from_pairs(pairs))
+
+
+@dataclass(frozen=True, slots=True)
+class UploadCursor:
+    """A position in the order of pending uploads, ``(key, upload_id)`` ascending (keys in
+    UTF-8 byte order): a page of :meth:`Backend.list_multipart_uploads_page` starts strictly
+    after it. ``upload_id`` None stands after every upload of ``key``.
+
+    The core turns S3's two markers (``key-marker``, ``upload-id-marker``) into a cursor; a
+    backend only compares, with :meth:`admits` or the same comparison in its query."""
+
+    key: str
+    upload_id: str | None = None
+
+    def admits(self, key: str, upload_id: str) -> bool:
+        """Whether the upload ``(key, upload_id)`` comes after this cursor."""
+        if key != self.key:
+            return key > self.key
+        return self.upload_id is not None and upload_id > self.upload_id
+
+    @classmethod
+    def after(cls, upload: UploadInfo) -> UploadCursor:
+        """The cursor of the next page after ``upload``."""
+        return cls(upload.key, upload.upload_id)
 
 
 # --------------------------------------------------------------------------- streams
@@ -201,6 +455,47 @@ class BytesObjectStream(ObjectStream):
                 break
 
 
+# --------------------------------------------------------------------------- capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend does beyond the required methods, declared on its class and read by the
+    core without calling anything: an operation that needs an undeclared capability answers
+    ``501 NotImplemented`` before the backend is called, and ``post3 backends`` lists them.
+
+    A backend that declares a capability implements every method of it; one that does not
+    leaves them alone (they raise :class:`Unsupported`). The conformance suite checks both.
+    """
+
+    #: create/get/upload_part/list_parts/complete/abort_multipart_upload,
+    #: list_multipart_uploads_page
+    multipart: bool = False
+    #: put_object_tags, get_bucket_tags, put_bucket_tags (tags given to put_object are
+    #: always stored: every backend keeps them)
+    tagging: bool = False
+    #: several versions per key (versioned buckets); not yet used by the core
+    versioning: bool = False
+    #: the store lives inside one process (the memory backend): ``post3 run --workers N``
+    #: and several hosts cannot share it
+    single_process: bool = False
+
+    def names(self) -> list[str]:
+        """The declared capabilities' names, in declaration order."""
+        return [name for name in self.__slots__ if getattr(self, name)]
+
+
+class Unsupported(Exception):  # noqa: N818 - a signal, not an error of the backend
+    """Raised by a contract method the backend does not implement (the defaults here do).
+
+    It is internal: the dispatcher answers it with ``501 NotImplemented``; it never names a
+    backend's failure (those are :mod:`post3.errors` classes)."""
+
+    def __init__(self, capability: str) -> None:
+        super().__init__(f"{capability} is not supported by this backend")
+        self.capability = capability
+
+
 # --------------------------------------------------------------------------- the contract
 
 
@@ -211,6 +506,8 @@ class Backend(abc.ABC):
     name: ClassVar[str]
     #: Options this backend accepts; ``post3 backends`` lists them with their help.
     options: ClassVar[Sequence[Option]] = ()
+    #: What this backend does beyond the required methods (see :class:`Capabilities`).
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     @classmethod
     def from_options(cls, options: Mapping[str, str]) -> Self:
@@ -246,11 +543,12 @@ class Backend(abc.ABC):
         uploads do not keep a bucket alive: they are aborted with it."""
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
-        raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
+        """The bucket's tags (``tagging``), sorted by key; raises NoSuchBucket."""
+        raise Unsupported("tagging")
 
     async def put_bucket_tags(self, bucket: str, tags: Mapping[str, str]) -> None:
-        """Replace the bucket's tag set (an empty mapping deletes it)."""
-        raise errors.NotImplemented("Bucket tagging is not implemented by this backend")
+        """Replace the bucket's tag set (an empty mapping deletes it) (``tagging``)."""
+        raise Unsupported("tagging")
 
     async def get_bucket_config(self, bucket: str, name: str) -> str | None:
         """The bucket's configuration document ``name`` (``cors``...), or None if it has none;
@@ -284,12 +582,12 @@ class Backend(abc.ABC):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Store ``body`` under ``key``, atomically, after exhausting it. Build the result
-        with ``ObjectInfo.from_upload(key, body.digest, metadata, tags)``. When ``condition``
+        with ``ObjectInfo.from_upload(key, body.digest, attributes, tags)``. When ``condition``
         is given, ``condition.check(current)`` runs atomically with the commit."""
 
     @abc.abstractmethod
@@ -299,13 +597,16 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
         """Up to ``limit`` objects whose key starts with ``prefix`` and sorts strictly after
-        ``start_after``, in ascending UTF-8 byte order. Must not read the whole bucket."""
+        ``start_after``, in ascending UTF-8 byte order. Must not read the whole bucket.
+        Each entry carries exactly what a listing shows (:class:`ListEntry`): the storage class
+        an object was stored with included."""
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
-        """Replace an object's tag set without rewriting it (empty mapping deletes it)."""
-        raise errors.NotImplemented("Object tagging is not implemented by this backend")
+        """Replace an object's tag set without rewriting it (empty mapping deletes it)
+        (``tagging``)."""
+        raise Unsupported("tagging")
 
     # fallbacks built from the primitives; override when storage can do better -------------
 
@@ -316,12 +617,13 @@ class Backend(abc.ABC):
         dst_bucket: str,
         dst_key: str,
         *,
-        metadata: Mapping[str, str] | None,
+        attributes: ObjectAttributes | None,
         tags: Mapping[str, str] | None,
         condition: WriteCondition | None = None,
         source_check: Callable[[ObjectInfo], None] | None = None,
     ) -> ObjectInfo:
-        """Copy an object. ``metadata``/``tags`` None means "keep the source's".
+        """Copy an object. ``attributes``/``tags`` None means "keep the source's" (but not its
+        checksums, recomputed, nor its multipart origin: the copy is a new, whole object).
         ``source_check`` sees the source info before any byte is copied (copy-source
         conditions). Checksums stored with the source are recomputed over the copied bytes."""
         from post3.payload import PayloadStream
@@ -330,20 +632,15 @@ class Backend(abc.ABC):
         try:
             if source_check is not None:
                 source_check(source.info)
-            algorithms = checksum_algorithms(source.info.metadata)
             body = PayloadStream.from_iterable(
-                aiter(source), size=source.info.size, checksum_algorithms=algorithms
+                aiter(source), size=source.info.size,
+                checksum_algorithms=tuple(source.info.checksums.values),
             )
-            new_metadata = dict(source.info.metadata if metadata is None else metadata)
-            for name in list(new_metadata):
-                # x-post3-*: what the core keeps about the source (multipart.INTERNAL_PREFIX)
-                if name.startswith(("x-amz-checksum-", "x-post3-")):
-                    del new_metadata[name]
             return await self.put_object(
                 dst_bucket,
                 dst_key,
                 body,
-                metadata=new_metadata,
+                attributes=copied_attributes(source.info, attributes),
                 tags=source.info.tags if tags is None else tags,
                 condition=condition,
             )
@@ -371,28 +668,34 @@ class Backend(abc.ABC):
                 results.append((key, None))
         return results
 
-    # multipart ----------------------------------------------------------------------------
+    # multipart (``capabilities.multipart``) ----------------------------------------------
     # The core validates part lists, computes the final ETag and checksums, and paginates;
     # the backend stores parts and concatenates them atomically.
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        """A new pending upload. Its id is URL-safe ASCII and sorts after the ids of the
+        earlier uploads of the key (put the time first, as ``time.time_ns()`` in fixed-width
+        hex, then randomness), so ``(key, upload_id)`` order is S3's ``(key, initiated)`` order
+        even across processes. Store ``attributes``, ``tags`` and ``checksum_algorithm`` to give
+        them back in :class:`UploadInfo`."""
+        raise Unsupported("multipart")
 
     async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
         """Raise NoSuchUpload unless ``upload_id`` is pending for ``key`` in ``bucket``."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def upload_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, body: PayloadStream
     ) -> PartInfo:
         """Store a part (replacing an earlier one with the same number) after exhausting body."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartInfo]:
         """Every stored part of the upload, by ascending part number."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
     async def complete_multipart_upload(
         self,
@@ -404,40 +707,22 @@ class Backend(abc.ABC):
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Make the object from ``parts`` (validated by the core, in order) visible atomically
-        with ``info`` (ETag, metadata, part sizes computed by the core), then forget the upload."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        with ``info`` (ETag, attributes, part sizes computed by the core), then forget the
+        upload."""
+        raise Unsupported("multipart")
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """Forget the upload and free its parts; NoSuchUpload if unknown."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
+        raise Unsupported("multipart")
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
-        """Pending uploads ordered by (key, initiated, upload_id), after the markers."""
-        raise errors.NotImplemented("Multipart upload is not implemented by this backend")
-
-
-    # access keys ---------------------------------------------------------------------------
-    # Kept with the data, so one backup holds both, and ``post3 keys`` works against the same
-    # options as ``post3 run``, while it runs. A backend that keeps none leaves these alone:
-    # then only the root key (POST3_ACCESS_KEY / POST3_SECRET_KEY) exists.
-
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        raise errors.NotImplemented("This backend does not store access keys")
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        """Create or replace the key with ``key.access_key_id``."""
-        raise errors.NotImplemented("This backend does not store access keys")
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        """Every stored key, by access key id."""
-        raise errors.NotImplemented("This backend does not store access keys")
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        """Forget a key; False when there was none."""
-        raise errors.NotImplemented("This backend does not store access keys")
+        """Up to ``limit`` pending uploads whose key starts with ``prefix``, in ``(key,
+        upload_id)`` order, strictly after ``after`` (:meth:`UploadCursor.admits`). Raises
+        NoSuchBucket. Must not read every upload of the bucket when it can seek."""
+        raise Unsupported("multipart")
 
 
 def sorted_tags(tags: Mapping[str, str]) -> dict[str, str]:
@@ -456,13 +741,12 @@ def check_config_name(name: str) -> str:
     return name
 
 
-def checksum_algorithms(metadata: Mapping[str, str]) -> tuple[str, ...]:
-    """The checksum algorithms stored in an object's metadata (``crc32``, ``sha256``...)."""
-    prefix = "x-amz-checksum-"
-    return tuple(
-        name[len(prefix):] for name in metadata
-        if name.startswith(prefix) and name != "x-amz-checksum-type"
-    )
+def copied_attributes(source: ObjectInfo, attributes: ObjectAttributes | None
+                      ) -> ObjectAttributes:
+    """What a copy of ``source`` is written with: ``attributes`` (the source's when None),
+    without checksums (the copy's body recomputes them) or multipart origin."""
+    kept = source.attributes if attributes is None else attributes
+    return replace(kept, checksums=Checksums(), multipart=None)
 
 
 def md5_of_etags(etags: Iterable[str]) -> str:
@@ -471,3 +755,45 @@ def md5_of_etags(etags: Iterable[str]) -> str:
     for etag in etags:
         digest.update(bytes.fromhex(etag))
     return digest.hexdigest()
+
+
+#: The contract a backend plugin is written against.
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BucketInfo",
+    "ByteRange",
+    "BytesObjectStream",
+    "CHECKSUM_TYPES",
+    "COMPOSITE",
+    "CONFIG_NAME",
+    "CONTENT_FIELDS",
+    "Capabilities",
+    "Checksums",
+    "ContentHeaders",
+    "FULL_OBJECT",
+    "ListEntry",
+    "MultipartOrigin",
+    "NULL_VERSION",
+    "ObjectAttributes",
+    "ObjectInfo",
+    "ObjectStream",
+    "Option",
+    "PartInfo",
+    "STANDARD",
+    "STORAGE_CLASS_PAIR",
+    "Unsupported",
+    "UploadCursor",
+    "UploadInfo",
+    "WriteCondition",
+    "attributes_from_pairs",
+    "attributes_to_pairs",
+    "check_config_name",
+    "checksum_algorithm_from_pairs",
+    "copied_attributes",
+    "md5_of_etags",
+    "parse_options",
+    "sorted_tags",
+    "storage_class_from_pairs",
+    "utcnow",
+]

@@ -54,7 +54,8 @@ class Hasher(Protocol):
 class _Crc:
     __slots__ = ("name", "_function", "_size", "_value")
 
-    def __init__(self, name: str, function: Callable[[bytes, int], int], size: int) -> None:
+    def __init__(self, name: str, function: Callable[[bytes | memoryview, int], int],
+                 size: int) -> None:
         self.name = name
         self._function = function
         self._size = size

@@ -234,9 +234,10 @@ async def serve(settings: Settings, backend: Backend, pm: pluggy.PluginManager, 
 def serve_workers(settings: Settings, backend_cls: type[Backend], pm: pluggy.PluginManager,
                   count: int, shutdown_timeout: float) -> int:
     """``--workers N``: N processes on one socket; returns the exit status."""
-    if backend_cls.name == "memory":
+    if backend_cls.capabilities.single_process:
         # Each process would hold its own, different, store.
-        raise click.UsageError("the memory backend lives in one process: use --workers 1")
+        raise click.UsageError(
+            f"the {backend_cls.name} backend lives in one process: use --workers 1")
     try:
         sock = workers.bind(settings.host, settings.port)
     except OSError as exc:
@@ -282,6 +283,8 @@ def backends(ctx: click.Context) -> None:
     for name in registry.names():
         backend_cls = registry.get(name)
         click.echo(f"{name}  ({backend_cls.__module__})")
+        declared = backend_cls.capabilities.names()
+        click.echo(f"    capabilities: {', '.join(declared) if declared else 'none'}")
         for option in backend_cls.options:
             default = "" if option.default is None else f" [default: {option.default}]"
             env = f" [env POST3_{name.upper()}_{option.name.upper()}"

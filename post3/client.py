@@ -39,7 +39,7 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, TypedDict
+from typing import IO, Any, TypedDict, cast
 
 try:
     from aiobotocore.client import AioBaseClient
@@ -95,7 +95,7 @@ def to_s3_error(exc: ClientError) -> errors.S3Error:
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500
     code = str(details.get("Code") or status)
     base = _error_base(code, int(status), exc.operation_name)
-    cls = _dual_class(base)
+    cls = _dual_class(base)  # type: ignore[arg-type]  # a class is hashable
     error = cls.__new__(cls)
     ClientError.__init__(error, response, exc.operation_name)
     # Without a body (HEAD), botocore's message is the HTTP reason: S3's message says more.
@@ -218,7 +218,7 @@ class Post3Client:
                                                   **extra)
             if progress is not None:
                 progress(len(head), len(head))
-            return response
+            return cast(dict[str, Any], response)
         parts = _rechunk(_prepend([bytes(head)], raw), part_size)
         del head
         return await self._multipart_upload(
@@ -261,10 +261,10 @@ class Post3Client:
                     number += 1
                     await slots.acquire()
                     group.create_task(send(number, data))
-            return await self._s3.complete_multipart_upload(
+            return cast(dict[str, Any], await self._s3.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": [completed[n] for n in sorted(completed)]},
-            )
+            ))
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 await self._s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)

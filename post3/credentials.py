@@ -5,11 +5,17 @@ in the spirit of Garage's per-key bucket permissions. Secrets are kept as they a
 needs the secret itself to verify a signature), are shown once, at creation, and never logged.
 
 The provider is chosen through the ``post3_credentials_provider`` hook (firstresult); the one
-here answers last: the root key from the settings, then the keys the backend stores.
+here answers last: the root key from the settings, then the keys of the :class:`KeyStore`.
+
+Keys are not part of the storage contract (:class:`post3.backend.Backend`): a plugin that
+keeps keys beside its data provides a key store for its backend through the
+``post3_key_store`` hook (the memory, filesystem and PostgreSQL backends do), so one backup
+holds both and ``post3 keys`` works against the same options as ``post3 run``.
 """
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import secrets
 import string
@@ -18,12 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+import pluggy
+
 import post3
-from post3 import errors
-from post3.backend import utcnow
+from post3.backend import Backend, utcnow
 
 if TYPE_CHECKING:
-    from post3.backend import Backend
     from post3.config import Settings
 
 PERMISSIONS = ("read", "write", "owner")
@@ -78,16 +84,62 @@ class CredentialsProvider(Protocol):
         """The key with this id, or None when there is none."""
 
 
+class KeyStore(abc.ABC):
+    """Where access keys are kept: what ``post3 keys`` changes and the server looks up.
+
+    Every method may be called from several processes sharing one store at once (``post3 keys``
+    while servers run): a change is atomic, and a reader sees a key whole or not at all."""
+
+    @abc.abstractmethod
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        """The key with this id, or None."""
+
+    @abc.abstractmethod
+    async def put_access_key(self, key: AccessKey) -> None:
+        """Create or replace the key with ``key.access_key_id``."""
+
+    @abc.abstractmethod
+    async def list_access_keys(self) -> list[AccessKey]:
+        """Every stored key, by access key id."""
+
+    @abc.abstractmethod
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        """Forget a key; False when there was none."""
+
+
+def key_store_for(backend: Backend, pm: pluggy.PluginManager | None = None) -> KeyStore | None:
+    """The key store the installed plugins provide for ``backend`` (``post3_key_store``),
+    or None when nothing keeps keys for it: then only the root key exists."""
+    if pm is None:
+        from post3.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    store: KeyStore | None = pm.hook.post3_key_store(backend=backend)
+    return store
+
+
+def _store_of(source: KeyStore | Backend | None,
+              settings: Settings | None = None) -> KeyStore | None:
+    # Callers from before key stores existed pass the backend itself.
+    if not isinstance(source, Backend):
+        return source
+    from post3.plugins import get_plugin_manager
+
+    disabled = settings.disabled_plugins if settings is not None else ()
+    return key_store_for(source, get_plugin_manager(disabled=disabled))
+
+
 class StandardCredentials:
-    """The root key from the settings, then the backend's stored keys.
+    """The root key from the settings, then the key store's keys.
 
     Found keys are cached for a few seconds, so a signed request costs no storage round trip,
     while ``post3 keys deny`` or ``delete`` take effect within ``ttl`` seconds on a running
     server. Misses are never cached: a key created a moment ago works at once.
     """
 
-    def __init__(self, backend: Backend, root: AccessKey | None, ttl: float = 5.0) -> None:
-        self._backend = backend
+    def __init__(self, store: KeyStore | Backend | None, root: AccessKey | None,
+                 ttl: float = 5.0) -> None:
+        self._store = _store_of(store)
         self._root = root
         self._ttl = ttl
         self._cache: dict[str, tuple[float, AccessKey]] = {}
@@ -99,10 +151,7 @@ class StandardCredentials:
         now = time.monotonic()
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        try:
-            key = await self._backend.get_access_key(access_key_id)
-        except errors.NotImplemented:
-            key = None
+        key = None if self._store is None else await self._store.get_access_key(access_key_id)
         if key is None:
             self._cache.pop(access_key_id, None)
         else:
@@ -117,28 +166,32 @@ def root_key(settings: Settings) -> AccessKey | None:
 
 
 @post3.hookimpl(trylast=True)
-def post3_credentials_provider(settings: Settings, backend: Backend) -> CredentialsProvider:
-    return StandardCredentials(backend, root_key(settings))
+def post3_credentials_provider(
+    settings: Settings, backend: Backend, key_store: KeyStore | None = None
+) -> CredentialsProvider:
+    return StandardCredentials(key_store, root_key(settings))
 
 
-async def bootstrap_admin_key(settings: Settings, backend: Backend) -> AccessKey | None:
+async def bootstrap_admin_key(settings: Settings, store: KeyStore | Backend | None,
+                              ) -> AccessKey | None:
     """Safe and still easy: with authentication on, no root key and no stored key, create an
     admin key and store it (the caller prints it, once). Raises BackendError when nobody
-    could ever authenticate (no root key, and a backend that stores no keys)."""
+    could ever authenticate (no root key, and no key store). ``store`` may be the backend,
+    whose key store the installed plugins provide."""
     from post3.backend import BackendError
 
     if not settings.auth or root_key(settings) is not None:
         return None
-    try:
-        if await backend.list_access_keys():
-            return None
-    except errors.NotImplemented:
+    store = _store_of(store, settings)
+    if store is None:
         raise BackendError(
             f"the {settings.backend} backend stores no access keys: set POST3_ACCESS_KEY and "
             "POST3_SECRET_KEY, or use --no-auth on a loopback address"
-        ) from None
+        )
+    if await store.list_access_keys():
+        return None
     key = new_access_key("admin (created at first start)", admin=True)
-    await backend.put_access_key(key)
+    await store.put_access_key(key)
     return key
 
 
@@ -164,3 +217,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+__all__ = [
+    "PERMISSIONS",
+    "AccessKey",
+    "CredentialsProvider",
+    "KeyStore",
+    "StandardCredentials",
+    "bootstrap_admin_key",
+    "first_key_message",
+    "is_loopback",
+    "key_store_for",
+    "new_access_key",
+    "parse_grant",
+    "post3_credentials_provider",
+    "root_key",
+]

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from post3.backend import Backend
     from post3.config import Settings
-    from post3.credentials import CredentialsProvider
+    from post3.credentials import CredentialsProvider, KeyStore
     from post3.registry import BackendRegistry
 
 hookspec = pluggy.HookspecMarker("post3")
@@ -68,15 +68,28 @@ def post3_configure_app(app: web.Application, settings: Settings) -> None:
 
 
 @hookspec(firstresult=True)
+def post3_key_store(backend: Backend) -> KeyStore | None:
+    """The :class:`post3.credentials.KeyStore` that keeps access keys beside ``backend``'s
+    data, or None when ``backend`` is not yours (check its class, never its name).
+
+    Access keys are not part of the storage contract: a storage plugin that can keep them
+    answers here for its own backend (the memory, filesystem and PostgreSQL backends do), and
+    ``post3 keys``, the first-start admin key and post3's own credentials provider use it.
+    Return the same store for the same backend instance each time. Called by ``create_app``
+    and by ``post3 keys``, never per request.
+    """
+
+
+@hookspec(firstresult=True)
 def post3_credentials_provider(
-    settings: Settings, backend: Backend
+    settings: Settings, backend: Backend, key_store: KeyStore | None
 ) -> CredentialsProvider | None:
     """Choose where access keys come from: return an object with
     ``async def lookup(access_key_id) -> post3.credentials.AccessKey | None``, or None to
-    leave the choice to other plugins.
+    leave the choice to other plugins. ``key_store`` is what ``post3_key_store`` answered.
 
     The first non-None answer wins; post3's own provider (the root key from
-    ``POST3_ACCESS_KEY`` / ``POST3_SECRET_KEY``, then the keys the backend stores) answers last,
+    ``POST3_ACCESS_KEY`` / ``POST3_SECRET_KEY``, then the keys of ``key_store``) answers last,
     so a plugin that brings its own key store (LDAP, Vault, a file) takes precedence simply by
     being installed. Called once by ``create_app``.
     """

@@ -1,8 +1,8 @@
 """``post3 keys``: create, list, show, allow, deny and delete access keys.
 
-The keys live in the backend's storage, so these commands take the same backend options as
-``post3 run`` and work while a server runs (it sees changes within seconds). A secret is
-printed once, by ``create``, and never again.
+The keys live beside the backend's data (in the key store its plugin provides), so these
+commands take the same backend options as ``post3 run`` and work while a server runs (it sees
+changes within seconds). A secret is printed once, by ``create``, and never again.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
 import post3
-from post3 import errors
 from post3.backend import Backend, BackendError
-from post3.credentials import AccessKey, new_access_key, parse_grant
+from post3.credentials import AccessKey, KeyStore, key_store_for, new_access_key, parse_grant
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _grant(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):  # type: ignore[no-untyped-def]
@@ -29,7 +29,8 @@ def _grant(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]):
         raise click.BadParameter(str(exc)) from None
 
 
-def backend_options(function):  # type: ignore[no-untyped-def]
+def backend_options(function: F) -> F:
+    """``--backend`` and ``--option``, as ``post3 run`` takes them."""
     function = click.option("--option", "-o", "options", multiple=True, metavar="KEY=VALUE",
                             help="A backend option, as for `post3 run`.")(function)
     return click.option("--backend", "-b", default=None,
@@ -53,9 +54,23 @@ def with_backend(ctx: click.Context, backend: str | None, options: tuple[str, ..
         return asyncio.run(run(backend_cls.from_options(settings.backend_options)))
     except BackendError as exc:
         raise click.ClickException(str(exc)) from None
-    except errors.NotImplemented:
-        raise click.ClickException(
-            f"the {settings.backend} backend does not store access keys") from None
+
+
+def with_key_store(ctx: click.Context, backend: str | None, options: tuple[str, ...],
+                   work: Callable[[KeyStore], Awaitable[T]]) -> T:
+    """Run ``work`` with the key store the plugins provide for the opened backend
+    (``post3_key_store``); a backend without one is a usage error."""
+    from post3.cli import plugin_manager
+
+    pm = plugin_manager(ctx)
+
+    async def on_store(instance: Backend) -> T:
+        store = key_store_for(instance, pm)
+        if store is None:
+            raise click.ClickException(f"the {instance.name} backend does not store access keys")
+        return await work(store)
+
+    return with_backend(ctx, backend, options, on_store)
 
 
 def describe(key: AccessKey) -> str:
@@ -67,8 +82,8 @@ def describe(key: AccessKey) -> str:
     return f"{key.access_key_id}{name}  {access}  created {key.created:%Y-%m-%d %H:%M:%S}Z"
 
 
-async def _get(backend: Backend, key_id: str) -> AccessKey:
-    key = await backend.get_access_key(key_id)
+async def _get(store: KeyStore, key_id: str) -> AccessKey:
+    key = await store.get_access_key(key_id)
     if key is None:
         raise click.ClickException(f"no access key {key_id!r}")
     return key
@@ -91,10 +106,10 @@ def create(ctx: click.Context, name: str, admin: bool, grants: list[tuple[str, s
     """Create a key and print its secret (shown this once only)."""
     key = new_access_key(name, admin, dict(grants))
 
-    async def work(instance: Backend) -> None:
-        await instance.put_access_key(key)
+    async def work(store: KeyStore) -> None:
+        await store.put_access_key(key)
 
-    with_backend(ctx, backend, options, work)
+    with_key_store(ctx, backend, options, work)
     click.echo(f"Access key ID:     {key.access_key_id}")
     click.echo(f"Secret access key: {key.secret_access_key}")
     click.echo(describe(key))
@@ -106,7 +121,7 @@ def create(ctx: click.Context, name: str, admin: bool, grants: list[tuple[str, s
 @click.pass_context
 def list_keys(ctx: click.Context, backend: str | None, options: tuple[str, ...]) -> None:
     """List keys (never their secrets)."""
-    for key in with_backend(ctx, backend, options, lambda b: b.list_access_keys()):
+    for key in with_key_store(ctx, backend, options, lambda b: b.list_access_keys()):
         click.echo(describe(key))
 
 
@@ -116,7 +131,7 @@ def list_keys(ctx: click.Context, backend: str | None, options: tuple[str, ...])
 @click.pass_context
 def show(ctx: click.Context, key_id: str, backend: str | None, options: tuple[str, ...]) -> None:
     """Show one key (never its secret)."""
-    click.echo(describe(with_backend(ctx, backend, options, lambda b: _get(b, key_id))))
+    click.echo(describe(with_key_store(ctx, backend, options, lambda b: _get(b, key_id))))
 
 
 def _change_grant(ctx: click.Context, key_id: str, grant: str, allow: bool,
@@ -126,16 +141,16 @@ def _change_grant(ctx: click.Context, key_id: str, grant: str, allow: bool,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="BUCKET:PERM") from None
 
-    async def work(instance: Backend) -> AccessKey:
-        key = await _get(instance, key_id)
+    async def work(store: KeyStore) -> AccessKey:
+        key = await _get(store, key_id)
         if allow:
             key = key.with_grant(bucket, permission)
         elif key.grants.get(bucket) == permission:
             key = key.with_grant(bucket, None)
-        await instance.put_access_key(key)
+        await store.put_access_key(key)
         return key
 
-    click.echo(describe(with_backend(ctx, backend, options, work)))
+    click.echo(describe(with_key_store(ctx, backend, options, work)))
 
 
 @keys_group.command("allow")
@@ -166,7 +181,7 @@ def deny(ctx: click.Context, key_id: str, grant: str, backend: str | None,
 @click.pass_context
 def delete(ctx: click.Context, key_id: str, backend: str | None, options: tuple[str, ...]) -> None:
     """Delete a key: requests signed with it are refused from then on."""
-    if not with_backend(ctx, backend, options, lambda b: b.delete_access_key(key_id)):
+    if not with_key_store(ctx, backend, options, lambda b: b.delete_access_key(key_id)):
         raise click.ClickException(f"no access key {key_id!r}")
     click.echo(f"deleted {key_id}")
 

@@ -11,7 +11,7 @@ import binascii
 from dataclasses import dataclass, field
 
 from post3 import errors
-from post3.backend import Backend, ObjectInfo
+from post3.backend import Backend, ListEntry
 
 #: Sorts after every character a key can hold: ``prefix + SKIP`` is past all keys under prefix.
 SKIP = "\U0010ffff"
@@ -20,7 +20,7 @@ MAX_KEYS = 1000
 
 @dataclass(slots=True)
 class ListResult:
-    contents: list[ObjectInfo] = field(default_factory=list)
+    contents: list[ListEntry] = field(default_factory=list)
     common_prefixes: list[str] = field(default_factory=list)
     is_truncated: bool = False
     #: Where the next page starts (``start_after`` for the backend), when truncated.

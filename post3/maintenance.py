@@ -15,7 +15,7 @@ import re
 import click
 
 import post3
-from post3.backend import Backend, BackendError, utcnow
+from post3.backend import Backend, BackendError, UploadCursor, utcnow
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -36,14 +36,14 @@ async def abort_stale_uploads(backend: Backend, older_than: dt.timedelta,
     cutoff = utcnow() - older_than
     stale: list[tuple[str, str, str]] = []
     for bucket in await backend.list_buckets():
-        key_marker, id_marker = "", ""
+        cursor: UploadCursor | None = None
         while True:
-            page = await backend.list_multipart_uploads(
-                bucket.name, key_marker=key_marker, upload_id_marker=id_marker, limit=1000)
+            page = await backend.list_multipart_uploads_page(bucket.name, after=cursor,
+                                                             limit=1000)
             stale.extend((bucket.name, u.key, u.upload_id) for u in page if u.initiated < cutoff)
             if len(page) < 1000:
                 break
-            key_marker, id_marker = page[-1].key, page[-1].upload_id
+            cursor = UploadCursor.after(page[-1])
     if not dry_run:
         for bucket_name, key, upload_id in stale:
             await backend.abort_multipart_upload(bucket_name, key, upload_id)

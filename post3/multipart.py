@@ -8,29 +8,29 @@ here, so every backend completes alike.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from post3 import checksums, errors, xml
+from post3 import checksums, errors, listing, xml
 from post3.api.object_headers import unquote_etag
-from post3.backend import ObjectInfo, PartInfo, UploadInfo, md5_of_etags, utcnow
+from post3.backend import (
+    COMPOSITE,
+    FULL_OBJECT,
+    Checksums,
+    MultipartOrigin,
+    ObjectInfo,
+    PartInfo,
+    UploadCursor,
+    UploadInfo,
+    md5_of_etags,
+    utcnow,
+)
 
 MIN_PART_NUMBER = 1
 MAX_PART_NUMBER = 10_000
 #: Every part but the last must be at least this large (S3's limit).
 MIN_PART_SIZE = 5 * 1024 * 1024
 
-#: Upload metadata names that describe the upload's checksum, not the object's headers.
-ALGORITHM_KEY = "x-amz-checksum-algorithm"
-TYPE_KEY = "x-amz-checksum-type"
-
-#: Object metadata the core keeps for itself: never sent as a header, dropped by copies.
-#: Backends store metadata as opaque pairs, so every backend keeps these without knowing them.
-INTERNAL_PREFIX = "x-post3-"
-#: ``<algorithm>:<b64>,<b64>,...``: each part's checksum, for ``?partNumber=N`` and
-#: GetObjectAttributes (S3 answers them with the part's own checksum).
-PART_CHECKSUMS_KEY = "x-post3-part-checksums"
-#: The upload a multipart object was completed from, so a retried completion is recognised.
-UPLOAD_ID_KEY = "x-post3-upload-id"
+TYPE_HEADER = "x-amz-checksum-type"
 
 
 def parse_part_number(value: str | None) -> int:
@@ -44,10 +44,10 @@ def parse_part_number(value: str | None) -> int:
     return int(value)
 
 
-def checksum_settings(headers: Mapping[str, str]) -> dict[str, str]:
-    """``x-amz-checksum-algorithm`` / ``x-amz-checksum-type`` of CreateMultipartUpload, as
-    upload metadata. CRC64NVME only exists as a full-object checksum; the rest default to
-    COMPOSITE, as in S3."""
+def checksum_settings(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """``(algorithm, type)`` from the ``x-amz-checksum-algorithm`` / ``x-amz-checksum-type``
+    of CreateMultipartUpload (None: no checksum). CRC64NVME only exists as a full-object
+    checksum; the rest default to COMPOSITE, as in S3."""
     algorithm = headers.get("x-amz-checksum-algorithm")
     kind = headers.get("x-amz-checksum-type")
     if algorithm is None:
@@ -56,7 +56,7 @@ def checksum_settings(headers: Mapping[str, str]) -> dict[str, str]:
                 "The x-amz-checksum-type header can only be used with the "
                 "x-amz-checksum-algorithm header."
             )
-        return {}
+        return None
     name = checksums.normalize(algorithm)
     kind = (kind or ("FULL_OBJECT" if name == "crc64nvme" else "COMPOSITE")).upper()
     if kind not in ("COMPOSITE", "FULL_OBJECT"):
@@ -66,7 +66,21 @@ def checksum_settings(headers: Mapping[str, str]) -> dict[str, str]:
         raise errors.InvalidRequest(
             f"The {kind} checksum type cannot be used with the {name} checksum algorithm."
         )
-    return {ALGORITHM_KEY: name, TYPE_KEY: kind}
+    return name, kind
+
+
+def uploads_cursor(key_marker: str, upload_id_marker: str, prefix: str,
+                   delimiter: str) -> UploadCursor | None:
+    """Where ListMultipartUploads resumes, by S3's two-marker rule: after every upload of
+    ``key-marker`` (past its whole group when it names a common prefix); with an
+    ``upload-id-marker`` too, after that upload of the key only; an ``upload-id-marker``
+    without a ``key-marker`` is ignored."""
+    if not key_marker:
+        return None
+    resume = listing.resume_point(key_marker, prefix, delimiter)
+    if resume != key_marker or not upload_id_marker:
+        return UploadCursor(resume)
+    return UploadCursor(key_marker, upload_id_marker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,27 +135,25 @@ def select_parts(requested: Sequence[RequestedPart], stored: Sequence[PartInfo])
 
 def completed_info(upload: UploadInfo, parts: Sequence[PartInfo]) -> ObjectInfo:
     """The completed object's info: ``md5(md5s)-N`` ETag, part sizes, and the upload's
-    metadata with its checksum settings turned into the object's checksum."""
-    metadata = dict(upload.metadata)
-    algorithm = metadata.pop(ALGORITHM_KEY, None)
-    kind = metadata.pop(TYPE_KEY, None)
+    attributes with its checksum settings turned into the object's checksum."""
+    algorithm, kind = upload.checksum_algorithm, upload.attributes.checksums.type
+    object_checksums = Checksums()
+    origin = MultipartOrigin(upload.upload_id)
     if algorithm is not None and all(algorithm in part.checksums for part in parts):
         values = [part.checksums[algorithm] for part in parts]
-        if kind == "FULL_OBJECT":
+        if kind == FULL_OBJECT:
             sizes = [part.size for part in parts]
             value = checksums.full_object(algorithm, zip(values, sizes, strict=True))
         else:
             value = checksums.composite(algorithm, values)
-        metadata[f"x-amz-checksum-{algorithm}"] = value
-        metadata[TYPE_KEY] = kind or "COMPOSITE"
-        metadata[PART_CHECKSUMS_KEY] = f"{algorithm}:{','.join(values)}"
-    metadata[UPLOAD_ID_KEY] = upload.upload_id
+        object_checksums = Checksums({algorithm: value}, kind or COMPOSITE)
+        origin = MultipartOrigin(upload.upload_id, algorithm, tuple(values))
     return ObjectInfo(
         key=upload.key,
         size=sum(part.size for part in parts),
         etag=f"{md5_of_etags(part.etag for part in parts)}-{len(parts)}",
         last_modified=utcnow(),
-        metadata=metadata,
+        attributes=replace(upload.attributes, checksums=object_checksums, multipart=origin),
         tags=dict(upload.tags),
         part_sizes=tuple(part.size for part in parts),
     )
@@ -150,22 +162,14 @@ def completed_info(upload: UploadInfo, parts: Sequence[PartInfo]) -> ObjectInfo:
 def part_checksums(info: ObjectInfo) -> tuple[str, list[str]] | None:
     """``(algorithm, one base64 checksum per part)`` of a multipart object completed with a
     checksum; None for any other object."""
-    stored = info.metadata.get(PART_CHECKSUMS_KEY)
-    if not stored or not info.part_sizes:
+    origin = info.attributes.multipart
+    if origin is None or origin.part_checksum_algorithm is None or not info.part_sizes:
         return None
-    algorithm, _, joined = stored.partition(":")
-    values = joined.split(",")
-    if len(values) != len(info.part_sizes) or f"x-amz-checksum-{algorithm}" not in info.metadata:
+    values = list(origin.part_checksums)
+    if len(values) != len(info.part_sizes) \
+            or origin.part_checksum_algorithm not in info.checksums.values:
         return None
-    return algorithm, values
-
-
-def object_checksums(info: ObjectInfo) -> dict[str, str]:
-    """The object's checksum values by algorithm (``{"crc32": "...-3"}``)."""
-    return {
-        name[len(checksums.HEADER_PREFIX):]: value for name, value in info.metadata.items()
-        if name.startswith(checksums.HEADER_PREFIX) and name not in checksums.NOT_VALUE_HEADERS
-    }
+    return origin.part_checksum_algorithm, values
 
 
 def check_expected_checksum(headers: Mapping[str, str], info: ObjectInfo) -> None:
@@ -173,8 +177,8 @@ def check_expected_checksum(headers: Mapping[str, str], info: ObjectInfo) -> Non
     expects of the whole object (``<b64>-N`` for COMPOSITE, the object's CRC for FULL_OBJECT):
     a mismatch is ``BadDigest``, checked before anything is committed. ``x-amz-checksum-type``
     must name the upload's type."""
-    kind = headers.get(TYPE_KEY)
-    stored_kind = info.metadata.get(TYPE_KEY)
+    kind = headers.get(TYPE_HEADER)
+    stored_kind = info.checksums.type
     if kind is not None and kind.upper() != stored_kind:
         raise errors.InvalidRequest(
             f"The upload was created using the {stored_kind or 'null'} checksum mode. The "
@@ -190,9 +194,9 @@ def check_expected_checksum(headers: Mapping[str, str], info: ObjectInfo) -> Non
         raise errors.InvalidRequest(
             "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
     ((name, value),) = given.items()
-    stored = object_checksums(info).get(name)
+    stored = info.checksums.values.get(name)
     if stored is None:
-        created = next(iter(object_checksums(info)), "null")
+        created = next(iter(info.checksums.values), "null")
         raise errors.InvalidRequest(
             f"The upload was created using the {created.upper()} checksum algorithm, but the "
             f"complete request names {name.upper()}.")
@@ -205,10 +209,16 @@ def check_expected_checksum(headers: Mapping[str, str], info: ObjectInfo) -> Non
 def completed_from(info: ObjectInfo, upload_id: str, requested: Sequence[RequestedPart]) -> bool:
     """Whether ``info`` is what completing ``upload_id`` with ``requested`` made: a retried
     CompleteMultipartUpload then answers as the first one did."""
-    if info.metadata.get(UPLOAD_ID_KEY) != upload_id or not info.part_sizes:
+    if not completed_upload(info, upload_id) or not info.part_sizes:
         return False
     try:
         etag = md5_of_etags(part.etag for part in requested)
     except ValueError:  # an ETag that is not hex names no part
         return False
     return info.etag == f"{etag}-{len(requested)}"
+
+
+def completed_upload(info: ObjectInfo, upload_id: str) -> bool:
+    """Whether ``info`` is the object completing ``upload_id`` made."""
+    return info.attributes.multipart is not None \
+        and info.attributes.multipart.upload_id == upload_id

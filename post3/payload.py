@@ -278,7 +278,7 @@ class PayloadStream:
         announced = f"{checksums.HEADER_PREFIX}{expected.trailer}" if expected.trailer else None
         if any(name != announced for name in trailers) or (announced and announced not in trailers):
             raise errors.MalformedTrailerError()
-        if announced is not None:
+        if announced is not None and expected.trailer is not None:
             value = trailers[announced]
             checksums.decode_value(expected.trailer, value, what="trailing header")
             _compare(expected.trailer, value, computed[expected.trailer])

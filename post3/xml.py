@@ -49,18 +49,21 @@ def _fill(parent: ET.Element, children: Iterable[Child]) -> None:
             child.text = _text(value)
 
 
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
 def render(root: str, children: Iterable[Child], *, namespace: bool = True) -> bytes:
     """``<?xml ...?><root xmlns="...">children</root>`` as UTF-8 bytes."""
     element = ET.Element(root, {"xmlns": NAMESPACE} if namespace else {})
     _fill(element, children)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8")
+    return XML_DECLARATION + bytes(ET.tostring(element, encoding="utf-8"))
 
 
 def render_value(root: str, value: Any) -> bytes:
     """A root element holding only text: ``<LocationConstraint>eu-west-1</...>``."""
     element = ET.Element(root, {"xmlns": NAMESPACE})
     element.text = _text(value) if value is not None else None
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(element, encoding="utf-8")
+    return XML_DECLARATION + bytes(ET.tostring(element, encoding="utf-8"))
 
 
 #: What XML 1.0 cannot carry at all: C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone
@@ -82,7 +85,7 @@ def _xml_safe(value: Any) -> Any:
 def render_error(error: errors.S3Error, request_id: str, resource: str | None) -> bytes:
     """The ``<Error>`` document. The request being refused may hold what XML cannot carry
     (a key with U+0000): the error must still parse, so such characters are escaped here."""
-    children: list[Child] = [("Code", error.code), ("Message", error.message)]
+    children: list[tuple[str, Any]] = [("Code", error.code), ("Message", error.message)]
     children.extend(error.fields.items())
     children.append(("Resource", resource))
     children.append(("RequestId", request_id))

@@ -27,7 +27,7 @@ are never refused.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Container, Iterable
+from collections.abc import Collection, Container, Iterable
 from dataclasses import dataclass
 
 from post3 import errors
@@ -98,7 +98,7 @@ def bucket_host(host: str, domains: Iterable[str]) -> str | None:
 
 
 def addressing(host: str | None, domains: tuple[str, ...], method: str, raw_path: str,
-               query: Container[str], bucket_params: Container[str]) -> Addressing:
+               query: Container[str], bucket_params: Collection[str]) -> Addressing:
     """How the request names its bucket; raises InvalidRequest for one that can only be
     virtual-hosted on a domain post3 does not serve (see the module's rules).
 

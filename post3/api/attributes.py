@@ -6,7 +6,7 @@ from aiohttp import web
 
 from post3 import errors, multipart, xml
 from post3.api.get import check_version_id
-from post3.api.object_headers import http_date
+from post3.api.object_headers import checksum_children, http_date
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
 from post3.backend import ObjectInfo
@@ -63,16 +63,13 @@ async def handle_get_object_attributes(s3: S3Request) -> web.StreamResponse:
     if "ETag" in wanted:
         children.append(("ETag", info.etag))  # unquoted, unlike everywhere else
     if "Checksum" in wanted:
-        values = [(f"Checksum{name.removeprefix('x-amz-checksum-').upper()}", value)
-                  for name, value in info.metadata.items()
-                  if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-type"]
+        values = checksum_children(info.checksums)
         if values:
-            kind = info.metadata.get("x-amz-checksum-type", "FULL_OBJECT")
-            children.append(("Checksum", [*values, ("ChecksumType", kind)]))
+            children.append(("Checksum", list(values)))
     if "ObjectParts" in wanted and info.part_sizes:
         children.append(("ObjectParts", object_parts(s3, info)))
     if "StorageClass" in wanted:
-        children.append(("StorageClass", info.metadata.get("x-amz-storage-class", "STANDARD")))
+        children.append(("StorageClass", info.storage_class))
     if "ObjectSize" in wanted:
         children.append(("ObjectSize", info.size))
     response = xml_response(xml.render("GetObjectAttributesResponse", children))

@@ -8,7 +8,12 @@ from aiohttp import web
 
 from post3 import conditions, errors, names, xml
 from post3.api.acl import check_canned_acl
-from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header
+from post3.api.object_headers import (
+    attributes_from_request,
+    checksum_children,
+    quote_etag,
+    tags_from_header,
+)
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
@@ -52,21 +57,17 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
             "without changing the object's metadata, storage class, website redirect location "
             "or encryption attributes."
         )
-    metadata = metadata_from_request(s3.headers) if replace_metadata else None
+    attributes = attributes_from_request(s3.headers) if replace_metadata else None
     tags = tags_from_header(s3.headers.get("x-amz-tagging")) if replace_tags else None
     await s3.backend.head_bucket(s3.bucket)
     info = await s3.backend.copy_object(
         src_bucket, src_key, s3.bucket, s3.key,
-        metadata=metadata, tags=tags, condition=write_condition(s3),
+        attributes=attributes, tags=tags, condition=write_condition(s3),
         source_check=conditions.copy_source_check(s3.headers),
     )
-    checksums = [
-        (f"Checksum{name.removeprefix('x-amz-checksum-').upper()}", value)
-        for name, value in info.metadata.items()
-        if name.startswith("x-amz-checksum-") and name != "x-amz-checksum-type"
-    ]
     body = xml.render("CopyObjectResult", [
-        ("ETag", quote_etag(info.etag)), ("LastModified", info.last_modified), *checksums,
+        ("ETag", quote_etag(info.etag)), ("LastModified", info.last_modified),
+        *checksum_children(info.checksums),
     ])
     return xml_response(body)
 

@@ -14,6 +14,7 @@ from post3.api import (
     authentication,
     bucket,
     bucket_config,
+    capabilities,
     copy,
     cors,
     delete,
@@ -120,7 +121,12 @@ async def handle_s3_request(request: web.Request) -> web.StreamResponse:
     handler = HANDLERS.get(s3_request.operation)
     if handler is None:
         raise errors.NotImplemented(f"{s3_request.operation} is not implemented by post3")
-    return await handler(s3_request)
+    capabilities.check_supported(s3_request.operation, s3_request.backend)
+    try:
+        return await handler(s3_request)
+    except capabilities.Unsupported as unsupported:
+        raise capabilities.not_implemented(
+            s3_request.operation, unsupported.capability, s3_request.backend) from None
 
 
 @web.middleware

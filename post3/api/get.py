@@ -8,9 +8,9 @@ from aiohttp import web
 
 from post3 import conditions, errors, multipart
 from post3.api.middleware import BODY_SENT
-from post3.api.object_headers import http_date, object_headers, quote_etag
+from post3.api.object_headers import checksum_headers, http_date, object_headers, quote_etag
 from post3.api.request import S3Request
-from post3.backend import ByteRange, ObjectInfo, ObjectStream
+from post3.backend import ByteRange, Checksums, ObjectInfo, ObjectStream
 from post3.ranges import PartRange, content_range, parse_range
 
 
@@ -44,17 +44,10 @@ def not_modified(info: ObjectInfo) -> web.Response:
 
 def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
                      byte_range: ByteRange | None) -> tuple[int, dict[str, str]]:
-    headers = object_headers(info, s3.query)
-    headers["Content-Length"] = str(stop - start)
     checksum_mode = s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled"
+    headers = object_headers(info, s3.query, checksums=checksum_mode and byte_range is None)
+    headers["Content-Length"] = str(stop - start)
     if byte_range is None:
-        if checksum_mode:
-            found = {name: value for name, value in info.metadata.items()
-                     if name.startswith("x-amz-checksum-")}
-            if found and multipart.TYPE_KEY not in found:
-                # A single-part object's checksum covers the object as a whole.
-                found[multipart.TYPE_KEY] = "FULL_OBJECT"
-            headers.update(found)
         return 200, headers
     if isinstance(byte_range, PartRange):
         # A simple object is its own part 1 (S3 answers 206 with the whole object).
@@ -63,8 +56,9 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
         if stored is not None:
             # The part's own checksum: it covers exactly the bytes sent, so clients verify it.
             algorithm, values = stored
-            headers[f"x-amz-checksum-{algorithm}"] = values[byte_range.part_number - 1]
-            headers[multipart.TYPE_KEY] = info.metadata[multipart.TYPE_KEY]
+            part = Checksums({algorithm: values[byte_range.part_number - 1]},
+                             info.checksums.type)
+            headers.update(checksum_headers(part))
     headers["Content-Range"] = content_range(start, stop, info.size)
     return 206, headers
 

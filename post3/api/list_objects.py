@@ -11,7 +11,7 @@ from post3 import errors, listing, xml
 from post3.api.object_headers import quote_etag
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
-from post3.backend import ObjectInfo
+from post3.backend import ListEntry
 
 
 def url_encoder(s3: S3Request) -> Callable[[str], str]:
@@ -26,13 +26,13 @@ def url_encoder(s3: S3Request) -> Callable[[str], str]:
     return lambda value: urllib.parse.quote(value, safe="/")
 
 
-def _contents(info: ObjectInfo, encode: Callable[[str], str], owner: bool) -> xml.Child:
+def _contents(info: ListEntry, encode: Callable[[str], str], owner: bool) -> xml.Child:
     children: list[xml.Child] = [
         ("Key", encode(info.key)),
         ("LastModified", info.last_modified),
         ("ETag", quote_etag(info.etag)),
         ("Size", info.size),
-        ("StorageClass", info.metadata.get("x-amz-storage-class", "STANDARD")),
+        ("StorageClass", info.storage_class),
     ]
     if owner:
         children.append(("Owner", OWNER))

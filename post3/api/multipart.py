@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Mapping
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -12,11 +13,16 @@ from post3 import conditions, errors, listing, multipart, xml
 from post3.api.acl import check_canned_acl
 from post3.api.body import read_xml_body
 from post3.api.copy import parse_copy_source
-from post3.api.object_headers import metadata_from_request, quote_etag, tags_from_header
+from post3.api.object_headers import (
+    attributes_from_request,
+    checksum_children,
+    quote_etag,
+    tags_from_header,
+)
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
-from post3.backend import ObjectInfo, PartInfo, UploadInfo
+from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
 
@@ -34,16 +40,17 @@ def _checksum_headers(part: PartInfo) -> dict[str, str]:
 
 async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
     check_canned_acl(s3.headers.get("x-amz-acl"))
-    metadata = metadata_from_request(s3.headers)
+    attributes = attributes_from_request(s3.headers)
     settings = multipart.checksum_settings(s3.headers)
-    metadata.update(settings)
+    algorithm, kind = settings if settings is not None else (None, None)
+    attributes = replace(attributes, checksums=Checksums({}, kind))
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
-    upload = await s3.backend.create_multipart_upload(s3.bucket, s3.key, metadata=metadata,
-                                                      tags=tags)
+    upload = await s3.backend.create_multipart_upload(
+        s3.bucket, s3.key, attributes=attributes, tags=tags, checksum_algorithm=algorithm)
     headers = {}
-    if settings:
-        headers["x-amz-checksum-algorithm"] = settings[multipart.ALGORITHM_KEY].upper()
-        headers["x-amz-checksum-type"] = settings[multipart.TYPE_KEY]
+    if algorithm is not None and kind is not None:
+        headers["x-amz-checksum-algorithm"] = algorithm.upper()
+        headers["x-amz-checksum-type"] = kind
     body = xml.render("InitiateMultipartUploadResult", [
         ("Bucket", s3.bucket), ("Key", s3.key), ("UploadId", upload.upload_id)])
     response = xml_response(body)
@@ -123,7 +130,7 @@ async def _answer_retried_completion(s3: S3Request, upload_id: str,
         info = await s3.backend.head_object(s3.bucket, s3.key)
     except errors.NoSuchKey:
         raise errors.NoSuchUpload() from None
-    if info.metadata.get(multipart.UPLOAD_ID_KEY) != upload_id:
+    if not multipart.completed_upload(info, upload_id):
         raise errors.NoSuchUpload()
     if requested is None:
         try:
@@ -138,13 +145,9 @@ async def _answer_retried_completion(s3: S3Request, upload_id: str,
 def _completion_result(s3: S3Request, info: ObjectInfo) -> web.StreamResponse:
     location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
         urllib.parse.quote(s3.key, safe="/~")
-    checksum = [(f"Checksum{name.upper()}", value)
-                for name, value in multipart.object_checksums(info).items()]
-    kind = info.metadata.get(multipart.TYPE_KEY)
     return xml_response(xml.render("CompleteMultipartUploadResult", [
         ("Location", location), ("Bucket", s3.bucket), ("Key", s3.key),
-        ("ETag", quote_etag(info.etag)), *checksum,
-        ("ChecksumType", kind),
+        ("ETag", quote_etag(info.etag)), *checksum_children(info.checksums),
     ]))
 
 
@@ -171,16 +174,16 @@ async def handle_list_parts(s3: S3Request) -> web.StreamResponse:
     parts = [p for p in await s3.backend.list_parts(s3.bucket, s3.key, upload_id)
              if p.part_number > marker]
     page, truncated = parts[:max_parts], len(parts) > max_parts
-    algorithm = upload.metadata.get(multipart.ALGORITHM_KEY)
+    algorithm = upload.checksum_algorithm
     children: list[xml.Child] = [
         ("Bucket", s3.bucket), ("Key", s3.key), ("UploadId", upload_id),
         ("Initiator", OWNER), ("Owner", OWNER),
-        ("StorageClass", upload.metadata.get("x-amz-storage-class", "STANDARD")),
+        ("StorageClass", upload.attributes.storage_class),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", page[-1].part_number if page else marker),
         ("MaxParts", max_parts), ("IsTruncated", truncated),
         ("ChecksumAlgorithm", algorithm.upper() if algorithm else None),
-        ("ChecksumType", upload.metadata.get(multipart.TYPE_KEY)),
+        ("ChecksumType", upload.attributes.checksums.type),
     ]
     for part in page:
         children.append(("Part", [
@@ -196,6 +199,7 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
     delimiter = s3.query.get("delimiter", "")
     key_marker = s3.query.get("key-marker", "")
     upload_id_marker = s3.query.get("upload-id-marker", "") if key_marker else ""
+    cursor = multipart.uploads_cursor(key_marker, upload_id_marker, prefix, delimiter)
     max_uploads = _bounded(s3.query.get("max-uploads"), "max-uploads", MAX_UPLOADS_LISTED)
     encode = (lambda v: urllib.parse.quote(v, safe="/")) \
         if s3.query.get("encoding-type") == "url" else (lambda v: v)
@@ -204,11 +208,9 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
     uploads: list[UploadInfo] = []
     prefixes: list[str] = []
     truncated, last_returned = False, ""
-    cursor_key, cursor_id = listing.resume_point(key_marker, prefix, delimiter), upload_id_marker
     while not truncated:
-        page = await s3.backend.list_multipart_uploads(
-            s3.bucket, prefix=prefix, key_marker=cursor_key, upload_id_marker=cursor_id,
-            limit=max_uploads + 1)
+        page = await s3.backend.list_multipart_uploads_page(
+            s3.bucket, prefix=prefix, after=cursor, limit=max_uploads + 1)
         for upload in page:
             group = listing.common_prefix(upload.key, prefix, delimiter)
             if group is not None and prefixes and prefixes[-1] == group:
@@ -224,8 +226,7 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
                 last_returned = upload.key
         if len(page) <= max_uploads:
             break
-        last = page[-1]
-        cursor_key, cursor_id = last.key, last.upload_id
+        cursor = UploadCursor.after(page[-1])
 
     # When the page ends on a common prefix, the key marker alone skips past it.
     ends_on_upload = truncated and uploads and last_returned == uploads[-1].key
@@ -243,7 +244,7 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
         children.append(("Upload", [
             ("Key", encode(upload.key)), ("UploadId", upload.upload_id),
             ("Initiator", OWNER), ("Owner", OWNER),
-            ("StorageClass", upload.metadata.get("x-amz-storage-class", "STANDARD")),
+            ("StorageClass", upload.attributes.storage_class),
             ("Initiated", upload.initiated),
         ]))
     children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in prefixes)

@@ -7,10 +7,15 @@ import urllib.parse
 from collections.abc import Mapping
 from email.utils import format_datetime, parsedate_to_datetime
 
-from multidict import CIMultiDictProxy
-
 from post3 import errors
-from post3.backend import ObjectInfo
+from post3.backend import (
+    CONTENT_FIELDS,
+    STANDARD,
+    Checksums,
+    ContentHeaders,
+    ObjectAttributes,
+    ObjectInfo,
+)
 from post3.payload import stored_content_encoding
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -40,30 +45,35 @@ MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 256
 
 
-def metadata_from_request(headers: CIMultiDictProxy[str]) -> dict[str, str]:
-    """The metadata to store for a new object: content headers and ``x-amz-meta-*``."""
-    metadata: dict[str, str] = {"content-type": headers.get("Content-Type") or DEFAULT_CONTENT_TYPE}
-    for name in CONTENT_HEADERS[1:]:
-        value = headers.get(name)
-        if value is not None:
-            metadata[name] = value
-    encoding = stored_content_encoding(headers.get("Content-Encoding"))
+def attributes_from_request(
+    headers: Mapping[str, str], *, default_content_type: str | None = None
+) -> ObjectAttributes:
+    """What a new object is stored with, from its request's headers (or a POST form's fields,
+    with lower-case names): content headers, ``x-amz-meta-*``, the storage class. Checksums
+    come from the body (:class:`post3.payload.PayloadStream`), not from here."""
+    content = {
+        CONTENT_FIELDS[name]: value for name in CONTENT_HEADERS[1:]
+        if (value := headers.get(name)) is not None
+    }
+    content["content_type"] = headers.get("content-type") or default_content_type \
+        or DEFAULT_CONTENT_TYPE
+    encoding = stored_content_encoding(headers.get("content-encoding"))
     if encoding is None:
-        metadata.pop("content-encoding", None)
+        content.pop("content_encoding", None)
     else:
-        metadata["content-encoding"] = encoding
+        content["content_encoding"] = encoding
+    user: dict[str, str] = {}
     user_size = 0
     for name, value in headers.items():
         lowered = name.lower()
         if lowered.startswith(META_PREFIX):
-            metadata[lowered] = value
+            user[lowered[len(META_PREFIX):]] = value
             user_size += len(lowered[len(META_PREFIX):].encode()) + len(value.encode())
     if user_size > MAX_USER_METADATA:
         raise errors.MetadataTooLarge(Size=user_size, MaxSizeAllowed=MAX_USER_METADATA)
-    storage_class = headers.get("x-amz-storage-class")
-    if storage_class and storage_class != "STANDARD":
-        metadata["x-amz-storage-class"] = storage_class
-    return metadata
+    storage_class = headers.get("x-amz-storage-class") or STANDARD
+    return ObjectAttributes(content=ContentHeaders(**content), user_metadata=user,
+                            storage_class=storage_class)
 
 
 def tags_from_header(value: str | None) -> dict[str, str]:
@@ -122,17 +132,42 @@ def unquote_etag(value: str) -> str:
     return value
 
 
-def object_headers(info: ObjectInfo, query: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The headers GET and HEAD send for ``info`` (without Content-Length/Range)."""
+def checksum_headers(checksums: Checksums) -> dict[str, str]:
+    """``x-amz-checksum-<alg>`` and ``x-amz-checksum-type`` for stored checksums: the one
+    place that decides the type (a whole object's checksum is FULL_OBJECT)."""
+    headers = {f"x-amz-checksum-{name}": value for name, value in checksums.values.items()}
+    if checksums.effective_type is not None:
+        headers["x-amz-checksum-type"] = checksums.effective_type
+    return headers
+
+
+def checksum_children(checksums: Checksums) -> list[tuple[str, str]]:
+    """The same as XML children (``ChecksumCRC32``..., then ``ChecksumType``)."""
+    children = [(f"Checksum{name.upper()}", value) for name, value in checksums.values.items()]
+    if checksums.effective_type is not None:
+        children.append(("ChecksumType", checksums.effective_type))
+    return children
+
+
+def object_headers(info: ObjectInfo, query: Mapping[str, str] | None = None, *,
+                   checksums: bool = False) -> dict[str, str]:
+    """The headers GET and HEAD send for ``info`` (without Content-Length/Range): the one
+    place attributes become response headers. ``checksums``: the client asked for them
+    (``x-amz-checksum-mode: ENABLED``)."""
+    attributes = info.attributes
     headers: dict[str, str] = {
         "ETag": quote_etag(info.etag),
         "Last-Modified": http_date(info.last_modified),
         "Accept-Ranges": "bytes",
     }
-    for name, value in info.metadata.items():
-        if name in CONTENT_HEADERS or name.startswith(META_PREFIX) or name == "x-amz-storage-class":
-            headers[name] = value
+    headers.update(attributes.content.items())
+    for name, value in attributes.user_metadata.items():
+        headers[META_PREFIX + name] = value
+    if attributes.storage_class != STANDARD:
+        headers["x-amz-storage-class"] = attributes.storage_class
     headers.setdefault("content-type", DEFAULT_CONTENT_TYPE)
+    if checksums:
+        headers.update(checksum_headers(attributes.checksums))
     if info.tags:
         headers["x-amz-tagging-count"] = str(len(info.tags))
     for parameter, header in RESPONSE_OVERRIDES.items():

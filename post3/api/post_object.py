@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from aiohttp import BodyPartReader, web
 
 from post3 import checksums, errors, names, xml
-from post3.api.object_headers import CONTENT_HEADERS, META_PREFIX, quote_etag
+from post3.api.object_headers import attributes_from_request, checksum_headers, quote_etag
 from post3.api.request import PostForm, S3Request
 from post3.api.responses import xml_response
 from post3.auth import PostPolicy
+from post3.backend import Checksums
 from post3.payload import PayloadStream
 
 #: All the form fields but the file, together (S3 caps the form fields at 20 KB).
@@ -114,26 +116,22 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
     key = lowered["key"]
     names.check_key(key)
     algorithm, expected = form_checksum(lowered)
-    metadata = {"content-type": lowered.get("content-type")
-                or file_part.headers.get("Content-Type") or "binary/octet-stream"}
-    for name, value in lowered.items():
-        if name in CONTENT_HEADERS[1:] or name.startswith(META_PREFIX):
-            metadata[name] = value
-    if expected is not None:
+    attributes = attributes_from_request(
+        lowered, default_content_type=file_part.headers.get("Content-Type"))
+    if algorithm and expected is not None:
         # Verified by file_chunks before the body ends, so it is the value to store.
-        metadata[f"{checksums.HEADER_PREFIX}{algorithm}"] = expected
+        attributes = replace(attributes, checksums=Checksums({algorithm: expected}))
     chunks = file_chunks(file_part, policy, s3.settings.max_put_size,
                          (algorithm, expected) if algorithm and expected else None)
     body = PayloadStream.from_iterable(
         chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [])
-    info = await s3.backend.put_object(s3.bucket, key, body, metadata=metadata)
+    info = await s3.backend.put_object(s3.bucket, key, body, attributes=attributes)
 
     bucket_path = "" if s3.virtual_host else f"/{s3.bucket}"
     location = f"{s3.request.scheme}://{s3.request.host}{bucket_path}/" + \
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location}
-    headers.update({name: value for name, value in info.metadata.items()
-                    if name.startswith(checksums.HEADER_PREFIX)})
+    headers.update(checksum_headers(info.checksums))
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
     if redirect and _is_redirect_url(redirect):
         query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,

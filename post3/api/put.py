@@ -7,13 +7,14 @@ from aiohttp import web
 from post3 import errors
 from post3.api.acl import check_canned_acl
 from post3.api.object_headers import (
-    metadata_from_request,
+    attributes_from_request,
+    checksum_headers,
     quote_etag,
     tags_from_header,
     unquote_etag,
 )
 from post3.api.request import S3Request
-from post3.backend import ObjectInfo, WriteCondition
+from post3.backend import WriteCondition
 
 
 def write_condition(s3: S3Request) -> WriteCondition | None:
@@ -31,21 +32,16 @@ def write_condition(s3: S3Request) -> WriteCondition | None:
     )
 
 
-def checksum_headers(info: ObjectInfo) -> dict[str, str]:
-    return {name: value for name, value in info.metadata.items()
-            if name.startswith("x-amz-checksum-")}
-
-
 async def handle_put_object(s3: S3Request) -> web.StreamResponse:
     check_canned_acl(s3.headers.get("x-amz-acl"))
-    metadata = metadata_from_request(s3.headers)
+    attributes = attributes_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)
     body = s3.payload(max_size=s3.settings.max_put_size)
     info = await s3.backend.put_object(
-        s3.bucket, s3.key, body, metadata=metadata, tags=tags, condition=condition
+        s3.bucket, s3.key, body, attributes=attributes, tags=tags, condition=condition
     )
-    headers = {"ETag": quote_etag(info.etag), **checksum_headers(info)}
+    headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums)}
     return web.Response(status=200, headers=headers)
 
 

@@ -47,10 +47,10 @@ async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:
     ]
     for info in result.contents:
         children.append(("Version", [
-            ("Key", encode(info.key)), ("VersionId", "null"), ("IsLatest", True),
+            ("Key", encode(info.key)), ("VersionId", info.version_id), ("IsLatest", True),
             ("LastModified", info.last_modified), ("ETag", quote_etag(info.etag)),
             ("Size", info.size),
-            ("StorageClass", info.metadata.get("x-amz-storage-class", "STANDARD")),
+            ("StorageClass", info.storage_class),
             ("Owner", OWNER),
         ]))
     children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)

@@ -11,8 +11,7 @@ obviously correct over being fast:
 * each bucket keeps its keys in a sorted list, so a listing page costs a bisection, not a sort
   of the whole bucket. Python orders ``str`` by code point, which is UTF-8 byte order.
 
-Upload ids sort in creation order (a counter, then randomness), so ``(key, initiated,
-upload_id)`` order is ``(key, upload_id)`` order and a pair of markers is a plain cursor.
+Upload ids sort in creation order (a counter, then randomness), as the contract asks.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import bisect
 import dataclasses
 import itertools
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,18 +31,22 @@ from post3.backend import (
     BucketInfo,
     ByteRange,
     BytesObjectStream,
+    Capabilities,
+    ListEntry,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     WriteCondition,
     check_config_name,
     sorted_tags,
     utcnow,
 )
+from post3.credentials import AccessKey, KeyStore
 
 if TYPE_CHECKING:
-    from post3.credentials import AccessKey
     from post3.payload import PayloadStream
     from post3.registry import BackendRegistry
 
@@ -93,25 +96,14 @@ class MemoryBackend(Backend):
     """Objects in process memory; nothing survives a restart."""
 
     name = "memory"
+    #: Everything but versioning, and in this process only.
+    capabilities = Capabilities(multipart=True, tagging=True, single_process=True)
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
         self._upload_counter = itertools.count()
-        self._access_keys: dict[str, AccessKey] = {}
-
-    # access keys: the records are immutable, so storing them as they are is safe.
-
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        return self._access_keys.get(access_key_id)
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        self._access_keys[key.access_key_id] = key
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        return [self._access_keys[k] for k in sorted(self._access_keys)]
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        return self._access_keys.pop(access_key_id, None) is not None
+        #: the access keys of this backend's MemoryKeyStore (see post3_key_store)
+        self.key_store = MemoryKeyStore()
 
     def _bucket(self, bucket: str) -> _Bucket:
         try:
@@ -187,7 +179,7 @@ class MemoryBackend(Backend):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
@@ -196,7 +188,7 @@ class MemoryBackend(Backend):
         # No await from here to the commit: the condition holds when the object lands.
         target = self._bucket(bucket)
         self._check(target, key, condition)
-        info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+        info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         target.store(_StoredObject(info, blocks))
         return info
 
@@ -211,15 +203,15 @@ class MemoryBackend(Backend):
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
         stored = self._bucket(bucket)
         keys = stored.keys
         position = max(bisect.bisect_right(keys, start_after), bisect.bisect_left(keys, prefix))
-        page: list[ObjectInfo] = []
+        page: list[ListEntry] = []
         for key in itertools.islice(keys, position, None):
             if len(page) >= limit or not key.startswith(prefix):
                 break
-            page.append(stored.objects[key].info)
+            page.append(stored.objects[key].info.entry())
         return page
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
@@ -230,11 +222,13 @@ class MemoryBackend(Backend):
     # multipart ----------------------------------------------------------------------------
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
         target = self._bucket(bucket)
         upload_id = f"{next(self._upload_counter):012d}{secrets.token_hex(12)}"
-        info = UploadInfo(key, upload_id, utcnow(), dict(metadata), sorted_tags(tags))
+        info = UploadInfo(key, upload_id, utcnow(), attributes, sorted_tags(tags),
+                          checksum_algorithm)
         target.uploads[upload_id] = _Upload(info)
         return info
 
@@ -284,33 +278,37 @@ class MemoryBackend(Backend):
         self._upload(bucket, key, upload_id)
         del self._bucket(bucket).uploads[upload_id]
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
         uploads = sorted(
-            (upload.info for upload in self._bucket(bucket).uploads.values()),
+            (upload.info for upload in self._bucket(bucket).uploads.values()
+             if upload.info.key.startswith(prefix)
+             and (after is None or after.admits(upload.info.key, upload.info.upload_id))),
             key=lambda u: (u.key, u.upload_id),
         )
-        return list(itertools.islice(
-            _after_markers(uploads, prefix, key_marker, upload_id_marker), limit
-        ))
+        return uploads[:limit]
 
 
-def _after_markers(
-    uploads: Sequence[UploadInfo], prefix: str, key_marker: str, upload_id_marker: str
-) -> Iterator[UploadInfo]:
-    # S3: without an upload-id-marker, every upload of key_marker itself is skipped.
-    for upload in uploads:
-        if not upload.key.startswith(prefix):
-            continue
-        if upload.key < key_marker:
-            continue
-        if upload.key == key_marker and (
-            not upload_id_marker or upload.upload_id <= upload_id_marker
-        ):
-            continue
-        yield upload
+class MemoryKeyStore(KeyStore):
+    """Access keys in a dictionary; the records are immutable, so storing them as they are is
+    safe. They live and die with the backend they belong to."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, AccessKey] = {}
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return self._keys.get(access_key_id)
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        self._keys[key.access_key_id] = key
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        return [self._keys[k] for k in sorted(self._keys)]
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return self._keys.pop(access_key_id, None) is not None
 
 
 @post3.hookimpl
@@ -318,4 +316,9 @@ def post3_register_backends(registry: BackendRegistry) -> None:
     registry.add(MemoryBackend)
 
 
-__all__ = ["MemoryBackend", "post3_register_backends"]
+@post3.hookimpl
+def post3_key_store(backend: Backend) -> KeyStore | None:
+    return backend.key_store if isinstance(backend, MemoryBackend) else None
+
+
+__all__ = ["MemoryBackend", "MemoryKeyStore", "post3_key_store", "post3_register_backends"]

@@ -287,7 +287,7 @@ class GuardedHandler(RequestHandler):
 
     # -- half-close
 
-    def eof_received(self) -> bool:
+    def eof_received(self) -> bool:  # type: ignore[override]  # asyncio's protocol allows it
         """The client shut its sending side down. Returning True keeps the transport open for
         writing (aiohttp returns None, and asyncio then closes the transport, cancelling the
         answer to a request that had fully arrived)."""

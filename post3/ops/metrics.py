@@ -20,6 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -123,7 +124,7 @@ class Metrics:
             "uploads": self.uploads_started - self.uploads_finished,
         }
 
-    def _others(self) -> Iterator[dict]:
+    def _others(self) -> Iterator[dict[str, Any]]:
         if self._share_dir is None:
             return
         own = f"worker-{os.getpid()}.json"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from post3.api import dispatch
 from post3.api.middleware import BODY_SENT, OPERATION, REQUEST_ID, TARGET
@@ -34,10 +35,11 @@ def s3_operation(request: web.Request) -> str | None:
     S3 namespace, ``-`` when the request named none (the dispatcher refused it)."""
     if not is_s3(request):
         return None
-    return request.get(OPERATION, "-")
+    operation: str = request.get(OPERATION, "-")
+    return operation
 
 
-def make_middleware(metrics: Metrics) -> Callable[[web.Request, Handler], Awaitable]:
+def make_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()

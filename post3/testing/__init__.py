@@ -32,6 +32,7 @@ from post3.testing.conformance import BackendConformance  # noqa: E402
 from post3.testing.helpers import (  # noqa: E402
     MiB,
     Range,
+    attrs,
     chunks_of,
     failing_payload,
     multipart_object_info,
@@ -40,12 +41,14 @@ from post3.testing.helpers import (  # noqa: E402
     put_bytes,
     read_object,
     read_stream,
+    stored_pairs,
 )
 
 __all__ = [
     "BackendConformance",
     "MiB",
     "Range",
+    "attrs",
     "chunks_of",
     "failing_payload",
     "multipart_object_info",
@@ -54,4 +57,5 @@ __all__ = [
     "put_bytes",
     "read_object",
     "read_stream",
+    "stored_pairs",
 ]

@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from post3 import errors
-from post3.backend import Backend
+from post3.backend import Backend, Unsupported
 
 BUCKET = "conformance"
 OTHER_BUCKET = "conformance-other"
@@ -32,8 +32,10 @@ class ConformanceBase:
 
 @contextlib.contextmanager
 def optional(feature: str) -> Iterator[None]:
-    """Skip (not fail) a test of a feature the backend declares NotImplemented."""
+    """Skip (not fail) a test of a feature the backend does not support: its method raised
+    :class:`~post3.backend.Unsupported` (the capability tests check that it does so exactly
+    when the backend does not declare the capability)."""
     try:
         yield
-    except errors.NotImplemented:
+    except (Unsupported, errors.NotImplemented):
         pytest.skip(f"{feature} is not implemented by this backend")

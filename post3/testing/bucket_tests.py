@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 from post3 import errors
 from post3.backend import Backend, WriteCondition
 from post3.testing.base import BUCKET, OTHER_BUCKET, ConformanceBase, optional
-from post3.testing.helpers import payload, put_bytes, read_object
+from post3.testing.helpers import attrs, payload, put_bytes, read_object
 
 MISSING = "no-such-bucket"
 
@@ -88,7 +89,8 @@ class BucketTests(ConformanceBase):
         self, backend: Backend, bucket: str
     ) -> None:
         with optional("multipart upload"):
-            upload = await backend.create_multipart_upload(bucket, "big", metadata={}, tags={})
+            upload = await backend.create_multipart_upload(bucket, "big", attributes=attrs(),
+                                                           tags={})
         await backend.upload_part(bucket, "big", upload.upload_id, 1, payload(b"part one"))
 
         await backend.delete_bucket(bucket)
@@ -96,7 +98,7 @@ class BucketTests(ConformanceBase):
         with pytest.raises(errors.NoSuchBucket):
             await backend.head_bucket(bucket)
         await backend.create_bucket(bucket)
-        assert await backend.list_multipart_uploads(bucket) == []
+        assert await backend.list_multipart_uploads_page(bucket) == []
         with pytest.raises(errors.NoSuchUpload):
             await backend.list_parts(bucket, "big", upload.upload_id)
 
@@ -127,21 +129,22 @@ class BucketTests(ConformanceBase):
     ) -> None:
         await backend.create_bucket(OTHER_BUCKET)
         await put_bytes(backend, OTHER_BUCKET, "k", b"data")
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "head_object": lambda: backend.head_object(MISSING, "k"),
             "open_object": lambda: backend.open_object(MISSING, "k"),
-            "put_object": lambda: backend.put_object(MISSING, "k", payload(b"data"), metadata={}),
+            "put_object": lambda: backend.put_object(MISSING, "k", payload(b"data"),
+                                                     attributes=attrs()),
             "conditional put_object": lambda: backend.put_object(
-                MISSING, "k", payload(b"data"), metadata={},
+                MISSING, "k", payload(b"data"), attributes=attrs(),
                 condition=WriteCondition(if_none_match=True),
             ),
             "delete_object": lambda: backend.delete_object(MISSING, "k"),
             "list_objects_page": lambda: backend.list_objects_page(MISSING),
             "copy_object from it": lambda: backend.copy_object(
-                MISSING, "k", OTHER_BUCKET, "copy", metadata=None, tags=None
+                MISSING, "k", OTHER_BUCKET, "copy", attributes=None, tags=None
             ),
             "copy_object into it": lambda: backend.copy_object(
-                OTHER_BUCKET, "k", MISSING, "copy", metadata=None, tags=None
+                OTHER_BUCKET, "k", MISSING, "copy", attributes=None, tags=None
             ),
         }
         for name, call in calls.items():
@@ -161,6 +164,6 @@ class BucketTests(ConformanceBase):
         with optional("object tagging"), pytest.raises(errors.NoSuchBucket):
             await backend.put_object_tags(MISSING, "k", {"a": "b"})
         with optional("multipart upload"), pytest.raises(errors.NoSuchBucket):
-            await backend.create_multipart_upload(MISSING, "k", metadata={}, tags={})
+            await backend.create_multipart_upload(MISSING, "k", attributes=attrs(), tags={})
         with pytest.raises(errors.NoSuchBucket):
-            await backend.list_multipart_uploads(MISSING)
+            await backend.list_multipart_uploads_page(MISSING)

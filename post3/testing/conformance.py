@@ -11,6 +11,7 @@ from __future__ import annotations
 from post3.testing.access_key_tests import AccessKeyTests
 from post3.testing.bucket_config_tests import BucketConfigTests
 from post3.testing.bucket_tests import BucketTests
+from post3.testing.capability_tests import CapabilityTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
 from post3.testing.object_tests import ObjectTests
@@ -36,5 +37,6 @@ class BackendConformance(
     MultipartTests,
     UniformityTests,
     AccessKeyTests,
+    CapabilityTests,
 ):
     """Everything a post3 storage backend must do. See ``post3/testing/README.md``."""

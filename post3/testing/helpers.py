@@ -15,10 +15,14 @@ from post3 import errors
 from post3.backend import (
     Backend,
     ByteRange,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     PartInfo,
     UploadInfo,
+    WriteCondition,
+    attributes_from_pairs,
+    attributes_to_pairs,
     md5_of_etags,
     utcnow,
 )
@@ -84,14 +88,29 @@ async def put_bytes(
     key: str,
     data: bytes,
     *,
-    metadata: Mapping[str, str] | None = None,
+    attributes: ObjectAttributes | None = None,
     tags: Mapping[str, str] | None = None,
-    **kwargs: object,
+    condition: WriteCondition | None = None,
 ) -> ObjectInfo:
     """``put_object`` with a body made of ``data``."""
     return await backend.put_object(
-        bucket, key, payload(data), metadata=metadata or {}, tags=tags or {}, **kwargs
+        bucket, key, payload(data), attributes=attributes or ObjectAttributes(),
+        tags=tags or {}, condition=condition,
     )
+
+
+def attrs(pairs: Mapping[str, str] | None = None) -> ObjectAttributes:
+    """Attributes written the short way, as the pairs they are stored as
+    (``{"content-type": "a/b", "x-amz-meta-k": "v", "x-amz-storage-class": "GLACIER"}``)."""
+    return attributes_from_pairs(pairs or {})
+
+
+def stored_pairs(info: ObjectInfo | UploadInfo) -> dict[str, str]:
+    """What :func:`attrs` would take to make ``info``'s attributes (an upload's checksum
+    algorithm included), to compare them in one assertion."""
+    if isinstance(info, UploadInfo):
+        return info.to_pairs()
+    return attributes_to_pairs(info.attributes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +145,7 @@ def multipart_object_info(
         size=sum(part.size for part in parts),
         etag=f"{md5_of_etags(part.etag for part in parts)}-{len(parts)}",
         last_modified=last_modified or utcnow(),
-        metadata=dict(upload.metadata),
+        attributes=upload.attributes,
         tags=dict(upload.tags),
         part_sizes=tuple(part.size for part in parts),
     )

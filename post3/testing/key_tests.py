@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from post3 import errors
@@ -116,7 +118,7 @@ class KeyTests(ConformanceBase):
 
 
 class ListingTests(ConformanceBase):
-    async def _keys(self, backend: Backend, bucket: str, **kwargs: object) -> list[str]:
+    async def _keys(self, backend: Backend, bucket: str, **kwargs: Any) -> list[str]:
         return [o.key for o in await backend.list_objects_page(bucket, **kwargs)]
 
     @pytest.mark.asyncio

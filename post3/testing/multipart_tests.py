@@ -13,12 +13,22 @@ import hashlib
 import pytest
 
 from post3 import checksums, errors, multipart
-from post3.backend import Backend, PartInfo, UploadInfo, WriteCondition
+from post3.backend import (
+    Backend,
+    Checksums,
+    ContentHeaders,
+    ObjectAttributes,
+    PartInfo,
+    UploadCursor,
+    UploadInfo,
+    WriteCondition,
+)
 from post3.payload import PayloadStream
 from post3.testing.base import ConformanceBase, optional
 from post3.testing.helpers import (
     MiB,
     Range,
+    attrs,
     chunks_of,
     failing_payload,
     multipart_object_info,
@@ -26,6 +36,7 @@ from post3.testing.helpers import (
     payload,
     put_bytes,
     read_object,
+    stored_pairs,
 )
 
 
@@ -34,10 +45,14 @@ def md5(data: bytes) -> str:
 
 
 async def start(backend: Backend, bucket: str, key: str = "mp", **kwargs: object) -> UploadInfo:
-    metadata = kwargs.pop("metadata", {})
+    attributes = kwargs.pop("attributes", ObjectAttributes())
     tags = kwargs.pop("tags", {})
+    algorithm = kwargs.pop("checksum_algorithm", None)
+    assert isinstance(attributes, ObjectAttributes) and isinstance(tags, dict)
+    assert algorithm is None or isinstance(algorithm, str)
     with optional("multipart upload"):
-        return await backend.create_multipart_upload(bucket, key, metadata=metadata, tags=tags)
+        return await backend.create_multipart_upload(
+            bucket, key, attributes=attributes, tags=tags, checksum_algorithm=algorithm)
 
 
 class MultipartTests(ConformanceBase):
@@ -45,20 +60,20 @@ class MultipartTests(ConformanceBase):
     async def test_create_and_get_upload(self, backend: Backend, bucket: str) -> None:
         before = dt.datetime.now(dt.UTC).replace(microsecond=0)
         upload = await start(backend, bucket, "dir/file.bin",
-                             metadata={"content-type": "video/mp4"}, tags={"t": "1"})
+                             attributes=attrs({"content-type": "video/mp4"}), tags={"t": "1"})
         after = dt.datetime.now(dt.UTC)
 
         assert upload.key == "dir/file.bin"
         assert upload.upload_id
         assert before <= upload.initiated <= after
         assert upload.initiated.utcoffset() == dt.timedelta(0)
-        assert dict(upload.metadata) == {"content-type": "video/mp4"}
+        assert stored_pairs(upload) == {"content-type": "video/mp4"}
         assert dict(upload.tags) == {"t": "1"}
         again = await backend.get_multipart_upload(bucket, "dir/file.bin", upload.upload_id)
         assert (again.key, again.upload_id, again.initiated) == (
             upload.key, upload.upload_id, upload.initiated
         )
-        assert dict(again.metadata) == {"content-type": "video/mp4"}
+        assert stored_pairs(again) == {"content-type": "video/mp4"}
         assert dict(again.tags) == {"t": "1"}
         assert await backend.list_parts(bucket, "dir/file.bin", upload.upload_id) == []
         # A pending upload is not an object.
@@ -98,7 +113,7 @@ class MultipartTests(ConformanceBase):
     async def test_complete_concatenates_chosen_parts(
         self, backend: Backend, bucket: str
     ) -> None:
-        upload = await start(backend, bucket, metadata={"x-amz-meta-kind": "joined"},
+        upload = await start(backend, bucket, attributes=attrs({"x-amz-meta-kind": "joined"}),
                              tags={"origin": "multipart"})
         uid = upload.upload_id
         bodies = {n: pattern(1000 + n, seed=n) for n in (1, 2, 3, 4)}
@@ -118,7 +133,7 @@ class MultipartTests(ConformanceBase):
             "mp", info.size, info.etag, info.last_modified
         )
         assert head.part_sizes == (1001, 1003, 1004)
-        assert dict(head.metadata) == {"x-amz-meta-kind": "joined"}
+        assert stored_pairs(head) == {"x-amz-meta-kind": "joined"}
         assert dict(head.tags) == {"origin": "multipart"}
         assert await read_object(backend, bucket, "mp") == expected
         assert await read_object(backend, bucket, "mp", Range(995, 1010)) == expected[995:1010]
@@ -130,18 +145,25 @@ class MultipartTests(ConformanceBase):
             await backend.get_multipart_upload(bucket, "mp", uid)
         with pytest.raises(errors.NoSuchUpload):
             await backend.list_parts(bucket, "mp", uid)
-        assert await backend.list_multipart_uploads(bucket) == []
+        assert await backend.list_multipart_uploads_page(bucket) == []
 
     @pytest.mark.asyncio
     async def test_complete_keeps_what_the_core_records(
         self, backend: Backend, bucket: str
     ) -> None:
-        # The core keeps each part's checksum and the upload id in the object's metadata
+        # The core keeps each part's checksum and the upload id with the object
         # (?partNumber=N checksums, GetObjectAttributes, retried completions): a backend stores
-        # those pairs as it stores any other, however long (10,000 parts of SHA-256).
-        upload = await start(backend, bucket, metadata={
-            "content-type": "text/plain", **multipart.checksum_settings(
-                {"x-amz-checksum-algorithm": "CRC32"})})
+        # them as it stores any other attribute, however long (10,000 parts of SHA-256).
+        settings = multipart.checksum_settings({"x-amz-checksum-algorithm": "CRC32"})
+        assert settings is not None
+        upload = await start(
+            backend, bucket,
+            attributes=ObjectAttributes(ContentHeaders(content_type="text/plain"),
+                                        checksums=Checksums({}, settings[1])),
+            checksum_algorithm=settings[0])
+        assert (upload.checksum_algorithm, upload.attributes.checksums.type) == settings
+        again = await backend.get_multipart_upload(bucket, "mp", upload.upload_id)
+        assert again == upload
         uid = upload.upload_id
         bodies = {n: pattern(100 * n, seed=n) for n in (1, 2)}
         for number, body in bodies.items():
@@ -154,13 +176,17 @@ class MultipartTests(ConformanceBase):
         info = multipart.completed_info(upload, parts)
         assert multipart.part_checksums(info) == (
             "crc32", [checksums.compute("crc32", bodies[n]) for n in (1, 2)])
-        long_value = ",".join([checksums.compute("sha256", b"x")] * 10_000)
-        info = dataclasses.replace(info, metadata={**info.metadata, "x-post3-long": long_value})
+        long_value = checksums.compute("sha256", b"x") * 10_000
+        origin = info.attributes.multipart
+        assert origin is not None
+        long_origin = dataclasses.replace(origin, part_checksums=(long_value, long_value))
+        info = dataclasses.replace(
+            info, attributes=dataclasses.replace(info.attributes, multipart=long_origin))
 
         await backend.complete_multipart_upload(bucket, "mp", uid, parts, info)
 
         head = await backend.head_object(bucket, "mp")
-        assert dict(head.metadata) == dict(info.metadata)
+        assert head.attributes == info.attributes
         assert head.part_sizes == (100, 200)
         assert multipart.part_checksums(head) == multipart.part_checksums(info)
         assert multipart.completed_from(head, uid, [
@@ -252,7 +278,7 @@ class MultipartTests(ConformanceBase):
 
         await backend.abort_multipart_upload(bucket, "mp", uid)
 
-        assert await backend.list_multipart_uploads(bucket) == []
+        assert await backend.list_multipart_uploads_page(bucket) == []
         assert await backend.list_objects_page(bucket) == []
         with pytest.raises(errors.NoSuchUpload):
             await backend.abort_multipart_upload(bucket, "mp", uid)
@@ -297,36 +323,42 @@ class MultipartTests(ConformanceBase):
     async def test_list_multipart_uploads_order_prefix_and_markers(
         self, backend: Backend, bucket: str
     ) -> None:
-        for key in ("b", "a", "c/d", "a", "a-b", "c/e", "b"):
-            await start(backend, bucket, key)
-        listed = await backend.list_multipart_uploads(bucket)
+        created = [(await start(backend, bucket, key)).upload_id
+                   for key in ("b", "a", "c/d", "a", "a-b", "c/e", "b")]
+        listed = await backend.list_multipart_uploads_page(bucket)
         assert [u.key for u in listed] == ["a", "a", "a-b", "b", "b", "c/d", "c/e"]
-        assert listed == sorted(listed, key=lambda u: (u.key, u.initiated, u.upload_id))
+        # (key, upload_id) order, and upload ids sort in creation order within a key
+        assert listed == sorted(listed, key=lambda u: (u.key, u.upload_id))
+        assert [u.upload_id for u in listed if u.key == "b"] == [created[0], created[6]]
+        assert [u.upload_id for u in listed if u.key == "a"] == [created[1], created[3]]
         assert len({u.upload_id for u in listed}) == 7
 
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, prefix="c/")] == [
+        assert [u.key for u in await backend.list_multipart_uploads_page(bucket, prefix="c/")] == [
             "c/d", "c/e"
         ]
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, prefix="a")] == [
+        assert [u.key for u in await backend.list_multipart_uploads_page(bucket, prefix="a")] == [
             "a", "a", "a-b"
         ]
-        # A key marker alone skips every upload of that key.
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, key_marker="a")] == [
-            "a-b", "b", "b", "c/d", "c/e"
-        ]
-        assert [u.key for u in await backend.list_multipart_uploads(bucket, key_marker="b0")] == [
-            "c/d", "c/e"
-        ]
-        assert await backend.list_multipart_uploads(bucket, limit=3) == listed[:3]
+        # A cursor without an upload id stands after every upload of its key.
+        assert [u.key for u in await backend.list_multipart_uploads_page(
+            bucket, after=UploadCursor("a"))] == ["a-b", "b", "b", "c/d", "c/e"]
+        assert [u.key for u in await backend.list_multipart_uploads_page(
+            bucket, after=UploadCursor("b0"))] == ["c/d", "c/e"]
+        # With one, after that upload: the second upload of "a" and what follows.
+        assert await backend.list_multipart_uploads_page(
+            bucket, after=UploadCursor.after(listed[0])) == listed[1:]
+        assert await backend.list_multipart_uploads_page(
+            bucket, prefix="c/", after=UploadCursor("b", listed[3].upload_id)) == listed[5:]
+        assert await backend.list_multipart_uploads_page(bucket, limit=3) == listed[:3]
 
-        # Paging with the last upload of each page as the markers walks the whole list.
+        # Paging with a cursor after the last upload of each page walks the whole list.
         for limit in (1, 2, 4):
             collected: list[UploadInfo] = []
-            key_marker = upload_id_marker = ""
-            while page := await backend.list_multipart_uploads(
-                bucket, key_marker=key_marker, upload_id_marker=upload_id_marker, limit=limit
+            cursor: UploadCursor | None = None
+            while page := await backend.list_multipart_uploads_page(
+                bucket, after=cursor, limit=limit
             ):
                 assert len(page) <= limit
                 collected += page
-                key_marker, upload_id_marker = page[-1].key, page[-1].upload_id
+                cursor = UploadCursor.after(page[-1])
             assert [u.upload_id for u in collected] == [u.upload_id for u in listed], limit

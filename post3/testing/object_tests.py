@@ -10,7 +10,16 @@ import pytest
 from post3 import errors
 from post3.backend import Backend
 from post3.testing.base import ConformanceBase, optional
-from post3.testing.helpers import MiB, Range, pattern, payload, put_bytes, read_object
+from post3.testing.helpers import (
+    MiB,
+    Range,
+    attrs,
+    pattern,
+    payload,
+    put_bytes,
+    read_object,
+    stored_pairs,
+)
 
 METADATA = {
     "content-type": "text/plain; charset=utf-8",
@@ -31,7 +40,7 @@ class ObjectTests(ConformanceBase):
         data = b"hello, world\n"
         before = dt.datetime.now(dt.UTC).replace(microsecond=0)
         put = await backend.put_object(
-            bucket, "greeting.txt", payload(data), metadata=METADATA, tags={"kind": "text"}
+            bucket, "greeting.txt", payload(data), attributes=attrs(METADATA), tags={"kind": "text"}
         )
         after = dt.datetime.now(dt.UTC)
 
@@ -41,14 +50,14 @@ class ObjectTests(ConformanceBase):
         assert put.last_modified.utcoffset() == dt.timedelta(0)
         assert put.last_modified.microsecond == 0
         assert before <= put.last_modified <= after
-        assert dict(put.metadata) == METADATA
+        assert stored_pairs(put) == METADATA
         assert dict(put.tags) == {"kind": "text"}
         assert put.part_sizes == ()
 
         head = await backend.head_object(bucket, "greeting.txt")
         assert head.key == put.key
         assert (head.size, head.etag, head.last_modified) == (put.size, put.etag, put.last_modified)
-        assert dict(head.metadata) == METADATA
+        assert stored_pairs(head) == METADATA
         assert dict(head.tags) == {"kind": "text"}
         assert head.part_sizes == ()
 
@@ -64,14 +73,14 @@ class ObjectTests(ConformanceBase):
     async def test_overwrite_replaces_bytes_metadata_and_tags(
         self, backend: Backend, bucket: str
     ) -> None:
-        await put_bytes(backend, bucket, "k", b"first version", metadata=METADATA,
+        await put_bytes(backend, bucket, "k", b"first version", attributes=attrs(METADATA),
                         tags={"v": "1"})
         second = await put_bytes(backend, bucket, "k", b"second",
-                                 metadata={"content-type": "application/json"})
+                                 attributes=attrs({"content-type": "application/json"}))
 
         head = await backend.head_object(bucket, "k")
         assert (head.size, head.etag) == (6, md5(b"second")) == (second.size, second.etag)
-        assert dict(head.metadata) == {"content-type": "application/json"}
+        assert stored_pairs(head) == {"content-type": "application/json"}
         assert dict(head.tags) == {}
         assert await read_object(backend, bucket, "k") == b"second"
         assert [o.key for o in await backend.list_objects_page(bucket)] == ["k"]
@@ -91,7 +100,7 @@ class ObjectTests(ConformanceBase):
     async def test_multi_mebibyte_object(self, backend: Backend, bucket: str) -> None:
         data = pattern(3 * MiB + MiB // 2, seed=1)
         put = await backend.put_object(
-            bucket, "big.bin", payload(data, chunk_size=300_000), metadata={}
+            bucket, "big.bin", payload(data, chunk_size=300_000), attributes=attrs()
         )
         assert (put.size, put.etag) == (len(data), md5(data))
 
@@ -188,7 +197,7 @@ class ObjectTests(ConformanceBase):
     async def test_put_object_tags_replaces_tags_only(
         self, backend: Backend, bucket: str
     ) -> None:
-        put = await put_bytes(backend, bucket, "t", b"tagged bytes", metadata=METADATA,
+        put = await put_bytes(backend, bucket, "t", b"tagged bytes", attributes=attrs(METADATA),
                               tags={"a": "1", "b": "2"})
         with optional("object tagging"):
             await backend.put_object_tags(bucket, "t", {"c": "3"})
@@ -197,7 +206,7 @@ class ObjectTests(ConformanceBase):
         assert dict(head.tags) == {"c": "3"}
         assert (head.size, head.etag, head.last_modified) == (put.size, put.etag,
                                                               put.last_modified)
-        assert dict(head.metadata) == METADATA
+        assert stored_pairs(head) == METADATA
         assert await read_object(backend, bucket, "t") == b"tagged bytes"
 
         await backend.put_object_tags(bucket, "t", {})

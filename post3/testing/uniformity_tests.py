@@ -7,7 +7,7 @@ import pytest
 
 from post3.backend import Backend
 from post3.testing.base import ConformanceBase, optional
-from post3.testing.helpers import multipart_object_info, payload, put_bytes, read_stream
+from post3.testing.helpers import attrs, multipart_object_info, payload, put_bytes, read_stream
 
 STORAGE_CLASS = "x-amz-storage-class"
 #: Inserted in this order, which is not key order (S3 returns tags sorted by key).
@@ -20,28 +20,30 @@ class UniformityTests(ConformanceBase):
     async def test_listing_reports_the_storage_class_an_object_was_stored_with(
         self, backend: Backend, bucket: str
     ) -> None:
-        """``list_objects_page`` may leave metadata out, but not the storage class: listings
-        show it, and it must be the one HeadObject shows."""
-        await put_bytes(backend, bucket, "reduced", b"x",
-                        metadata={STORAGE_CLASS: "REDUCED_REDUNDANCY", "content-type": "a/b"})
-        await put_bytes(backend, bucket, "standard", b"x", metadata={"content-type": "a/b"})
+        """A listing entry carries the storage class (listings show it), and it must be the one
+        HeadObject shows."""
+        await put_bytes(
+            backend, bucket, "reduced", b"x",
+            attributes=attrs({STORAGE_CLASS: "REDUCED_REDUNDANCY", "content-type": "a/b"}))
+        await put_bytes(backend, bucket, "standard", b"x",
+                        attributes=attrs({"content-type": "a/b"}))
         with optional("multipart upload"):
             upload = await backend.create_multipart_upload(
-                bucket, "parts", metadata={STORAGE_CLASS: "STANDARD_IA"}, tags={})
+                bucket, "parts", attributes=attrs({STORAGE_CLASS: "STANDARD_IA"}), tags={})
             part = await backend.upload_part(bucket, "parts", upload.upload_id, 1,
                                              payload(b"part"))
             await backend.complete_multipart_upload(
                 bucket, "parts", upload.upload_id, [part], multipart_object_info(upload, [part]))
         await backend.copy_object(bucket, "reduced", bucket, "reduced-copy",
-                                  metadata=None, tags=None)
+                                  attributes=None, tags=None)
 
-        listed = {info.key: info.metadata.get(STORAGE_CLASS)
-                  for info in await backend.list_objects_page(bucket)}
+        listed = {entry.key: entry.storage_class
+                  for entry in await backend.list_objects_page(bucket)}
         for key, storage_class in listed.items():
             head = await backend.head_object(bucket, key)
-            assert storage_class == head.metadata.get(STORAGE_CLASS), key
+            assert storage_class == head.storage_class, key
         assert listed["reduced"] == listed["reduced-copy"] == "REDUCED_REDUNDANCY"
-        assert listed["standard"] is None
+        assert listed["standard"] == "STANDARD"
         if "parts" in listed:
             assert listed["parts"] == "STANDARD_IA"
 
@@ -67,7 +69,7 @@ class UniformityTests(ConformanceBase):
     ) -> None:
         with optional("multipart upload"):
             upload = await backend.create_multipart_upload(
-                bucket, "mp", metadata={}, tags=UNSORTED_TAGS)
+                bucket, "mp", attributes=attrs(), tags=UNSORTED_TAGS)
         assert list((await backend.get_multipart_upload(bucket, "mp", upload.upload_id)).tags) \
             == SORTED_KEYS
         part = await backend.upload_part(bucket, "mp", upload.upload_id, 1, payload(b"part"))

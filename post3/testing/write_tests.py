@@ -14,11 +14,13 @@ from post3.payload import PayloadStream
 from post3.testing.base import OTHER_BUCKET, ConformanceBase
 from post3.testing.helpers import (
     MiB,
+    attrs,
     failing_payload,
     pattern,
     payload,
     put_bytes,
     read_object,
+    stored_pairs,
 )
 
 #: Long enough for any backend's reader to hand out more than one block.
@@ -37,7 +39,7 @@ async def assert_unchanged(backend: Backend, bucket: str, key: str, before: Obje
     head = await backend.head_object(bucket, key)
     assert (head.size, head.etag, head.last_modified) == (before.size, before.etag,
                                                           before.last_modified)
-    assert dict(head.metadata) == dict(before.metadata)
+    assert stored_pairs(head) == stored_pairs(before)
     assert await read_object(backend, bucket, key) == data
 
 
@@ -48,7 +50,7 @@ class AtomicityTests(ConformanceBase):
         with pytest.raises(errors.BadDigest):
             await backend.put_object(
                 bucket, "bad", failing_payload(pattern(MiB + 300_000), chunk_size=256 * 1024),
-                metadata={},
+                attributes=attrs(),
             )
         with pytest.raises(errors.NoSuchKey):
             await backend.head_object(bucket, "bad")
@@ -60,10 +62,10 @@ class AtomicityTests(ConformanceBase):
         self, backend: Backend, bucket: str
     ) -> None:
         before = await put_bytes(backend, bucket, "k", b"the good version",
-                                 metadata={"x-amz-meta-v": "1"})
+                                 attributes=attrs({"x-amz-meta-v": "1"}))
         with pytest.raises(errors.BadDigest):
             await backend.put_object(bucket, "k", failing_payload(pattern(300_000)),
-                                     metadata={"x-amz-meta-v": "2"})
+                                     attributes=attrs({"x-amz-meta-v": "2"}))
         await assert_unchanged(backend, bucket, "k", before, b"the good version")
 
     @pytest.mark.asyncio
@@ -75,7 +77,7 @@ class AtomicityTests(ConformanceBase):
         with pytest.raises(errors.BadDigest):
             await backend.put_object(bucket, "k", failing_payload(pattern(2 * MiB + 7, seed=4),
                                                                   chunk_size=256 * 1024),
-                                     metadata={})
+                                     attributes=attrs())
         await assert_unchanged(backend, bucket, "k", before, old)
 
     @pytest.mark.asyncio
@@ -84,12 +86,12 @@ class AtomicityTests(ConformanceBase):
     ) -> None:
         before = await put_bytes(backend, bucket, "existing", b"old")
         with pytest.raises(errors.IncompleteBody):
-            await backend.put_object(bucket, "new", payload(b"12345", size=10), metadata={})
+            await backend.put_object(bucket, "new", payload(b"12345", size=10), attributes=attrs())
         with pytest.raises(errors.IncompleteBody):
             await backend.put_object(bucket, "existing", payload(b"12345", size=10),
-                                     metadata={})
+                                     attributes=attrs())
         with pytest.raises(errors.IncompleteBody):
-            await backend.put_object(bucket, "new", payload(b"12345", size=3), metadata={})
+            await backend.put_object(bucket, "new", payload(b"12345", size=3), attributes=attrs())
         with pytest.raises(errors.NoSuchKey):
             await backend.head_object(bucket, "new")
         await assert_unchanged(backend, bucket, "existing", before, b"old")
@@ -109,7 +111,7 @@ class AtomicityTests(ConformanceBase):
         for key in ("new", "existing"):
             sent_some.clear()
             body = PayloadStream.from_iterable(stalled(), size=None)
-            task = asyncio.create_task(backend.put_object(bucket, key, body, metadata={}))
+            task = asyncio.create_task(backend.put_object(bucket, key, body, attributes=attrs()))
             async with asyncio.timeout(10):
                 await sent_some.wait()
             task.cancel()
@@ -166,7 +168,7 @@ class AtomicityTests(ConformanceBase):
         async with asyncio.timeout(10):
             await asyncio.gather(*[
                 backend.put_object(bucket, "k", payload(b, chunk_size=20_000, pause=True),
-                                   metadata={})
+                                   attributes=attrs())
                 for b in bodies
             ])
         stored = await read_object(backend, bucket, "k")
@@ -200,7 +202,7 @@ class ConditionTests(ConformanceBase):
             results = await asyncio.gather(
                 *[
                     backend.put_object(
-                        bucket, "lock", payload(b, chunk_size=5000, pause=True), metadata={},
+                        bucket, "lock", payload(b, chunk_size=5000, pause=True), attributes=attrs(),
                         condition=WriteCondition(if_none_match=True),
                     )
                     for b in bodies
@@ -248,14 +250,15 @@ class CopyTests(ConformanceBase):
         self, backend: Backend, bucket: str
     ) -> None:
         data = pattern(100_000)
-        source = await put_bytes(backend, bucket, "src", data,
-                                 metadata={"content-type": "image/png", "x-amz-meta-a": "1"},
+        source = await put_bytes(
+            backend, bucket, "src", data,
+            attributes=attrs({"content-type": "image/png", "x-amz-meta-a": "1"}),
                                  tags={"t": "v"})
-        copy = await backend.copy_object(bucket, "src", bucket, "dst", metadata=None, tags=None)
+        copy = await backend.copy_object(bucket, "src", bucket, "dst", attributes=None, tags=None)
 
         assert (copy.key, copy.size, copy.etag) == ("dst", source.size, source.etag)
         head = await backend.head_object(bucket, "dst")
-        assert dict(head.metadata) == {"content-type": "image/png", "x-amz-meta-a": "1"}
+        assert stored_pairs(head) == {"content-type": "image/png", "x-amz-meta-a": "1"}
         assert dict(head.tags) == {"t": "v"}
         assert await read_object(backend, bucket, "dst") == data
         assert await read_object(backend, bucket, "src") == data
@@ -266,12 +269,12 @@ class CopyTests(ConformanceBase):
     ) -> None:
         await backend.create_bucket(OTHER_BUCKET)
         await put_bytes(backend, bucket, "src", b"payload",
-                        metadata={"x-amz-meta-old": "yes"}, tags={"old": "1"})
+                        attributes=attrs({"x-amz-meta-old": "yes"}), tags={"old": "1"})
         await backend.copy_object(bucket, "src", OTHER_BUCKET, "dir/dst",
-                                  metadata={"x-amz-meta-new": "yes"}, tags={"new": "2"})
+                                  attributes=attrs({"x-amz-meta-new": "yes"}), tags={"new": "2"})
 
         head = await backend.head_object(OTHER_BUCKET, "dir/dst")
-        assert dict(head.metadata) == {"x-amz-meta-new": "yes"}
+        assert stored_pairs(head) == {"x-amz-meta-new": "yes"}
         assert dict(head.tags) == {"new": "2"}
         assert await read_object(backend, OTHER_BUCKET, "dir/dst") == b"payload"
         assert [o.key for o in await backend.list_objects_page(bucket)] == ["src"]
@@ -281,12 +284,13 @@ class CopyTests(ConformanceBase):
         self, backend: Backend, bucket: str
     ) -> None:
         data = pattern(MiB + 100, seed=8)
-        source = await put_bytes(backend, bucket, "self", data, metadata={"x-amz-meta-v": "1"})
+        source = await put_bytes(backend, bucket, "self", data,
+                                 attributes=attrs({"x-amz-meta-v": "1"}))
         copy = await backend.copy_object(bucket, "self", bucket, "self",
-                                         metadata={"x-amz-meta-v": "2"}, tags={})
+                                         attributes=attrs({"x-amz-meta-v": "2"}), tags={})
         assert copy.etag == source.etag
         head = await backend.head_object(bucket, "self")
-        assert dict(head.metadata) == {"x-amz-meta-v": "2"}
+        assert stored_pairs(head) == {"x-amz-meta-v": "2"}
         assert await read_object(backend, bucket, "self") == data
 
     @pytest.mark.asyncio
@@ -294,7 +298,7 @@ class CopyTests(ConformanceBase):
         self, backend: Backend, bucket: str
     ) -> None:
         with pytest.raises(errors.NoSuchKey):
-            await backend.copy_object(bucket, "absent", bucket, "dst", metadata=None, tags=None)
+            await backend.copy_object(bucket, "absent", bucket, "dst", attributes=None, tags=None)
         assert await backend.list_objects_page(bucket) == []
 
     @pytest.mark.asyncio
@@ -305,7 +309,7 @@ class CopyTests(ConformanceBase):
         before = await put_bytes(backend, bucket, "dst", b"destination")
 
         with pytest.raises(errors.PreconditionFailed):
-            await backend.copy_object(bucket, "src", bucket, "dst", metadata=None, tags=None,
+            await backend.copy_object(bucket, "src", bucket, "dst", attributes=None, tags=None,
                                       condition=WriteCondition(if_none_match=True))
         await assert_unchanged(backend, bucket, "dst", before, b"destination")
 
@@ -314,7 +318,7 @@ class CopyTests(ConformanceBase):
             raise errors.PreconditionFailed(Condition="x-amz-copy-source-if-match")
 
         with pytest.raises(errors.PreconditionFailed):
-            await backend.copy_object(bucket, "src", bucket, "new", metadata=None, tags=None,
+            await backend.copy_object(bucket, "src", bucket, "new", attributes=None, tags=None,
                                       source_check=refuse)
         with pytest.raises(errors.NoSuchKey):
             await backend.head_object(bucket, "new")

@@ -492,3 +492,21 @@ async def test_single_part_checksum_is_full_object(client, bucket):
     await client.put(f"/{bucket}/plain", data=DATA)
     response = await client.head(f"/{bucket}/plain", headers={"x-amz-checksum-mode": "ENABLED"})
     assert "x-amz-checksum-type" not in response.headers
+
+
+async def test_every_answer_names_the_same_checksum_type(client, bucket):
+    """PutObject, CopyObject, POST, GetObjectAttributes and GET all say what a whole object's
+    checksum is: FULL_OBJECT (they used to disagree: PutObject said nothing)."""
+    response = await client.put(f"/{bucket}/k", data=DATA,
+                                headers={"x-amz-checksum-crc32": CHECKSUMS["crc32"]})
+    assert response.headers["x-amz-checksum-crc32"] == CHECKSUMS["crc32"]
+    assert response.headers["x-amz-checksum-type"] == "FULL_OBJECT"
+    response = await client.put(f"/{bucket}/copy", headers={"x-amz-copy-source": f"{bucket}/k"})
+    body = await response.text()
+    assert f"<ChecksumCRC32>{CHECKSUMS['crc32']}</ChecksumCRC32>" in body
+    assert "<ChecksumType>FULL_OBJECT</ChecksumType>" in body
+    response = await client.get(f"/{bucket}/copy?attributes",
+                                headers={"x-amz-object-attributes": "Checksum"})
+    assert "<ChecksumType>FULL_OBJECT</ChecksumType>" in await response.text()
+    response = await client.put(f"/{bucket}/none", data=DATA)
+    assert "x-amz-checksum-type" not in response.headers

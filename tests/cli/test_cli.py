@@ -27,6 +27,12 @@ def test_backends_lists_options():
     assert "memory" in result.stdout
     assert "filesystem" in result.stdout
     assert "-o root=" in result.stdout
+    # each backend's declared capabilities, under its name
+    lines = result.stdout.splitlines()
+    memory = next(i for i, line in enumerate(lines) if line.startswith("memory "))
+    assert lines[memory + 1].strip() == "capabilities: multipart, tagging, single_process"
+    filesystem = next(i for i, line in enumerate(lines) if line.startswith("filesystem "))
+    assert lines[filesystem + 1].strip() == "capabilities: multipart, tagging"
 
 
 def test_unknown_backend_lists_installed():

@@ -23,7 +23,8 @@ HOOKS = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
 
 def test_hooks_are_documented():
     assert set(HOOKS) == {"post3_register_backends", "post3_register_commands",
-                          "post3_configure_app", "post3_credentials_provider"}
+                          "post3_configure_app", "post3_credentials_provider",
+                          "post3_key_store"}
     for name in HOOKS:
         assert len(inspect.getdoc(getattr(hookspecs, name)) or "") > 80, name
 
@@ -124,16 +125,56 @@ async def test_post3_credentials_provider():
     backend = MemoryBackend()
     settings = Settings(backend="memory", access_key="ROOTKEY", secret_key="rootsecret")
     pm = get_plugin_manager()
-    provider = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
+    provider = pm.hook.post3_credentials_provider(settings=settings, backend=backend,
+                                                  key_store=backend.key_store)
     assert isinstance(provider, StandardCredentials)
     assert (await provider.lookup("ROOTKEY")).admin
     assert await provider.lookup("OTHER") is None
+    stored = AccessKey("STORED", "secret")
+    await backend.key_store.put_access_key(stored)
+    assert await provider.lookup("STORED") == stored
 
     class Directory:
         async def lookup(self, access_key_id):
             return AccessKey(access_key_id, "from-the-directory")
 
     pm.register(plugin(post3_credentials_provider=lambda settings, backend: Directory()))
-    provider = pm.hook.post3_credentials_provider(settings=settings, backend=backend)
+    provider = pm.hook.post3_credentials_provider(settings=settings, backend=backend,
+                                                  key_store=None)
     assert isinstance(provider, Directory)
     assert (await provider.lookup("ANY")).secret_access_key == "from-the-directory"
+
+
+async def test_post3_key_store(tmp_path):
+    """Each storage plugin provides the key store of its own backend, chosen by class, and
+    the same one every time; a backend nobody keeps keys for has none."""
+    from post3_filesystem import FilesystemBackend, FilesystemKeyStore
+
+    from post3.backends.memory import MemoryKeyStore
+    from post3.credentials import key_store_for, new_access_key
+
+    pm = get_plugin_manager()
+    memory = MemoryBackend()
+    store = pm.hook.post3_key_store(backend=memory)
+    assert isinstance(store, MemoryKeyStore) and key_store_for(memory, pm) is store
+    filesystem = FilesystemBackend(root=str(tmp_path))
+    assert isinstance(pm.hook.post3_key_store(backend=filesystem), FilesystemKeyStore)
+
+    from post3.backend import Backend
+
+    class Keyless(Backend):  # a backend no plugin keeps keys for
+        name = "keyless"
+
+    Keyless.__abstractmethods__ = frozenset()  # instantiable without storage: never called
+    assert pm.hook.post3_key_store(backend=Keyless()) is None
+
+    # a plugin may keep the keys of another plugin's backend: the first answer wins
+    class Vault(MemoryKeyStore):
+        pass
+
+    vault = Vault()
+    pm.register(plugin(post3_key_store=lambda backend: vault))
+    assert key_store_for(memory, pm) is vault
+    key = new_access_key("v")
+    await vault.put_access_key(key)
+    assert await key_store_for(memory, pm).get_access_key(key.access_key_id) == key

@@ -85,3 +85,18 @@ def test_disable_plugins_blocks_the_stranger(throwaway_dist):
                             env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "unknown backend 'throwaway'" in result.stderr
+
+
+def test_a_single_process_backend_refuses_workers_whatever_its_name(throwaway_dist):
+    """The stranger inherits the memory backend's declaration (single_process): the CLI reads
+    it, and no longer recognises the memory backend by its name."""
+    env = {**os.environ, "PYTHONPATH": str(throwaway_dist)}
+    result = subprocess.run(
+        post3_command("run", "--backend", "throwaway", "--port", "0", "--no-auth",
+                      "--workers", "2"),
+        env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "the throwaway backend lives in one process: use --workers 1" in result.stderr
+    output = subprocess.run(post3_command("backends"), env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert "capabilities: multipart, tagging, single_process" in output

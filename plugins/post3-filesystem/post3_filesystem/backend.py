@@ -19,6 +19,9 @@ from post3 import errors
 from post3.backend import (
     BucketInfo,
     ByteRange,
+    Capabilities,
+    ListEntry,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     Option,
@@ -27,9 +30,8 @@ from post3.backend import (
     sorted_tags,
     utcnow,
 )
-from post3.credentials import AccessKey
 from post3_filesystem import files, layout, records
-from post3_filesystem.keys import KeyFile
+from post3_filesystem.keys import FilesystemKeyStore, KeyFile
 from post3_filesystem.multipart import MultipartUploads
 from post3_filesystem.store import BUCKET_NAME
 from post3_filesystem.stream import FileObjectStream
@@ -42,6 +44,7 @@ class FilesystemBackend(MultipartUploads):
     """Buckets and objects; the default backend of ``post3 run``."""
 
     name = "filesystem"
+    capabilities = Capabilities(multipart=True, tagging=True)
     options = (
         Option("root", "Directory that holds the buckets (created if missing)", "./post3-data"),
         Option.boolean(
@@ -49,23 +52,13 @@ class FilesystemBackend(MultipartUploads):
         ),
     )
 
-    # access keys -----------------------------------------------------------------------------
+    # access keys: not part of the storage contract; kept beside the data, and handed to
+    # post3 through the post3_key_store hook (post3_filesystem/__init__.py).
 
     @functools.cached_property
-    def _keys(self) -> KeyFile:
-        return KeyFile(os.path.join(self.root, ".post3"), self._tmp, self._locks, self.fsync)
-
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        return await self._run(self._keys.get, access_key_id)
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        await self._run(self._keys.put, key)
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        return await self._run(self._keys.all)
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        return await self._run(self._keys.delete, access_key_id)
+    def key_store(self) -> FilesystemKeyStore:
+        key_file = KeyFile(os.path.join(self.root, ".post3"), self._tmp, self._locks, self.fsync)
+        return FilesystemKeyStore(key_file, self._run)
 
     # buckets ---------------------------------------------------------------------------------
 
@@ -82,7 +75,8 @@ class FilesystemBackend(MultipartUploads):
     def _read_bucket_json(self, path: str) -> dict[str, Any]:
         try:
             with open(os.path.join(path, "bucket.json"), "rb") as f:
-                return json.load(f)
+                data: dict[str, Any] = json.load(f)
+                return data
         except FileNotFoundError:
             return {"created": utcnow().isoformat(), "tags": {}}
 
@@ -92,7 +86,7 @@ class FilesystemBackend(MultipartUploads):
             files.write_all(tmp.fd, json.dumps(data, ensure_ascii=False).encode())
             if self.fsync:
                 os.fsync(tmp.fd)
-            os.replace(tmp.path, os.path.join(path, "bucket.json"))
+            os.replace(tmp.live_path, os.path.join(path, "bucket.json"))
             tmp.replaced()
             if self.fsync:
                 files.fsync_dir(path)
@@ -189,7 +183,7 @@ class FilesystemBackend(MultipartUploads):
                         files.write_all(tmp.fd, document.encode("utf-8"))
                         if self.fsync:
                             os.fsync(tmp.fd)
-                        os.replace(tmp.path, path)
+                        os.replace(tmp.live_path, path)
                         tmp.replaced()
                     finally:
                         tmp.discard()
@@ -222,10 +216,10 @@ class FilesystemBackend(MultipartUploads):
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
-        def run() -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
+        def run() -> list[ListEntry]:
             path = self._require_bucket(bucket)
-            found: list[ObjectInfo] = []
+            found: list[ListEntry] = []
             if limit <= 0:
                 return found
             for _key, file_path in layout.walk(
@@ -239,8 +233,7 @@ class FilesystemBackend(MultipartUploads):
                     header, _ = records.read(fd)
                 finally:
                     os.close(fd)
-                # tags may have changed since the header was written; listings omit them
-                found.append(records.object_info(header, {}))
+                found.append(records.object_info(header, {}).entry())
                 if len(found) >= limit:
                     break
             return found
@@ -253,7 +246,7 @@ class FilesystemBackend(MultipartUploads):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
@@ -261,7 +254,7 @@ class FilesystemBackend(MultipartUploads):
         await self._run(self._require_bucket, bucket)
         tmp = await self._receive(body, "put")
         try:
-            info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+            info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         except BaseException:
             tmp.discard()
             raise
@@ -303,7 +296,7 @@ class FilesystemBackend(MultipartUploads):
                     files.write_all(tmp.fd, json.dumps(side, ensure_ascii=False).encode())
                     if self.fsync:
                         os.fsync(tmp.fd)
-                    os.replace(tmp.path, os.path.join(directory, layout.TAGS + fragment))
+                    os.replace(tmp.live_path, os.path.join(directory, layout.TAGS + fragment))
                     tmp.replaced()
                     if self.fsync:
                         files.fsync_dir(directory)

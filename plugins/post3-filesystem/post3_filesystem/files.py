@@ -15,6 +15,7 @@ import fcntl
 import os
 import secrets
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 _RETRIES = 100
 
@@ -55,7 +56,7 @@ class TempFile:
         self.path: str | None = path
         #: a write running in a thread: the descriptor is closed only after it finishes,
         #: so a reused descriptor number never receives our bytes
-        self.pending: concurrent.futures.Future | None = None
+        self.pending: concurrent.futures.Future[Any] | None = None
 
     @classmethod
     def create(cls, tmp_dir: str, kind: str, suffix: str = "") -> TempFile:
@@ -67,6 +68,13 @@ class TempFile:
                 return cls(fd, path)
             # a starting process swept it between our open and our lock
             os.close(fd)
+
+    @property
+    def live_path(self) -> str:
+        """The temporary file's path, while it is still temporary."""
+        if self.path is None:
+            raise RuntimeError("the temporary file was already replaced or discarded")
+        return self.path
 
     def replaced(self) -> None:
         """The file now lives under its final name: nothing to remove any more."""

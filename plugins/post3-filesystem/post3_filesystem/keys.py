@@ -11,9 +11,10 @@ import datetime as dt
 import fcntl
 import json
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from post3.credentials import AccessKey
+from post3.credentials import AccessKey, KeyStore
 from post3_filesystem import files
 
 FILE_MODE = 0o600
@@ -52,7 +53,7 @@ class KeyFile:
             files.write_all(tmp.fd, json.dumps(body, indent=1).encode())
             if self._fsync:
                 os.fsync(tmp.fd)
-            os.replace(tmp.path, self.path)
+            os.replace(tmp.live_path, self.path)
             tmp.replaced()
             if self._fsync:
                 files.fsync_dir(os.path.dirname(self.path))
@@ -81,3 +82,29 @@ class KeyFile:
                 return False
             self._write(keys)
             return True
+
+
+
+class FilesystemKeyStore(KeyStore):
+    """The key file as a post3 key store: its blocking calls run off the event loop, on the
+    backend's executor (``run``)."""
+
+    def __init__(self, key_file: KeyFile,
+                 run: Callable[..., Awaitable[Any]]) -> None:
+        self._file = key_file
+        self._run = run
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        key: AccessKey | None = await self._run(self._file.get, access_key_id)
+        return key
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        await self._run(self._file.put, key)
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        keys: list[AccessKey] = await self._run(self._file.all)
+        return keys
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        deleted: bool = await self._run(self._file.delete, access_key_id)
+        return deleted

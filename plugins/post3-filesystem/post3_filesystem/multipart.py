@@ -13,13 +13,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from post3 import errors
 from post3.backend import (
+    ObjectAttributes,
     ObjectInfo,
     PartInfo,
+    UploadCursor,
     UploadInfo,
     WriteCondition,
     utcnow,
@@ -29,6 +32,13 @@ from post3_filesystem.store import PART_FILE, UPLOAD_ID, FilesystemStore
 
 if TYPE_CHECKING:
     from post3.payload import PayloadStream
+
+
+def new_upload_id() -> str:
+    """32 hex digits (what ``store.UPLOAD_ID`` accepts): the nanosecond clock first, so ids sort
+    in creation order across processes, then randomness. (Uploads created by earlier builds
+    have random ids; they still work, and sort among their key's uploads by that id.)"""
+    return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
 class MultipartUploads(FilesystemStore):
@@ -52,12 +62,14 @@ class MultipartUploads(FilesystemStore):
         return upload
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
         layout.key_location(key)
 
         def run() -> UploadInfo:
-            upload = UploadInfo(key, secrets.token_hex(16), utcnow(), dict(metadata), dict(tags))
+            upload = UploadInfo(key, new_upload_id(), utcnow(), attributes, dict(tags),
+                                checksum_algorithm)
             tmp = files.TempFile.create(self._tmp, "upload")
             try:
                 files.write_all(tmp.fd, records.upload_json(upload))
@@ -66,7 +78,8 @@ class MultipartUploads(FilesystemStore):
                 with self._commit_lock(bucket, None):
                     base = self._bucket_dir(bucket)
                     files.replace_into(
-                        tmp.path, base, ["uploads", upload.upload_id], "upload.json", self.fsync
+                        tmp.live_path, base, ["uploads", upload.upload_id], "upload.json",
+                        self.fsync,
                     )
                     tmp.replaced()
             finally:
@@ -98,7 +111,7 @@ class MultipartUploads(FilesystemStore):
                     if not os.path.exists(os.path.join(path, "upload.json")):
                         raise errors.NoSuchUpload(UploadId=upload_id)
                     try:
-                        os.replace(tmp.path, os.path.join(path, f"part-{part_number:05d}"))
+                        os.replace(tmp.live_path, os.path.join(path, f"part-{part_number:05d}"))
                     except FileNotFoundError:  # aborted meanwhile
                         raise errors.NoSuchUpload(UploadId=upload_id) from None
                     tmp.replaced()
@@ -182,8 +195,8 @@ class MultipartUploads(FilesystemStore):
 
         await self._run(run)
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
         def run() -> list[UploadInfo]:
@@ -201,37 +214,13 @@ class MultipartUploads(FilesystemStore):
                         upload = records.upload_info(f.read())
                 except FileNotFoundError:
                     continue  # being created or aborted
-                if upload.key.startswith(prefix):
+                if upload.key.startswith(prefix) and (
+                        after is None or after.admits(upload.key, upload.upload_id)):
                     found.append(upload)
-            found.sort(key=lambda u: (u.key, u.initiated, u.upload_id))
-            return _after_markers(found, key_marker, upload_id_marker)[:limit]
+            found.sort(key=lambda u: (u.key, u.upload_id))
+            return found[:limit]
 
         return await self._run(run)
-
-
-def _after_markers(
-    uploads: list[UploadInfo], key_marker: str, upload_id_marker: str
-) -> list[UploadInfo]:
-    """S3: with only a key marker, uploads of later keys; with an upload-id marker too, also
-    the uploads of the marker key that come after the marker upload."""
-    if not key_marker:
-        return uploads
-    if not upload_id_marker:
-        return [u for u in uploads if u.key > key_marker]
-    marker = next(
-        (u for u in uploads if u.key == key_marker and u.upload_id == upload_id_marker), None
-    )
-    result = []
-    for u in uploads:
-        if u.key > key_marker:
-            result.append(u)
-        elif u.key == key_marker:
-            if marker is not None:
-                if (u.initiated, u.upload_id) > (marker.initiated, marker.upload_id):
-                    result.append(u)
-            elif u.upload_id > upload_id_marker:
-                result.append(u)
-    return result
 
 
 def _copy_range(src: int, dst: int, count: int) -> None:

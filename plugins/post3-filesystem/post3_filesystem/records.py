@@ -18,7 +18,14 @@ import struct
 from typing import Any
 
 from post3 import errors
-from post3.backend import ObjectInfo, PartInfo, UploadInfo, sorted_tags
+from post3.backend import (
+    ObjectInfo,
+    PartInfo,
+    UploadInfo,
+    attributes_from_pairs,
+    attributes_to_pairs,
+    sorted_tags,
+)
 
 MAGIC = b"P3OBJv1\n"
 _TRAILER = struct.Struct(">I8s")
@@ -59,7 +66,9 @@ def object_header(info: ObjectInfo, version: str) -> dict[str, Any]:
         "size": info.size,
         "etag": info.etag,
         "last_modified": info.last_modified.isoformat(),
-        "metadata": dict(info.metadata),
+        # The pairs of post3.backend.attributes_to_pairs: the layout records had when
+        # metadata was a bag of such pairs, so records written then read back unchanged.
+        "metadata": attributes_to_pairs(info.attributes),
         "tags": dict(info.tags),
         "part_sizes": list(info.part_sizes),
     }
@@ -71,7 +80,7 @@ def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> O
         size=header["size"],
         etag=header["etag"],
         last_modified=parse_time(header["last_modified"]),
-        metadata=header["metadata"],
+        attributes=attributes_from_pairs(header["metadata"]),
         # Records keep tags in the order they were given; every backend returns them sorted.
         tags=sorted_tags(header["tags"] if tags is None else tags),
         part_sizes=tuple(header["part_sizes"]),
@@ -103,17 +112,12 @@ def upload_json(upload: UploadInfo) -> bytes:
         "key": upload.key,
         "upload_id": upload.upload_id,
         "initiated": upload.initiated.isoformat(),
-        "metadata": dict(upload.metadata),
+        "metadata": upload.to_pairs(),
         "tags": dict(upload.tags),
     }, ensure_ascii=False).encode()
 
 
 def upload_info(raw: bytes) -> UploadInfo:
     data = json.loads(raw)
-    return UploadInfo(
-        key=data["key"],
-        upload_id=data["upload_id"],
-        initiated=parse_time(data["initiated"]),
-        metadata=data["metadata"],
-        tags=sorted_tags(data["tags"]),
-    )
+    return UploadInfo.from_pairs(data["key"], data["upload_id"], parse_time(data["initiated"]),
+                                 data["metadata"], data["tags"])

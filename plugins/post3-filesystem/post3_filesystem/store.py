@@ -38,7 +38,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,7 +108,7 @@ class FilesystemStore(Backend):
         return path
 
     @contextlib.contextmanager
-    def _commit_lock(self, bucket: str, key: str | None):
+    def _commit_lock(self, bucket: str, key: str | None) -> Iterator[None]:
         """Bucket lock shared (DeleteBucket waits), then the key's stripe exclusive."""
         with files.flocked(os.path.join(self._locks, f"bucket-{bucket}"), fcntl.LOCK_SH):
             self._require_bucket(bucket)
@@ -278,7 +278,7 @@ class FilesystemStore(Backend):
             tmp.discard()
 
 
-def _discard_created(future: concurrent.futures.Future) -> None:
+def _discard_created(future: concurrent.futures.Future[Any]) -> None:
     """A temporary file whose requester was cancelled while it was being created."""
     if future.exception() is None:
         future.result().discard()

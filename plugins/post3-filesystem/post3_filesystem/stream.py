@@ -28,7 +28,7 @@ class FileObjectStream(ObjectStream):
 
     def sendfile(self) -> tuple[BinaryIO, int, int]:
         # The data sits at offset 0 of the record, so object offsets are file offsets.
-        return self._file, self.start, self.length  # type: ignore[return-value]
+        return self._file, self.start, self.length
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         reader = aiofiles.threadpool.wrap(self._file, executor=self._executor)

@@ -8,6 +8,8 @@ import os
 
 from post3_filesystem import FilesystemBackend
 
+from post3.testing.helpers import attrs
+
 #: Seconds of racing; before the fix a few seconds were enough to make a delete fail.
 RACE_SECONDS = 20
 KEYS = 24
@@ -26,7 +28,7 @@ async def test_concurrent_deletes_in_one_directory_all_succeed(backend, bucket) 
         rounds += 1
         keys = [f"deep/er/{rounds % 3}/k{i}" for i in range(KEYS)]
         await asyncio.gather(*(
-            backend.put_object(bucket, key, _body(key), metadata={}) for key in keys
+            backend.put_object(bucket, key, _body(key), attributes=attrs()) for key in keys
         ))
         half = KEYS // 2
         # DeleteObject one key at a time, and DeleteObjects for the rest, all at once.

@@ -5,7 +5,7 @@ import stat
 
 from post3_filesystem.backend import FilesystemBackend
 
-from post3.credentials import new_access_key
+from post3.credentials import key_store_for, new_access_key
 
 
 async def test_keys_persist_privately_and_survive_a_restart(tmp_path):
@@ -13,8 +13,9 @@ async def test_keys_persist_privately_and_survive_a_restart(tmp_path):
     await backend.open()
     admin = new_access_key("ops", admin=True)
     reader = new_access_key("reader", grants={"photos": "read"})
-    await backend.put_access_key(admin)
-    await backend.put_access_key(reader)
+    store = key_store_for(backend)  # what the plugin's post3_key_store hook provides
+    await store.put_access_key(admin)
+    await store.put_access_key(reader)
     await backend.close()
 
     path = tmp_path / ".post3" / "access-keys.json"
@@ -22,13 +23,14 @@ async def test_keys_persist_privately_and_survive_a_restart(tmp_path):
 
     again = FilesystemBackend(root=str(tmp_path), fsync=False)
     await again.open()
-    assert await again.get_access_key(admin.access_key_id) == admin
-    assert [k.access_key_id for k in await again.list_access_keys()] == \
+    keys = key_store_for(again)
+    assert await keys.get_access_key(admin.access_key_id) == admin
+    assert [k.access_key_id for k in await keys.list_access_keys()] == \
         sorted([admin.access_key_id, reader.access_key_id])
-    await again.put_access_key(reader.with_grant("photos", "write"))
-    assert (await again.get_access_key(reader.access_key_id)).grants == {"photos": "write"}
-    assert await again.delete_access_key(reader.access_key_id)
-    assert not await again.delete_access_key(reader.access_key_id)
-    assert await again.get_access_key(reader.access_key_id) is None
+    await keys.put_access_key(reader.with_grant("photos", "write"))
+    assert (await keys.get_access_key(reader.access_key_id)).grants == {"photos": "write"}
+    assert await keys.delete_access_key(reader.access_key_id)
+    assert not await keys.delete_access_key(reader.access_key_id)
+    assert await keys.get_access_key(reader.access_key_id) is None
     assert await again.list_buckets() == []  # the key file is not a bucket
     await again.close()

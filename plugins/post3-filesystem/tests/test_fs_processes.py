@@ -17,6 +17,7 @@ from post3 import errors
 from post3.backend import WriteCondition
 from post3.payload import PayloadStream
 from post3_filesystem import FilesystemBackend
+from post3.testing.helpers import attrs
 
 root, key, ident, go = sys.argv[1:5]
 
@@ -33,7 +34,7 @@ async def main():
         time.sleep(0.001)
     try:
         await backend.put_object("shared", key, PayloadStream.from_iterable(body()),
-                                 metadata={}, condition=WriteCondition(if_none_match=True))
+                                 attributes=attrs(), condition=WriteCondition(if_none_match=True))
         print("won", flush=True)
     except (errors.PreconditionFailed, errors.ConditionalRequestConflict):
         print("lost", flush=True)

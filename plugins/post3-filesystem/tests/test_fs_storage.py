@@ -11,6 +11,7 @@ from post3_filesystem import FilesystemBackend
 from post3.backend import BackendError
 from post3.plugins import backend_registry, get_plugin_manager
 from post3.testing import put_bytes, read_object
+from post3.testing.helpers import attrs
 
 
 def walk_tree(path):
@@ -101,7 +102,7 @@ async def test_open_removes_crash_leftovers_but_not_live_writes(tmp_path):
 
 async def test_root_on_disk_is_what_readme_describes(backend, bucket):
     await put_bytes(backend, bucket, "dir/file.txt", b"x")
-    upload = await backend.create_multipart_upload(bucket, "big", metadata={}, tags={})
+    upload = await backend.create_multipart_upload(bucket, "big", attributes=attrs(), tags={})
     on_disk = files_under(backend.root)
     assert f"{bucket}/objects/ddir/ofile.txt" in on_disk
     assert f"{bucket}/uploads/{upload.upload_id}/upload.json" in on_disk

@@ -21,6 +21,7 @@ from post3.testing import (
     read_object,
     read_stream,
 )
+from post3.testing.helpers import attrs
 
 
 def tmp_entries(backend: FilesystemBackend) -> list[str]:
@@ -61,7 +62,7 @@ async def test_cancelled_upload_leaves_no_temporary_file(backend, bucket):
     await put_bytes(backend, bucket, "k", b"old")
     release = asyncio.Event()
     task = asyncio.create_task(
-        backend.put_object(bucket, "k", held_body(pattern(2 * MiB), release), metadata={})
+        backend.put_object(bucket, "k", held_body(pattern(2 * MiB), release), attributes=attrs())
     )
     await wait_for_tmp_bytes(backend, MiB)
     task.cancel()
@@ -73,13 +74,14 @@ async def test_cancelled_upload_leaves_no_temporary_file(backend, bucket):
 
 async def test_corrupt_upload_leaves_nothing(backend, bucket):
     with pytest.raises(errors.BadDigest):
-        await backend.put_object(bucket, "k", failing_payload(pattern(3 * MiB)), metadata={})
+        await backend.put_object(bucket, "k", failing_payload(pattern(3 * MiB)), attributes=attrs())
     assert tmp_entries(backend) == []
     assert object_entries(backend, bucket) == []
     with pytest.raises(errors.IncompleteBody):
         await backend.upload_part(
             bucket, "k",
-            (await backend.create_multipart_upload(bucket, "k", metadata={}, tags={})).upload_id,
+            (await backend.create_multipart_upload(bucket, "k", attributes=attrs(),
+                                                   tags={})).upload_id,
             1, payload(b"short", size=10),
         )
     assert tmp_entries(backend) == []
@@ -89,7 +91,7 @@ async def test_starting_worker_does_not_sweep_a_live_upload(backend, bucket):
     release = asyncio.Event()
     first, rest = pattern(MiB + 5, seed=1), pattern(700, seed=2)
     task = asyncio.create_task(
-        backend.put_object(bucket, "k", held_body(first, release, rest), metadata={})
+        backend.put_object(bucket, "k", held_body(first, release, rest), attributes=attrs())
     )
     await wait_for_tmp_bytes(backend, MiB)
     other = FilesystemBackend(root=backend.root)  # another worker starting on the same root
@@ -124,7 +126,7 @@ async def test_reader_keeps_its_version_through_overwrite_and_delete(backend, bu
 )
 async def test_sendfile_sends_exactly_the_range(backend, bucket, byte_range, start, stop):
     data = pattern(1000)
-    await put_bytes(backend, bucket, "k", data, metadata={"x-amz-meta-long": "m" * 500})
+    await put_bytes(backend, bucket, "k", data, attributes=attrs({"x-amz-meta-long": "m" * 500}))
     stream = await backend.open_object(bucket, "k", byte_range)
     left, right = socket.socketpair()
     try:
@@ -176,7 +178,7 @@ async def test_without_fsync_still_round_trips(tmp_path):
 
 
 async def test_delete_bucket_removes_pending_uploads(backend, bucket):
-    upload = await backend.create_multipart_upload(bucket, "k", metadata={}, tags={})
+    upload = await backend.create_multipart_upload(bucket, "k", attributes=attrs(), tags={})
     await backend.upload_part(bucket, "k", upload.upload_id, 1, payload(b"part"))
     await backend.delete_bucket(bucket)
     assert bucket not in os.listdir(backend.root)

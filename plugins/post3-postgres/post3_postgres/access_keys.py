@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from post3.credentials import AccessKey
+from post3.credentials import AccessKey, KeyStore
 from post3_postgres.database import Database
 
 
@@ -30,3 +31,23 @@ async def put(db: Database, key: AccessKey) -> None:
 
 async def delete(db: Database, access_key_id: str) -> bool:
     return await db.execute("delete_access_key", access_key_id) == "DELETE 1"
+
+
+class PostgresKeyStore(KeyStore):
+    """The ``api_keys`` table as a post3 key store, through the backend's pool (``db``: the
+    backend's opened Database, looked up at each call)."""
+
+    def __init__(self, db: Callable[[], Database]) -> None:
+        self._db = db
+
+    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        return await get(self._db(), access_key_id)
+
+    async def put_access_key(self, key: AccessKey) -> None:
+        await put(self._db(), key)
+
+    async def list_access_keys(self) -> list[AccessKey]:
+        return await list_all(self._db())
+
+    async def delete_access_key(self, access_key_id: str) -> bool:
+        return await delete(self._db(), access_key_id)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import urllib.parse
 from collections.abc import Mapping
@@ -29,18 +30,23 @@ import asyncpg
 
 from post3 import errors
 from post3.backend import (
+    STANDARD,
     Backend,
     BackendError,
     BucketInfo,
     ByteRange,
+    Capabilities,
+    ListEntry,
+    ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     Option,
     WriteCondition,
+    attributes_from_pairs,
+    attributes_to_pairs,
     check_config_name,
     utcnow,
 )
-from post3.credentials import AccessKey
 from post3.payload import PayloadStream
 from post3_postgres import access_keys
 from post3_postgres.database import Connection, Database
@@ -51,8 +57,6 @@ from post3_postgres.writes import StagedBody, discard, stage_body
 
 log = logging.getLogger(__name__)
 
-#: The one metadata entry listings carry (see ``list_objects_page`` in post3.backend).
-STORAGE_CLASS = "x-amz-storage-class"
 #: Versions the clean-up deletes per statement.
 CLEANUP_BATCH = 500
 #: A delete that keeps losing the race against writers of its key gives up after this many
@@ -113,6 +117,7 @@ class PostgresBackend(MultipartMixin, Backend):
     """Objects in PostgreSQL: metadata rows, bytes in 1 MiB ``bytea`` blocks."""
 
     name = "postgres"
+    capabilities = Capabilities(multipart=True, tagging=True)
     options = (
         Option(
             "dsn",
@@ -269,7 +274,8 @@ class PostgresBackend(MultipartMixin, Backend):
         row = await (db or self._db).fetchrow("get_bucket", bucket)
         if row is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        return row["id"]
+        bucket_id: int = row["id"]
+        return bucket_id
 
     async def delete_bucket(self, bucket: str) -> None:
         async with self._db.transaction() as tx:
@@ -281,19 +287,12 @@ class PostgresBackend(MultipartMixin, Backend):
                 raise errors.BucketNotEmpty(BucketName=bucket)
             await tx.execute("delete_bucket", bucket_id)
 
-    # access keys --------------------------------------------------------------------------
+    # access keys: not part of the storage contract; kept in the same database (api_keys), and
+    # handed to post3 through the post3_key_store hook (post3_postgres/__init__.py).
 
-    async def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        return await access_keys.get(self._db, access_key_id)
-
-    async def put_access_key(self, key: AccessKey) -> None:
-        await access_keys.put(self._db, key)
-
-    async def list_access_keys(self) -> list[AccessKey]:
-        return await access_keys.list_all(self._db)
-
-    async def delete_access_key(self, access_key_id: str) -> bool:
-        return await access_keys.delete(self._db, access_key_id)
+    @functools.cached_property
+    def key_store(self) -> access_keys.PostgresKeyStore:
+        return access_keys.PostgresKeyStore(lambda: self._db)
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
         bucket_id = await self._bucket_id(bucket)
@@ -311,7 +310,8 @@ class PostgresBackend(MultipartMixin, Backend):
         row = await self._db.fetchrow("get_bucket_config", bucket, check_config_name(name))
         if row is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        return row["document"]
+        document: str | None = row["document"]
+        return document
 
     async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
         check_config_name(name)
@@ -338,7 +338,8 @@ class PostgresBackend(MultipartMixin, Backend):
             size=row["size"],
             etag=row["etag"],
             last_modified=row["last_modified"],
-            metadata=mapping(row["metadata_names"], row["metadata_values"]),
+            attributes=attributes_from_pairs(
+                mapping(row["metadata_names"], row["metadata_values"])),
             tags=mapping(row["tag_names"], row["tag_values"]),
             part_sizes=tuple(row["part_sizes"]),
         )
@@ -360,12 +361,12 @@ class PostgresBackend(MultipartMixin, Backend):
         key: str,
         body: PayloadStream,
         *,
-        metadata: Mapping[str, str],
+        attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         staged = await stage_body(self._db, bucket, body)
-        info = ObjectInfo.from_upload(key, body.digest, metadata, tags)
+        info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         try:
             if condition is None and await self._put_at_once(bucket, key, staged, info):
                 return info
@@ -392,6 +393,7 @@ class PostgresBackend(MultipartMixin, Backend):
             )
         except asyncpg.UniqueViolationError:
             return False
+        assert row is not None  # the statement always answers one row
         if row["bucket_id"] is None:
             raise errors.NoSuchBucket(BucketName=bucket)
         if row["id"] is None:
@@ -402,7 +404,7 @@ class PostgresBackend(MultipartMixin, Backend):
     def _attributes(info: ObjectInfo) -> tuple[Any, ...]:
         return (
             info.size, info.etag, info.last_modified, list(info.part_sizes),
-            *pairs(info.metadata), *pairs(info.tags),
+            *pairs(attributes_to_pairs(info.attributes)), *pairs(info.tags),
         )
 
     async def _store_version(
@@ -448,6 +450,7 @@ class PostgresBackend(MultipartMixin, Backend):
     async def delete_object(self, bucket: str, key: str) -> None:
         for _ in range(DELETE_ATTEMPTS):
             row = await self._db.fetchrow("delete_object", bucket, key)
+            assert row is not None  # the statement always answers one row
             if row["bucket_id"] is None:
                 raise errors.NoSuchBucket(BucketName=bucket)
             if row["deleted"] or not row["seen"]:
@@ -458,7 +461,7 @@ class PostgresBackend(MultipartMixin, Backend):
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectInfo]:
+    ) -> list[ListEntry]:
         bucket_id = await self._bucket_id(bucket)
         successor = prefix_successor(prefix)
         if successor is None:
@@ -469,17 +472,14 @@ class PostgresBackend(MultipartMixin, Backend):
             rows = await self._db.fetch(
                 "list_objects_prefix", bucket_id, start_after, prefix, successor, limit
             )
+        # The storage class is the value of the STORAGE_CLASS_PAIR metadata row (queries.sql).
         return [
-            ObjectInfo(
+            ListEntry(
                 key=row["key"],
                 size=row["size"],
                 etag=row["etag"],
                 last_modified=row["last_modified"],
-                metadata=(
-                    {} if row["storage_class"] is None
-                    else {STORAGE_CLASS: row["storage_class"]}
-                ),
-                part_sizes=tuple(row["part_sizes"]),
+                storage_class=row["storage_class"] or STANDARD,
             )
             for row in rows
         ]

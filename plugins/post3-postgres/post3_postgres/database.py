@@ -77,7 +77,8 @@ class Connection:
 
     async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]:
         with unavailable_on_disconnect():
-            return await self.raw.fetch(self._queries[name], *args)
+            rows: list[asyncpg.Record] = await self.raw.fetch(self._queries[name], *args)
+            return rows
 
     async def fetchrow(self, name: str, *args: Any) -> asyncpg.Record | None:
         with unavailable_on_disconnect():
@@ -89,7 +90,8 @@ class Connection:
 
     async def execute(self, name: str, *args: Any) -> str:
         with unavailable_on_disconnect():
-            return await self.raw.execute(self._queries[name], *args)
+            status: str = await self.raw.execute(self._queries[name], *args)
+            return status
 
 
 class Database:
@@ -101,7 +103,8 @@ class Database:
 
     async def fetch(self, name: str, *args: Any) -> list[asyncpg.Record]:
         with unavailable_on_disconnect():
-            return await self.pool.fetch(self._queries[name], *args)
+            rows: list[asyncpg.Record] = await self.pool.fetch(self._queries[name], *args)
+            return rows
 
     async def fetchrow(self, name: str, *args: Any) -> asyncpg.Record | None:
         with unavailable_on_disconnect():
@@ -113,7 +116,8 @@ class Database:
 
     async def execute(self, name: str, *args: Any) -> str:
         with unavailable_on_disconnect():
-            return await self.pool.execute(self._queries[name], *args)
+            status: str = await self.pool.execute(self._queries[name], *args)
+            return status
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

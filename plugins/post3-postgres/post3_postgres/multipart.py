@@ -13,12 +13,21 @@ import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from post3 import errors
-from post3.backend import ObjectInfo, PartInfo, UploadInfo, WriteCondition, utcnow
+from post3.backend import (
+    ObjectAttributes,
+    ObjectInfo,
+    PartInfo,
+    UploadCursor,
+    UploadInfo,
+    WriteCondition,
+    attributes_to_pairs,
+    utcnow,
+)
 from post3.payload import PayloadStream
 from post3_postgres.writes import discard, stage_body
 
@@ -32,12 +41,10 @@ def new_upload_id() -> str:
 
 
 def _upload_info(row: asyncpg.Record) -> UploadInfo:
-    return UploadInfo(
-        key=row["key"],
-        upload_id=row["upload_id"],
-        initiated=row["initiated"],
-        metadata=dict(zip(row["metadata_names"], row["metadata_values"], strict=True)),
-        tags=dict(zip(row["tag_names"], row["tag_values"], strict=True)),
+    return UploadInfo.from_pairs(
+        row["key"], row["upload_id"], row["initiated"],
+        dict(zip(row["metadata_names"], row["metadata_values"], strict=True)),
+        dict(zip(row["tag_names"], row["tag_values"], strict=True)),
     )
 
 
@@ -47,7 +54,9 @@ def _pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
 
 
 class MultipartMixin:
-    _db: Database
+    @property
+    def _db(self) -> Database:
+        raise NotImplementedError
 
     async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
         raise NotImplementedError
@@ -70,16 +79,18 @@ class MultipartMixin:
         return row
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, *, metadata: Mapping[str, str], tags: Mapping[str, str]
+        self, bucket: str, key: str, *, attributes: ObjectAttributes,
+        tags: Mapping[str, str], checksum_algorithm: str | None = None,
     ) -> UploadInfo:
-        upload_id = new_upload_id()
-        initiated = utcnow()
+        upload = UploadInfo(key, new_upload_id(), utcnow(), attributes, dict(tags),
+                            checksum_algorithm)
         created = await self._db.fetchval(
-            "create_upload", bucket, upload_id, key, initiated, *_pairs(metadata), *_pairs(tags)
+            "create_upload", bucket, upload.upload_id, key, upload.initiated,
+            *_pairs(upload.to_pairs()), *_pairs(tags)
         )
         if created is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        return UploadInfo(key, upload_id, initiated, dict(metadata), dict(tags))
+        return upload
 
     async def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> UploadInfo:
         return _upload_info(await self._upload_row(bucket, key, upload_id))
@@ -97,7 +108,8 @@ class MultipartMixin:
                 if await tx.fetchval("lock_upload_for_part", upload_id, bucket_id, key) is None:
                     raise errors.NoSuchUpload(UploadId=upload_id)
                 version_id = staged.version_id
-                attributes = (info.size, info.etag, info.last_modified, [], [], [], [], [])
+                attributes: tuple[Any, ...] = (
+                    info.size, info.etag, info.last_modified, [], [], [], [], [])
                 if version_id is None:
                     version_id = await tx.fetchval(
                         "create_version", bucket, *attributes, staged.small
@@ -151,7 +163,8 @@ class MultipartMixin:
                 position += row["size"]
             version_id = await tx.fetchval(
                 "create_version", bucket, position, info.etag, info.last_modified,
-                list(info.part_sizes), *_pairs(info.metadata), *_pairs(info.tags), None,
+                list(info.part_sizes), *_pairs(attributes_to_pairs(info.attributes)),
+                *_pairs(info.tags), None,
             )
             await tx.execute("adopt_part_blocks", version_id, versions, offsets)
             await tx.execute("delete_upload", upload_id)
@@ -165,12 +178,13 @@ class MultipartMixin:
                 raise errors.NoSuchUpload(UploadId=upload_id)
             await tx.execute("delete_upload", upload_id)
 
-    async def list_multipart_uploads(
-        self, bucket: str, *, prefix: str = "", key_marker: str = "", upload_id_marker: str = "",
+    async def list_multipart_uploads_page(
+        self, bucket: str, *, prefix: str = "", after: UploadCursor | None = None,
         limit: int = 1000,
     ) -> list[UploadInfo]:
         bucket_id = await self._bucket_id(bucket)
+        cursor = after or UploadCursor("")
         rows = await self._db.fetch(
-            "list_uploads", bucket_id, prefix, key_marker, upload_id_marker, limit
+            "list_uploads", bucket_id, prefix, cursor.key, cursor.upload_id, limit
         )
         return [_upload_info(row) for row in rows]

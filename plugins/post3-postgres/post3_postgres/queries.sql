@@ -304,8 +304,9 @@ WITH versions_gone AS (
 DELETE FROM multipart_uploads WHERE upload_id = $1;
 
 -- name: list_uploads
--- Ordered by (key, upload_id), which is (key, initiated, upload_id) order. Without an upload
--- id marker, every upload of the key marker itself is skipped, as S3 does.
+-- A page after the cursor ($3, $4) in (key, upload_id) order, which is (key, initiated) order
+-- (ids start with the clock); $4 NULL stands after every upload of the key $3
+-- (post3.backend.UploadCursor). The empty key sorts before every key.
 SELECT u.upload_id, u.key, u.initiated,
        ARRAY(SELECT m.name FROM multipart_upload_metadata m WHERE m.upload_id = u.upload_id
              ORDER BY m.name) AS metadata_names,
@@ -317,8 +318,8 @@ SELECT u.upload_id, u.key, u.initiated,
              ORDER BY t.name) AS tag_values
 FROM multipart_uploads u
 WHERE u.bucket_id = $1
-  AND u.key >= $2 AND starts_with(u.key, $2)
-  AND CASE WHEN $4 = '' THEN u.key > $3 ELSE (u.key, u.upload_id) > ($3, $4) END
+  AND u.key >= $2 AND starts_with(u.key, $2) AND u.key >= $3
+  AND CASE WHEN $4::text IS NULL THEN u.key > $3 ELSE (u.key, u.upload_id) > ($3, $4) END
 ORDER BY u.key, u.upload_id
 LIMIT $5;
 

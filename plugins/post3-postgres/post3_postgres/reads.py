@@ -54,11 +54,12 @@ class PostgresObjectStream(ObjectStream):
         position = self.start
         if position >= self.stop:
             return
-        self._ahead = self._fetch(position)
-        while position < self.stop:
-            blocks = await self._ahead
+        ahead: asyncio.Task[list[bytes]] | None = self._fetch(position)
+        self._ahead = ahead
+        while ahead is not None and position < self.stop:
+            blocks = await ahead
             position = self._batch_end(position)
-            self._ahead = self._fetch(position) if position < self.stop else None
+            ahead = self._ahead = self._fetch(position) if position < self.stop else None
             for block in blocks:
                 yield block
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from post3 import errors
@@ -79,7 +79,7 @@ async def stage_body(database: Database, bucket: str, body: PayloadStream) -> St
         return StagedBody(version_id=version_id)
 
 
-async def _blocks(body: PayloadStream) -> AsyncIterator[bytes]:
+async def _blocks(body: PayloadStream) -> AsyncGenerator[bytes, None]:
     """The body cut into blocks of exactly ``BLOCK_SIZE`` bytes (the last may be shorter).
 
     Each block is assembled with one copy (``bytes.join`` over views of the pieces), and a

@@ -15,6 +15,7 @@ from post3.testing import (
     put_bytes,
     read_object,
 )
+from post3.testing.helpers import attrs
 
 pytestmark = pytest.mark.postgres
 
@@ -65,7 +66,7 @@ async def test_ranges_across_uneven_multipart_blocks(postgres_backend, sql) -> N
     sizes = [5 * MiB + 3, 2 * MiB + 7, 10]
     bodies = [pattern(size, seed=i) for i, size in enumerate(sizes)]
     whole = b"".join(bodies)
-    upload = await postgres_backend.create_multipart_upload("b", "mp", metadata={}, tags={})
+    upload = await postgres_backend.create_multipart_upload("b", "mp", attributes=attrs(), tags={})
     parts = [
         await postgres_backend.upload_part("b", "mp", upload.upload_id, i + 1, payload(body))
         for i, body in enumerate(bodies)

@@ -11,6 +11,7 @@ import pytest
 from post3_postgres.backend import PostgresBackend
 
 from post3.testing import MiB, pattern, put_bytes, read_object
+from post3.testing.helpers import attrs
 
 pytestmark = pytest.mark.postgres
 
@@ -58,7 +59,7 @@ async def test_check_reports_and_repair_removes_only_unreachable_storage(
         await put_bytes(backend, "checked", "kept", kept)
         await put_bytes(backend, "checked", "replaced", b"old")
         await put_bytes(backend, "checked", "replaced", b"new")  # a retired version: not a leak
-        upload = await backend.create_multipart_upload("checked", "mp", metadata={}, tags={})
+        upload = await backend.create_multipart_upload("checked", "mp", attributes=attrs(), tags={})
         from post3.testing import payload
 
         await backend.upload_part("checked", "mp", upload.upload_id, 1, payload(b"part"))

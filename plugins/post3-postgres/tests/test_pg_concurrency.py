@@ -20,6 +20,7 @@ from post3.testing import (
     put_bytes,
     read_object,
 )
+from post3.testing.helpers import attrs
 
 pytestmark = pytest.mark.postgres
 
@@ -59,7 +60,7 @@ async def test_many_writers_on_one_key_last_writer_wins_whole(
     async def write(i: int) -> None:
         backend = two_processes[i % 2]
         await backend.put_object(
-            "race", "key", payload(bodies[i], chunk_size=256 * 1024, pause=True), metadata={}
+            "race", "key", payload(bodies[i], chunk_size=256 * 1024, pause=True), attributes=attrs()
         )
 
     await asyncio.gather(*(write(i) for i in range(len(bodies))))
@@ -83,7 +84,7 @@ async def test_concurrent_create_if_absent_lets_exactly_one_win(two_processes) -
     async def create(i: int) -> int | None:
         try:
             await two_processes[i % 2].put_object(
-                "race", "once", payload(str(i).encode(), pause=True), metadata={},
+                "race", "once", payload(str(i).encode(), pause=True), attributes=attrs(),
                 condition=condition,
             )
         except errors.PreconditionFailed:
@@ -137,7 +138,7 @@ async def test_failed_upload_leaves_no_rows(postgres_backend, empty_postgres_dat
     await postgres_backend.create_bucket("fail")
     with pytest.raises(errors.BadDigest):
         await postgres_backend.put_object(
-            "fail", "k", failing_payload(pattern(3 * MiB)), metadata={}
+            "fail", "k", failing_payload(pattern(3 * MiB)), attributes=attrs()
         )
     with pytest.raises(errors.NoSuchKey):
         await postgres_backend.head_object("fail", "k")
@@ -158,7 +159,7 @@ async def test_cancelled_upload_leaves_no_rows(postgres_backend, empty_postgres_
     from post3.payload import PayloadStream
 
     task = asyncio.create_task(postgres_backend.put_object(
-        "cancel", "k", PayloadStream.from_iterable(slow_body()), metadata={}
+        "cancel", "k", PayloadStream.from_iterable(slow_body()), attributes=attrs()
     ))
     await started.wait()
     await asyncio.sleep(0.2)
@@ -224,7 +225,7 @@ async def test_small_writers_racing_leave_no_orphaned_live_version(
 
     async def write(i: int) -> None:
         key = "shared" if i % 2 else f"own-{i % 6}"
-        await two_processes[i % 2].put_object("small", key, payload(bodies[i]), metadata={})
+        await two_processes[i % 2].put_object("small", key, payload(bodies[i]), attributes=attrs())
 
     await asyncio.gather(*(write(i) for i in range(len(bodies))))
 
@@ -283,7 +284,7 @@ async def test_puts_racing_deletes_of_one_key_leak_no_version(
             try:
                 await two_processes[worker % 2].put_object(
                     "race", "key", payload(pattern(100 + n % 900, seed=worker)),
-                    metadata={}, condition=condition,
+                    attributes=attrs(), condition=condition,
                 )
             except errors.NoSuchKey:
                 pass  # If-Match: * on a key a delete just removed
@@ -297,7 +298,8 @@ async def test_puts_racing_deletes_of_one_key_leak_no_version(
     async def complete_upload(worker: int) -> None:
         backend = two_processes[worker % 2]
         while loop.time() < deadline:
-            upload = await backend.create_multipart_upload("race", "key", metadata={}, tags={})
+            upload = await backend.create_multipart_upload("race", "key", attributes=attrs(),
+                                                           tags={})
             part = await backend.upload_part("race", "key", upload.upload_id, 1, payload(b"p"))
             await backend.complete_multipart_upload(
                 "race", "key", upload.upload_id, [part], multipart_object_info(upload, [part]))

@@ -12,6 +12,7 @@ from post3_postgres.testing import TcpProxy
 from post3 import errors
 from post3.payload import PayloadStream
 from post3.testing import MiB, pattern, payload, put_bytes, read_object
+from post3.testing.helpers import attrs
 
 pytestmark = pytest.mark.postgres
 
@@ -57,7 +58,7 @@ async def test_connection_killed_mid_upload_leaves_nothing_visible(
                 yield pattern(MiB, seed=i)
 
         upload = asyncio.create_task(backend.put_object(
-            "killed", "k", PayloadStream.from_iterable(body()), metadata={}
+            "killed", "k", PayloadStream.from_iterable(body()), attributes=attrs()
         ))
         await blocks_sent.wait()
         await asyncio.sleep(0.3)
@@ -149,7 +150,7 @@ async def test_a_value_postgresql_cannot_store_is_invalid_argument(
         with pytest.raises(errors.InvalidArgument):
             await postgres_backend.put_object(
                 "values", "k", payload(body),
-                metadata={"x-amz-meta-note": "a\x00b"},
+                attributes=attrs({"x-amz-meta-note": "a\x00b"}),
             )
     with pytest.raises(errors.NoSuchKey):
         await postgres_backend.head_object("values", "k")
