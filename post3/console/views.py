@@ -150,7 +150,8 @@ def console_page(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stre
         if request.method != "GET":
             token = request.headers.get("X-CSRF-Token")
             if token is None and not api:
-                token = (await request.post()).get("csrf")
+                field = (await request.post()).get("csrf")
+                token = field if isinstance(field, str) else None
             if not same_origin(request) or not sess.check_csrf(str(token or "")):
                 if api:
                     return web.json_response({"error": "Reload the page and retry."},

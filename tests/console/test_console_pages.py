@@ -85,7 +85,7 @@ async def test_an_admin_creates_grants_and_deletes_keys(admin, backend):
     assert response.status == 201
     key_id = re.search(r'id="created-id" readonly value="([^"]+)"', page).group(1)
     secret = re.search(r'id="created-secret" readonly value="([^"]+)"', page).group(1)
-    stored = await backend.get_access_key(key_id)
+    stored = await backend.key_store.get_access_key(key_id)
     assert stored.secret_access_key == secret and dict(stored.grants) == {
         "photos": "write", "logs": "read"}
     assert secret not in await (await admin.get(CONSOLE + "keys")).text()  # shown once
@@ -93,27 +93,27 @@ async def test_an_admin_creates_grants_and_deletes_keys(admin, backend):
                        permission="owner")).status == 303
     assert (await post(admin, "keys/grant", key_id=key_id, bucket="photos",
                        permission="none")).status == 303
-    assert dict((await backend.get_access_key(key_id)).grants) == {"logs": "owner"}
+    assert dict((await backend.key_store.get_access_key(key_id)).grants) == {"logs": "owner"}
     assert (await post(admin, "keys", grants="photos:everything")).status == 400
     confirm = await post(admin, "keys/delete", key_id=key_id)
     assert "Delete the access key" in await confirm.text()
-    assert await backend.get_access_key(key_id) is not None
+    assert await backend.key_store.get_access_key(key_id) is not None
     assert (await post(admin, "keys/delete", key_id=key_id, confirm="yes")).status == 303
-    assert await backend.get_access_key(key_id) is None
+    assert await backend.key_store.get_access_key(key_id) is None
 
 
 async def test_keys_pages_are_for_admin_keys_only(backend):
     key = new_access_key("reader", grants={"docs": "owner"})
-    await backend.put_access_key(key)
+    await backend.key_store.put_access_key(key)
     client = await start(backend)
     try:
         await log_in(client, key.access_key_id, key.secret_access_key)
         response = await client.get(CONSOLE + "keys")
         assert response.status == 403
         assert "Only an admin key may manage access keys." in await response.text()
-        before = await backend.list_access_keys()
+        before = await backend.key_store.list_access_keys()
         assert (await post(client, "keys", name="sneaky", admin="yes")).status == 403
-        assert await backend.list_access_keys() == before
+        assert await backend.key_store.list_access_keys() == before
         # And S3 refuses it a bucket it holds no grant on, whatever the console shows.
         response = await post(client, "buckets", bucket="elsewhere")
         assert response.status == 403 and "AccessDenied" in await response.text()

@@ -211,7 +211,7 @@ async def test_a_session_expires():
 async def test_any_server_with_the_key_store_accepts_a_session_and_deleting_the_key_ends_it():
     backend = MemoryBackend()
     key = new_access_key("people", admin=True)
-    await backend.put_access_key(key)
+    await backend.key_store.put_access_key(key)
     first = await start(backend)
     try:
         response = await log_in(first, key.access_key_id, key.secret_access_key)
@@ -223,7 +223,7 @@ async def test_any_server_with_the_key_store_accepts_a_session_and_deleting_the_
         headers = {"Cookie": f"{session.COOKIE}={cookie}"}
         assert (await second.get(CONSOLE + "buckets", headers=headers,
                                  allow_redirects=False)).status == 200
-        await backend.delete_access_key(key.access_key_id)
+        await backend.key_store.delete_access_key(key.access_key_id)
         third = await start(backend)
         try:
             assert (await third.get(CONSOLE + "buckets", headers=headers,
