@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import html
 import json
 import os
@@ -35,351 +33,25 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
-HERE = Path(__file__).resolve().parent
-KIB, MIB = 1024, 1024 * 1024
-REGION = "us-east-1"
+# Run as a script, this directory is on sys.path: the matrix's own modules beside it.
+from bench_client import KIB, MIB, Client, Signer  # isort: skip
+from bench_servers import Server, start_servers  # isort: skip
+
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 NOISE_NOTE = ("The machine is shared and was noisy while this ran (other people's builds and "
               "tests on the same 2 cores): read ratios to the null server, measured in the "
               "same rounds, rather than absolute figures.")
-
-
-# --------------------------------------------------------------------------- signing
-
-
-class Signer:
-    """SigV4 for path-style requests, signing key cached per day (cheap for the client)."""
-
-    def __init__(self, access_key: str, secret_key: str, host: str) -> None:
-        self.access_key, self.secret_key, self.host = access_key, secret_key, host
-        self._keys: dict[str, bytes] = {}
-
-    def _key(self, day: str) -> bytes:
-        key = self._keys.get(day)
-        if key is None:
-            key = ("AWS4" + self.secret_key).encode()
-            for part in (day, REGION, "s3", "aws4_request"):
-                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-            self._keys[day] = key
-        return key
-
-    def headers(self, method: str, path: str, query: str, extra: dict[str, str]) -> dict[str, str]:
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        day = stamp[:8]
-        headers = {"host": self.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
-                   "x-amz-date": stamp, **{k.lower(): v for k, v in extra.items()}}
-        names = sorted(headers)
-        canonical = "\n".join([
-            method, path, query, "".join(f"{n}:{headers[n].strip()}\n" for n in names),
-            ";".join(names), "UNSIGNED-PAYLOAD"])
-        scope = f"{day}/{REGION}/s3/aws4_request"
-        to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope,
-                             hashlib.sha256(canonical.encode()).hexdigest()])
-        signature = hmac.new(self._key(day), to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
-                                    f"SignedHeaders={';'.join(names)}, Signature={signature}")
-        del headers["host"]  # aiohttp sends it, with the same value
-        return headers
-
-
-def canonical_query(params: dict[str, str]) -> str:
-    return "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                    for k, v in sorted(params.items()))
-
-
-async def blocks(body: bytes):
-    view = memoryview(body)
-    for start in range(0, len(body), MIB):
-        yield view[start:start + MIB]
-
-
-class Client:
-    """Signed requests to one server over one connection pool."""
-
-    def __init__(self, endpoint: str, signer: Signer, connections: int) -> None:
-        self.endpoint, self.signer = endpoint, signer
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections),
-            timeout=aiohttp.ClientTimeout(total=600), auto_decompress=False)
-
-    async def close(self) -> None:
-        await self.session.close()
-
-    def _prepare(self, method: str, path: str, params: dict[str, str] | None,
-                 headers: dict[str, str] | None) -> tuple[URL, dict[str, str]]:
-        path = quote(path, safe="/-_.~")
-        query = canonical_query(params or {})
-        url = URL(self.endpoint + path + (f"?{query}" if query else ""), encoded=True)
-        return url, self.signer.headers(method, path, query, headers or {})
-
-    async def call(self, method: str, path: str, params: dict[str, str] | None = None,
-                   body: bytes | None = None, headers: dict[str, str] | None = None,
-                   ok: tuple[int, ...] = (200, 204)) -> tuple[int, bytes, CIMultiDict[str]]:
-        url, signed = self._prepare(method, path, params, headers)
-        data = body
-        if body is not None and len(body) > MIB:
-            # In 1 MiB writes: one large write makes asyncio's transport buffer the rest and
-            # memmove it after every send, which would measure the client, not the server.
-            signed["Content-Length"] = str(len(body))
-            data = blocks(body)
-        async with self.session.request(method, url, headers=signed, data=data) as response:
-            reply = await response.read()
-            if response.status not in ok:
-                raise RuntimeError(f"{method} {path}: {response.status} {reply[:300]!r}")
-            return response.status, reply, CIMultiDict(response.headers)
-
-    async def get_size(self, path: str) -> int:
-        """GET, reading the body as it comes and dropping it; returns the bytes received."""
-        url, signed = self._prepare("GET", path, None, None)
-        received = 0
-        async with self.session.get(url, headers=signed) as response:
-            if response.status != 200:
-                raise RuntimeError(f"GET {path}: {response.status} {await response.read()!r}")
-            while chunk := await response.content.readany():
-                received += len(chunk)
-        return received
-
-
-# --------------------------------------------------------------------------- servers
-
-
-@dataclass
-class Server:
-    name: str
-    endpoint: str = ""
-    access_key: str = "bench"
-    secret_key: str = "bench-secret"
-    process: subprocess.Popen | None = None
-    command: list[str] = field(default_factory=list)
-    cleanup: list[Callable[[], None]] = field(default_factory=list)
-    error: str = ""
-
-    def pids(self) -> list[int]:
-        """The server's process and its descendants (the workers of ``--workers N``)."""
-        if self.process is None:
-            return []
-        found, todo = [], [self.process.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                for task in Path(f"/proc/{pid}/task").iterdir():
-                    todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-        return found
-
-    def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / CLOCK_TICK
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        for step in reversed(self.cleanup):
-            step()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_line(process: subprocess.Popen, pattern: str, timeout: float) -> str | None:
-    """The first stdout line matching ``pattern`` (group 1), the pipe drained afterwards."""
-    found: list[str] = []
-    done = threading.Event()
-
-    def reader() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            match = re.search(pattern, line)
-            if match and not found:
-                found.append(match.group(1))
-                done.set()
-        done.set()
-
-    threading.Thread(target=reader, daemon=True).start()
-    done.wait(timeout)
-    return found[0] if found else None
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
-def launch(server: Server, command: list[str], workdir: Path, env: dict[str, str],
-           line: str | None = None, port: int | None = None, timeout: float = 60) -> Server:
-    server.command = command
-    log = open(workdir / f"{server.name}.stderr", "w")  # noqa: SIM115 (closed in cleanup)
-    server.cleanup.append(log.close)
-    server.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
-                                      stdin=subprocess.DEVNULL, cwd=workdir, env=env)
-    if line is not None:
-        endpoint = wait_for_line(server.process, line, timeout)
-    else:
-        assert port is not None
-        endpoint = f"http://127.0.0.1:{port}" if wait_for_port(
-            port, server.process, timeout) else None
-    if endpoint is None:
-        server.stop()
-        server.error = f"did not start: {(workdir / f'{server.name}.stderr').read_text()[-500:]}"
-    else:
-        server.endpoint = endpoint
-    return server
-
-
-def post3_env(server: Server) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
-    env["POST3_ACCESS_KEY"], env["POST3_SECRET_KEY"] = server.access_key, server.secret_key
-    return env
-
-
-def post3_binary() -> list[str]:
-    script = Path(sys.executable).with_name("post3")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "post3"]
-
-
-def start_post3(name: str, backend: str, options: list[str], workers: int,
-                workdir: Path) -> Server:
-    server = Server(name)
-    command = [*post3_binary(), "run", "--backend", backend, "--host", "127.0.0.1",
-               "--port", "0", "--workers", str(workers)]
-    for option in options:
-        command += ["-o", option]
-    return launch(server, command, workdir, post3_env(server),
-                  line=r"^post3 serving (http://\S+) ")
-
-
-def scratch_database(base_dsn: str, name: str) -> tuple[str, Callable[[], None]]:
-    """CREATE DATABASE ``name`` on the server of ``base_dsn``; returns its DSN and a dropper."""
-    import asyncpg
-
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(base_dsn)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))  # generated name, nothing to quote
-
-    def drop() -> None:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-    return f"{base_dsn.rpartition('/')[0]}/{name}", drop
-
-
-def find_s3rver(explicit: str | None, install: bool) -> str | None:
-    if explicit:
-        return explicit
-    found = shutil.which("s3rver")
-    if found:
-        return found
-    if not install or not shutil.which("npm") or not shutil.which("node"):
-        return None
-    directory = Path(tempfile.gettempdir()) / "post3-bench-s3rver"
-    binary = directory / "node_modules" / ".bin" / "s3rver"
-    if not binary.exists():
-        directory.mkdir(exist_ok=True)
-        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "s3rver"],
-                                cwd=directory, capture_output=True, text=True)
-        if result.returncode != 0 or not binary.exists():
-            return None
-    return str(binary)
-
-
-def start_servers(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], list[str]]:
-    """Every server asked for; those that cannot run are listed with the reason."""
-    wanted = args.servers
-    servers: list[Server] = []
-    absent: list[str] = []
-    if "null" in wanted:
-        server = Server("null")
-        servers.append(launch(server, [sys.executable, str(HERE / "null_server.py")], workdir,
-                              dict(os.environ), line=r"^null serving (http://\S+)"))
-    if "memory" in wanted:
-        servers.append(start_post3("post3-memory", "memory", [], 1, workdir))
-    for workers in (1, 2):
-        suffix = "" if workers == 1 else f" w{workers}"
-        if f"filesystem{suffix.replace(' ', '-')}" in wanted:
-            root = workdir / f"fs-data-{workers}"
-            servers.append(start_post3(f"post3-filesystem{suffix}", "filesystem",
-                                       [f"root={root}"], workers, workdir))
-        if f"postgres{suffix.replace(' ', '-')}" in wanted:
-            try:
-                dsn, drop = scratch_database(args.dsn, f"post3_bench_{uuid.uuid4().hex[:12]}")
-            except Exception as exc:  # no PostgreSQL here: the cell is reported absent
-                absent.append(f"post3-postgres{suffix}: no database ({exc})")
-                continue
-            server = start_post3(f"post3-postgres{suffix}", "postgres",
-                                 [f"dsn={dsn}", "auto_migrate=true"], workers, workdir)
-            server.cleanup.insert(0, drop)
-            servers.append(server)
-    if "moto" in wanted:
-        binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
-        if Path(binary).exists():
-            port = free_port()
-            server = Server("moto", access_key="testing", secret_key="testing")
-            servers.append(launch(server, [binary, "-H", "127.0.0.1", "-p", str(port)], workdir,
-                                  dict(os.environ), port=port))
-        else:
-            absent.append("moto: moto_server not installed (pip install 'moto[server]')")
-    if "s3rver" in wanted:
-        binary = find_s3rver(args.s3rver, not args.no_install)
-        if binary:
-            port = free_port()
-            data = workdir / "s3rver-data"
-            data.mkdir()
-            server = Server("s3rver", access_key="S3RVER", secret_key="S3RVER")
-            # s3rver's continuation tokens use a cipher OpenSSL 3 keeps in its legacy provider
-            env = {**os.environ, "NODE_OPTIONS": "--openssl-legacy-provider"}
-            servers.append(launch(server, [binary, "-d", str(data), "-a", "127.0.0.1", "-p",
-                                           str(port), "--silent", "--no-vhost-buckets"],
-                                  workdir, env, port=port))
-        else:
-            absent.append("s3rver: not installed and npm not available")
-    for server in servers:
-        if server.error:
-            absent.append(f"{server.name}: {server.error}")
-    return [s for s in servers if not s.error], absent
 
 
 # --------------------------------------------------------------------------- workloads
@@ -551,7 +223,9 @@ async def measure(server: Server, client: Client, workload: Workload, state: dic
                   round_: int, duration: float) -> dict:
     op = workload.make(client, state, round_)
     # Open the connections first, so the timed part does not pay for them.
-    await asyncio.gather(*(client.call("HEAD", "/bench") for _ in range(workload.clients)))
+    # Any answer will do (s3rver sometimes answers 500 to a HEAD of a bucket).
+    await asyncio.gather(*(client.call("HEAD", "/bench", ok=tuple(range(200, 600)))
+                           for _ in range(workload.clients)))
     counts = {"ops": 0, "bytes": 0, "issued": 0}
     deadline = time.perf_counter() + duration
 
@@ -815,7 +489,8 @@ async def profile_cell(server: Server, workload: Workload, state: dict, duration
     if not raw.exists():
         raise RuntimeError(f"py-spy wrote nothing: {stderr.decode()[-500:]}")
     return {"server": server.name, "workload": workload.name, "label": workload.label,
-            **result, **summarise_profile(raw, 25), "raw": str(raw)}
+            "unit": workload.unit, "rate": rate, **result, **summarise_profile(raw, 200),
+            "raw": str(raw)}
 
 
 async def run_profiles(servers: list[Server], sizes: Sizes, workdir: Path,
@@ -840,18 +515,28 @@ async def run_profiles(servers: list[Server], sizes: Sizes, workdir: Path,
     return profiles
 
 
+def own_frame(frame: str) -> bool:
+    """A post3 frame below the request dispatch (the frames above it are on every stack)."""
+    return bool(re.search(r"\((post3|post3_filesystem|post3_postgres)/", frame)) and not any(
+        outer in frame for outer in ("post3/cli.py", "observe", "handle_s3_request"))
+
+
 def profile_markdown(profiles: list[dict]) -> str:
     lines = []
     for p in profiles:
-        per_op = p["server_cpu_us_per_op"] or 0
+        # py-spy's samples are of threads that were not idle: CPU, and also time blocked in
+        # a system call (fsync, flock) that it cannot tell apart from CPU. /proc gives the CPU.
+        per_op = p["samples"] / p["rate"] / p["ops"] * 1e6 if p["ops"] else 0
+        cpu = p["server_cpu_us_per_op"] or 0
         lines += [f"### {p['server']}: {p['label']}", "",
-                  f"{fmt_value(p['value'])} ops/s under py-spy; server CPU "
-                  f"{per_op:,.0f} µs per request ({p['samples']} samples).", "",
+                  f"{fmt_value(p['value'])} {p['unit']} under py-spy; {per_op:,.0f} µs of busy "
+                  f"thread time per request sampled ({p['samples']} samples), {cpu:,.0f} µs of "
+                  "server CPU per request (/proc).", "",
                   "| function (self) | share | µs/request |", "|---|---:|---:|"]
-        for name, share in p["self"][:12]:
+        for name, share in p["self"][:15]:
             lines.append(f"| `{name}` | {share * 100:.1f}% | {share * per_op:,.0f} |")
-        lines += ["", "| function (inclusive) | share | µs/request |", "|---|---:|---:|"]
-        for name, share in p["total"][:20]:
+        lines += ["", "| post3 function (inclusive) | share | µs/request |", "|---|---:|---:|"]
+        for name, share in [(n, s) for n, s in p["total"] if own_frame(n)][:15]:
             lines.append(f"| `{name}` | {share * 100:.1f}% | {share * per_op:,.0f} |")
         lines.append("")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ import socket
 
 from aiohttp import web
 
-BUFFER = bytes(1024 * 1024)  # served, in slices, for every GET
+BUFFER = memoryview(bytes(1024 * 1024))  # served, in slices (never copied), for every GET
 LIST_TEMPLATE = (
     "<Contents><Key>{key}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>"
     '<ETag>"d41d8cd98f00b204e9800998ecf8427e"</ETag><Size>0</Size>'
