@@ -362,6 +362,13 @@ def versions(servers: list[Server], dsn: str) -> dict:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
+    try:
+        commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse",
+                                 "--short", "HEAD"], capture_output=True, text=True)
+        if commit.returncode == 0:
+            found["post3 commit"] = commit.stdout.strip()
+    except OSError:  # no git: a source tree without history
+        pass
     names = {s.name for s in servers}
     if any(n.startswith("post3-postgres") for n in names):
         try:
