@@ -67,6 +67,10 @@ class Sizes:
     list_buckets: tuple[int, ...] = (1000, 10000)
     pages: tuple[int, ...] = (100, 1000)
     duration: float = 2.0
+    only: tuple[str, ...] = ()  # workload name prefixes; empty: all
+
+    def selected(self, name: str) -> bool:
+        return not self.only or name.startswith(self.only)
 
 
 @dataclass
@@ -281,13 +285,15 @@ async def run_matrix(servers: list[Server], sizes: Sizes, rounds: int,
             started = time.perf_counter()
             try:
                 await client.call("PUT", "/bench")
-                for count in sizes.list_buckets:
+                for count in sizes.list_buckets if sizes.selected("list") else ():
                     await fill(client, f"list-{count}", count)
             except Exception as exc:  # a peer that cannot do the basics is left out
                 failed[server.name] = f"setup: {exc}"
             progress(f"setup {server.name}: {time.perf_counter() - started:.1f}s")
         cells = []
         for workload in workloads(sizes):
+            if not sizes.selected(workload.name):
+                continue
             results: dict[str, list[dict]] = {s.name: [] for s in servers}
             errors: dict[str, str] = {}
             for round_ in range(rounds):
@@ -569,6 +575,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="seconds per cell and round (default 2)")
     parser.add_argument("--servers", default=",".join(ALL_SERVERS),
                         help=f"comma-separated subset of {','.join(ALL_SERVERS)}")
+    parser.add_argument("--workloads", default="",
+                        help="comma-separated workload name prefixes, e.g. list or put_,get_ "
+                        "(GET, HEAD and DELETE need put_small; default: all)")
     parser.add_argument("--dsn", default=os.environ.get("POST3_TEST_DATABASE_URL", DEFAULT_DSN),
                         help="a PostgreSQL DSN allowed to CREATE DATABASE")
     parser.add_argument("--s3rver", default=None, help="path of the s3rver executable")
@@ -595,7 +604,8 @@ def sizes_for(args: argparse.Namespace) -> tuple[Sizes, int]:
     if args.big_list:
         sizes.list_buckets = (1000, 10000, 100000)
     if args.quick:
-        sizes.list_buckets, sizes.duration, rounds = (1000,), 0.4, 1
+        sizes.list_buckets = (1000, 100000) if args.big_list else (1000,)
+        sizes.duration, rounds = 0.4, 1
         sizes.parts = 4
     if args.tiny:
         sizes = Sizes(small=1 * KIB, medium=16 * KIB, large=64 * KIB, part=16 * KIB, parts=1,
@@ -603,6 +613,7 @@ def sizes_for(args: argparse.Namespace) -> tuple[Sizes, int]:
         rounds = 1
     if args.duration is not None:
         sizes.duration = args.duration
+    sizes.only = tuple(w.strip() for w in args.workloads.split(",") if w.strip())
     return sizes, args.rounds or rounds
 
 
