@@ -246,7 +246,7 @@ async def measure(server: Server, client: Client, workload: Workload, state: dic
             index += 1
 
     cpu, server_cpu, start = time.process_time(), server.cpu_seconds(), time.perf_counter()
-    await asyncio.gather(*(worker(n) for n in range(workload.clients)))
+    await run_all(worker(n) for n in range(workload.clients))
     elapsed = time.perf_counter() - start
     cpu, server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
     if workload.unit == "MB/s":
@@ -267,7 +267,18 @@ async def fill(client: Client, bucket: str, count: int) -> None:
         for number in numbers:
             await client.call("PUT", f"/{bucket}/k{number:07d}", body=b"")
 
-    await asyncio.gather(*(worker() for _ in range(16)))
+    await run_all(worker() for _ in range(16))
+
+
+async def run_all(coroutines) -> None:
+    """Run concurrently; on the first failure cancel the rest (a plain gather would leave
+    them running into the next cell) and raise that failure."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in coroutines:
+                group.create_task(coroutine)
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
 
 
 def signer_for(server: Server) -> Signer:
@@ -410,6 +421,10 @@ def fmt_value(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def fmt_ratio(ratio: float) -> str:
+    return f"{ratio:.2f}" if ratio >= 0.1 else f"{ratio:.2g}"
+
+
 def markdown(report: dict) -> str:
     servers = report["servers"]
     m = report["machine"]
@@ -440,7 +455,7 @@ def markdown(report: dict) -> str:
                 continue
             text = f"**{fmt_value(cell['value'])}**"
             if cell["ratio_to_null"] is not None and server != "null":
-                text += f" {cell['ratio_to_null']:.2f}×"
+                text += f" {fmt_ratio(cell['ratio_to_null'])}×"
             text += f" c{cell['client_cpu'] * 100:.0f}% s{cell['server_cpu'] * 100:.0f}%"
             row.append(text)
         lines.append("| " + " | ".join(row) + " |")
