@@ -598,7 +598,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--s3rver", default=None, help="path of the s3rver executable")
     parser.add_argument("--no-install", action="store_true",
                         help="never npm-install s3rver into a temporary directory")
-    parser.add_argument("--output", type=Path, default=Path("benchmarks/results"),
+    parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "results",
                         help="directory for matrix.json and matrix.md")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the matrix: py-spy the post3 servers on 4 KiB PUT, "
