@@ -1,0 +1,244 @@
+"""The servers of the benchmark matrix: started on loopback, watched through /proc, stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    name: str
+    endpoint: str = ""
+    access_key: str = "bench"
+    secret_key: str = "bench-secret"
+    process: subprocess.Popen | None = None
+    command: list[str] = field(default_factory=list)
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
+    error: str = ""
+
+    def pids(self) -> list[int]:
+        """The server's process and its descendants (the workers of ``--workers N``)."""
+        if self.process is None:
+            return []
+        found, todo = [], [self.process.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                pass
+        return found
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / CLOCK_TICK
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        for step in reversed(self.cleanup):
+            step()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_line(process: subprocess.Popen, pattern: str, timeout: float) -> str | None:
+    """The first stdout line matching ``pattern`` (group 1), the pipe drained afterwards."""
+    found: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            match = re.search(pattern, line)
+            if match and not found:
+                found.append(match.group(1))
+                done.set()
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    done.wait(timeout)
+    return found[0] if found else None
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def launch(server: Server, command: list[str], workdir: Path, env: dict[str, str],
+           line: str | None = None, port: int | None = None, timeout: float = 60) -> Server:
+    server.command = command
+    log = open(workdir / f"{server.name}.stderr", "w")  # noqa: SIM115 (closed in cleanup)
+    server.cleanup.append(log.close)
+    server.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                                      stdin=subprocess.DEVNULL, cwd=workdir, env=env)
+    if line is not None:
+        endpoint = wait_for_line(server.process, line, timeout)
+    else:
+        assert port is not None
+        endpoint = f"http://127.0.0.1:{port}" if wait_for_port(
+            port, server.process, timeout) else None
+    if endpoint is None:
+        server.stop()
+        server.error = f"did not start: {(workdir / f'{server.name}.stderr').read_text()[-500:]}"
+    else:
+        server.endpoint = endpoint
+    return server
+
+
+def post3_env(server: Server) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
+    env["POST3_ACCESS_KEY"], env["POST3_SECRET_KEY"] = server.access_key, server.secret_key
+    return env
+
+
+def post3_binary() -> list[str]:
+    script = Path(sys.executable).with_name("post3")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "post3"]
+
+
+def start_post3(name: str, backend: str, options: list[str], workers: int,
+                workdir: Path) -> Server:
+    server = Server(name)
+    command = [*post3_binary(), "run", "--backend", backend, "--host", "127.0.0.1",
+               "--port", "0", "--workers", str(workers)]
+    for option in options:
+        command += ["-o", option]
+    return launch(server, command, workdir, post3_env(server),
+                  line=r"^post3 serving (http://\S+) ")
+
+
+def scratch_database(base_dsn: str, name: str) -> tuple[str, Callable[[], None]]:
+    """CREATE DATABASE ``name`` on the server of ``base_dsn``; returns its DSN and a dropper."""
+    import asyncpg
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(base_dsn)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))  # generated name, nothing to quote
+
+    def drop() -> None:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    return f"{base_dsn.rpartition('/')[0]}/{name}", drop
+
+
+def find_s3rver(explicit: str | None, install: bool) -> str | None:
+    if explicit:
+        return explicit
+    found = shutil.which("s3rver")
+    if found:
+        return found
+    if not install or not shutil.which("npm") or not shutil.which("node"):
+        return None
+    directory = Path(tempfile.gettempdir()) / "post3-bench-s3rver"
+    binary = directory / "node_modules" / ".bin" / "s3rver"
+    if not binary.exists():
+        directory.mkdir(exist_ok=True)
+        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "s3rver"],
+                                cwd=directory, capture_output=True, text=True)
+        if result.returncode != 0 or not binary.exists():
+            return None
+    return str(binary)
+
+
+def start_servers(args: argparse.Namespace, workdir: Path) -> tuple[list[Server], list[str]]:
+    """Every server asked for; those that cannot run are listed with the reason."""
+    wanted = args.servers
+    servers: list[Server] = []
+    absent: list[str] = []
+    if "null" in wanted:
+        server = Server("null")
+        servers.append(launch(server, [sys.executable, str(HERE / "null_server.py")], workdir,
+                              dict(os.environ), line=r"^null serving (http://\S+)"))
+    if "memory" in wanted:
+        servers.append(start_post3("post3-memory", "memory", [], 1, workdir))
+    for workers in (1, 2):
+        suffix = "" if workers == 1 else f" w{workers}"
+        if f"filesystem{suffix.replace(' ', '-')}" in wanted:
+            root = workdir / f"fs-data-{workers}"
+            servers.append(start_post3(f"post3-filesystem{suffix}", "filesystem",
+                                       [f"root={root}"], workers, workdir))
+        if f"postgres{suffix.replace(' ', '-')}" in wanted:
+            try:
+                dsn, drop = scratch_database(args.dsn, f"post3_bench_{uuid.uuid4().hex[:12]}")
+            except Exception as exc:  # no PostgreSQL here: the cell is reported absent
+                absent.append(f"post3-postgres{suffix}: no database ({exc})")
+                continue
+            server = start_post3(f"post3-postgres{suffix}", "postgres",
+                                 [f"dsn={dsn}", "auto_migrate=true"], workers, workdir)
+            server.cleanup.insert(0, drop)
+            servers.append(server)
+    if "moto" in wanted:
+        binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
+        if Path(binary).exists():
+            port = free_port()
+            server = Server("moto", access_key="testing", secret_key="testing")
+            servers.append(launch(server, [binary, "-H", "127.0.0.1", "-p", str(port)], workdir,
+                                  dict(os.environ), port=port))
+        else:
+            absent.append("moto: moto_server not installed (pip install 'moto[server]')")
+    if "s3rver" in wanted:
+        binary = find_s3rver(args.s3rver, not args.no_install)
+        if binary:
+            port = free_port()
+            data = workdir / "s3rver-data"
+            data.mkdir()
+            server = Server("s3rver", access_key="S3RVER", secret_key="S3RVER")
+            # s3rver's continuation tokens use a cipher OpenSSL 3 keeps in its legacy provider
+            env = {**os.environ, "NODE_OPTIONS": "--openssl-legacy-provider"}
+            servers.append(launch(server, [binary, "-d", str(data), "-a", "127.0.0.1", "-p",
+                                           str(port), "--silent", "--no-vhost-buckets"],
+                                  workdir, env, port=port))
+        else:
+            absent.append("s3rver: not installed and npm not available")
+    for server in servers:
+        if server.error:
+            absent.append(f"{server.name}: {server.error}")
+    return [s for s in servers if not s.error], absent
