@@ -1,0 +1,386 @@
+"""The values of the backend contract: what a backend stores and gives back about buckets and
+objects (:class:`ObjectAttributes`, :class:`ObjectInfo`, :class:`ListEntry`...), and the one
+encoding of attributes as string pairs (:func:`attributes_to_pairs`) for backends that store
+them so. :mod:`post3.backend` re-exports every name: plugins import them from there.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from post3 import errors
+
+if TYPE_CHECKING:
+    from post3.payload import PayloadDigest
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, truncated to whole seconds: S3's LastModified resolution."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def sorted_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Tags in the order every backend returns them: by key, as S3 does (code point order,
+    which is UTF-8 byte order)."""
+    return dict(sorted(tags.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created: dt.datetime
+
+
+#: The version id of every object in a bucket that never had versioning enabled.
+NULL_VERSION = "null"
+#: The storage class S3 assumes when a request names none.
+STANDARD = "STANDARD"
+#: How a multipart object's checksum combines its parts' (S3's ``x-amz-checksum-type``).
+COMPOSITE, FULL_OBJECT = "COMPOSITE", "FULL_OBJECT"
+CHECKSUM_TYPES = (COMPOSITE, FULL_OBJECT)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentHeaders:
+    """The standard headers S3 stores with an object and sends back on GET and HEAD.
+
+    None means "not stored" (GET then sends S3's default Content-Type)."""
+
+    content_type: str | None = None
+    content_encoding: str | None = None
+    content_disposition: str | None = None
+    content_language: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+
+    def items(self) -> list[tuple[str, str]]:
+        """``(lower-case header name, value)`` for each stored header."""
+        return [(name, value) for name, value in (
+            ("content-type", self.content_type),
+            ("content-encoding", self.content_encoding),
+            ("content-disposition", self.content_disposition),
+            ("content-language", self.content_language),
+            ("cache-control", self.cache_control),
+            ("expires", self.expires),
+        ) if value is not None]
+
+
+#: ContentHeaders field for each lower-case header name.
+CONTENT_FIELDS = {name.replace("_", "-"): name for name in ContentHeaders.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Checksums:
+    """An object's checksums: algorithm (``crc32``, ``crc32c``, ``crc64nvme``, ``sha1``,
+    ``sha256``) -> base64 value, and how they combine parts.
+
+    ``type`` is None when the object was written whole (PutObject, CopyObject, POST): its
+    checksum then covers the object as a whole, which is what :attr:`effective_type` says."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    type: str | None = None
+
+    @property
+    def effective_type(self) -> str | None:
+        """What ``x-amz-checksum-type`` / ``ChecksumType`` says: None without a checksum."""
+        if not self.values:
+            return None
+        return self.type or FULL_OBJECT
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartOrigin:
+    """What the core keeps about the upload a multipart object was completed from."""
+
+    #: so that a retried CompleteMultipartUpload is recognised and answered as the first one
+    upload_id: str
+    #: the part checksums' algorithm and one base64 value per part, when completed with a
+    #: checksum (``?partNumber=N`` and GetObjectAttributes answer with a part's own checksum)
+    part_checksum_algorithm: str | None = None
+    part_checksums: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectAttributes:
+    """Everything a write stores besides the bytes and the tags, as typed values.
+
+    ``user_metadata`` names are lower case and without their ``x-amz-meta-`` prefix. A backend
+    that stores string pairs turns these into pairs with :func:`attributes_to_pairs` and back
+    with :func:`attributes_from_pairs`, and never looks inside."""
+
+    content: ContentHeaders = field(default_factory=ContentHeaders)
+    user_metadata: Mapping[str, str] = field(default_factory=dict)
+    checksums: Checksums = field(default_factory=Checksums)
+    storage_class: str = STANDARD
+    multipart: MultipartOrigin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """A stored object (one version of a key) as the core sees it.
+
+    ``etag`` has no quotes: an MD5 hex digest, or ``<md5-of-md5s>-N`` for a multipart object.
+    ``part_sizes`` is set for multipart objects only. ``tags`` are in key order (S3 returns
+    them sorted). ``version_id`` and ``delete_marker`` are what versioning will use; until then
+    every object is the :data:`NULL_VERSION` and never a delete marker.
+    """
+
+    key: str
+    size: int
+    etag: str
+    last_modified: dt.datetime
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    part_sizes: tuple[int, ...] = ()
+    version_id: str = NULL_VERSION
+    delete_marker: bool = False
+
+    @property
+    def checksums(self) -> Checksums:
+        return self.attributes.checksums
+
+    @property
+    def storage_class(self) -> str:
+        return self.attributes.storage_class
+
+    @classmethod
+    def from_upload(
+        cls,
+        key: str,
+        digest: PayloadDigest,
+        attributes: ObjectAttributes,
+        tags: Mapping[str, str],
+        last_modified: dt.datetime | None = None,
+    ) -> ObjectInfo:
+        """The info of an object written from an exhausted PayloadStream: the checksums
+        the stream computed join those the core already verified (``attributes``)."""
+        values = {**attributes.checksums.values, **digest.checksums}
+        return cls(
+            key=key,
+            size=digest.size,
+            etag=digest.md5_hex,
+            last_modified=last_modified or utcnow(),
+            attributes=replace(attributes, checksums=Checksums(values, None)),
+            tags=sorted_tags(tags),
+        )
+
+    def entry(self) -> ListEntry:
+        """This object as a listing shows it."""
+        return ListEntry(self.key, self.size, self.etag, self.last_modified,
+                         self.storage_class, self.version_id, self.delete_marker)
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One entry of a listing page: exactly what ListObjects(V2) and ListObjectVersions show
+    of an object, so a backend can answer a page from an index without reading each object's
+    attributes."""
+
+    key: str
+    size: int
+    etag: str
+    last_modified: dt.datetime
+    storage_class: str = STANDARD
+    version_id: str = NULL_VERSION
+    delete_marker: bool = False
+
+
+# --------------------------------------------------------------------------- stored pairs
+# How attributes become string pairs and back. The names are those of the S3 headers (and
+# ``x-post3-*`` for the core's own), so data written before the attributes were typed, when
+# backends stored these pairs as they came, reads back unchanged.
+
+_META_PREFIX = "x-amz-meta-"
+_CHECKSUM_PREFIX = "x-amz-checksum-"
+_STORAGE_CLASS = "x-amz-storage-class"
+_CHECKSUM_TYPE = "x-amz-checksum-type"
+_CHECKSUM_ALGORITHM = "x-amz-checksum-algorithm"
+_PART_CHECKSUMS = "x-post3-part-checksums"
+_UPLOAD_ID = "x-post3-upload-id"
+#: The one pair a listing needs (see :func:`storage_class_from_pairs`).
+STORAGE_CLASS_PAIR = _STORAGE_CLASS
+
+
+def attributes_to_pairs(
+    attributes: ObjectAttributes, *, checksum_algorithm: str | None = None
+) -> dict[str, str]:
+    """``attributes`` as the string pairs a backend stores (lower-case names, any length).
+    ``checksum_algorithm`` is a pending multipart upload's (see :attr:`UploadInfo`)."""
+    pairs = dict(attributes.content.items())
+    for name, value in attributes.user_metadata.items():
+        pairs[_META_PREFIX + name] = value
+    for algorithm, value in attributes.checksums.values.items():
+        pairs[_CHECKSUM_PREFIX + algorithm] = value
+    if attributes.checksums.type is not None:
+        pairs[_CHECKSUM_TYPE] = attributes.checksums.type
+    if checksum_algorithm is not None:
+        pairs[_CHECKSUM_ALGORITHM] = checksum_algorithm
+    if attributes.storage_class != STANDARD:
+        pairs[_STORAGE_CLASS] = attributes.storage_class
+    origin = attributes.multipart
+    if origin is not None:
+        pairs[_UPLOAD_ID] = origin.upload_id
+        if origin.part_checksum_algorithm is not None:
+            pairs[_PART_CHECKSUMS] = \
+                f"{origin.part_checksum_algorithm}:{','.join(origin.part_checksums)}"
+    return pairs
+
+
+def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
+    """The inverse of :func:`attributes_to_pairs`; pairs it does not know are ignored."""
+    content: dict[str, str] = {}
+    user: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for name, value in pairs.items():
+        if name in CONTENT_FIELDS:
+            content[CONTENT_FIELDS[name]] = value
+        elif name.startswith(_META_PREFIX):
+            user[name[len(_META_PREFIX):]] = value
+        elif name.startswith(_CHECKSUM_PREFIX) and name not in (_CHECKSUM_TYPE,
+                                                                _CHECKSUM_ALGORITHM):
+            values[name[len(_CHECKSUM_PREFIX):]] = value
+    origin = None
+    if _UPLOAD_ID in pairs:
+        algorithm, _, joined = pairs.get(_PART_CHECKSUMS, "").partition(":")
+        origin = MultipartOrigin(
+            pairs[_UPLOAD_ID], algorithm or None, tuple(joined.split(",")) if algorithm else ())
+    return ObjectAttributes(
+        content=ContentHeaders(**content),
+        user_metadata=user,
+        checksums=Checksums(values, pairs.get(_CHECKSUM_TYPE)),
+        storage_class=pairs.get(_STORAGE_CLASS) or STANDARD,
+        multipart=origin,
+    )
+
+
+def checksum_algorithm_from_pairs(pairs: Mapping[str, str]) -> str | None:
+    """A pending upload's checksum algorithm, stored by :func:`attributes_to_pairs`."""
+    return pairs.get(_CHECKSUM_ALGORITHM)
+
+
+def storage_class_from_pairs(pairs: Mapping[str, str]) -> str:
+    """The storage class alone, for a backend that lists from the pairs without decoding them
+    all (it stores :data:`STORAGE_CLASS_PAIR` in an index, say)."""
+    return pairs.get(_STORAGE_CLASS) or STANDARD
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCondition:
+    """``If-None-Match: *`` / ``If-Match: <etag>`` on a write.
+
+    A backend calls :meth:`check` with the object currently stored at the key (or None),
+    *atomically with its commit* (under its lock or in its transaction), so that two
+    concurrent create-if-absent writes cannot both succeed.
+    """
+
+    if_match: str | None = None
+    if_none_match: bool = False
+
+    def check(self, current: ObjectInfo | None) -> None:
+        if self.if_none_match and current is not None:
+            raise errors.PreconditionFailed(Condition="If-None-Match")
+        if self.if_match is not None:
+            if current is None:
+                raise errors.NoSuchKey()
+            if self.if_match != "*" and self.if_match != current.etag:
+                raise errors.PreconditionFailed(Condition="If-Match")
+
+
+class ByteRange(abc.ABC):
+    """A requested range, resolved by the backend against the object it actually opened."""
+
+    @abc.abstractmethod
+    def resolve(self, info: ObjectInfo) -> tuple[int, int]:
+        """``(start, stop)`` with ``stop`` exclusive; raises ``InvalidRange`` if unsatisfiable."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartInfo:
+    part_number: int
+    size: int
+    etag: str
+    last_modified: dt.datetime
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadInfo:
+    """A pending multipart upload: what the completed object will be stored with.
+
+    ``attributes.checksums`` holds no values yet, only the checksum ``type`` the upload was
+    created with; ``checksum_algorithm`` is the algorithm its parts carry (None: no checksum).
+    """
+
+    key: str
+    upload_id: str
+    initiated: dt.datetime
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    checksum_algorithm: str | None = None
+
+    def to_pairs(self) -> dict[str, str]:
+        """The upload's attributes and checksum algorithm as stored pairs."""
+        return attributes_to_pairs(self.attributes, checksum_algorithm=self.checksum_algorithm)
+
+    @classmethod
+    def from_pairs(cls, key: str, upload_id: str, initiated: dt.datetime,
+                   pairs: Mapping[str, str], tags: Mapping[str, str]) -> UploadInfo:
+        return cls(key, upload_id, initiated, attributes_from_pairs(pairs), sorted_tags(tags),
+                   checksum_algorithm_from_pairs(pairs))
+
+
+@dataclass(frozen=True, slots=True)
+class UploadCursor:
+    """A position in the order of pending uploads, ``(key, upload_id)`` ascending (keys in
+    UTF-8 byte order): a page of :meth:`Backend.list_multipart_uploads_page` starts strictly
+    after it. ``upload_id`` None stands after every upload of ``key``.
+
+    The core turns S3's two markers (``key-marker``, ``upload-id-marker``) into a cursor; a
+    backend only compares, with :meth:`admits` or the same comparison in its query."""
+
+    key: str
+    upload_id: str | None = None
+
+    def admits(self, key: str, upload_id: str) -> bool:
+        """Whether the upload ``(key, upload_id)`` comes after this cursor."""
+        if key != self.key:
+            return key > self.key
+        return self.upload_id is not None and upload_id > self.upload_id
+
+    @classmethod
+    def after(cls, upload: UploadInfo) -> UploadCursor:
+        """The cursor of the next page after ``upload``."""
+        return cls(upload.key, upload.upload_id)
+
+
+__all__ = [
+    "WriteCondition",
+    "ByteRange",
+    "PartInfo",
+    "UploadInfo",
+    "UploadCursor",
+    "sorted_tags",
+    "utcnow",
+    "BucketInfo",
+    "CHECKSUM_TYPES",
+    "COMPOSITE",
+    "CONTENT_FIELDS",
+    "Checksums",
+    "ContentHeaders",
+    "FULL_OBJECT",
+    "ListEntry",
+    "MultipartOrigin",
+    "NULL_VERSION",
+    "ObjectAttributes",
+    "ObjectInfo",
+    "STANDARD",
+    "STORAGE_CLASS_PAIR",
+    "attributes_from_pairs",
+    "attributes_to_pairs",
+    "checksum_algorithm_from_pairs",
+    "storage_class_from_pairs",
+]
