@@ -168,6 +168,8 @@ class Capabilities:
     #: put_object_tags, get_bucket_tags, put_bucket_tags (tags given to put_object are
     #: always stored: every backend keeps them)
     tagging: bool = False
+    #: get_bucket_config, put_bucket_config: a bucket's configuration documents (CORS)
+    bucket_config: bool = False
     #: several versions per key (versioned buckets); not yet used by the core
     versioning: bool = False
     #: the store lives inside one process (the memory backend): ``post3 run --workers N``
@@ -246,15 +248,16 @@ class Backend(abc.ABC):
 
     async def get_bucket_config(self, bucket: str, name: str) -> str | None:
         """The bucket's configuration document ``name`` (``cors``...), or None if it has none;
-        raises NoSuchBucket. The core parses and validates documents: a backend stores text.
-        ``name`` is a :data:`CONFIG_NAME` (lower-case letters, digits, ``-``)."""
-        raise errors.NotImplemented("Bucket configuration is not implemented by this backend")
+        raises NoSuchBucket (``bucket_config``). The core parses and validates documents: a
+        backend stores text. ``name`` is a :data:`CONFIG_NAME` (lower-case letters, digits,
+        ``-``)."""
+        raise Unsupported("bucket_config")
 
     async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
         """Replace the document ``name`` of the bucket (None deletes it, and deleting an
         absent one succeeds); raises NoSuchBucket. A reader sees the old document or the new
-        one, never a mix; deleting the bucket deletes its documents."""
-        raise errors.NotImplemented("Bucket configuration is not implemented by this backend")
+        one, never a mix; deleting the bucket deletes its documents (``bucket_config``)."""
+        raise Unsupported("bucket_config")
 
     # objects -----------------------------------------------------------------------------
 

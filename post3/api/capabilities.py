@@ -19,9 +19,11 @@ TAGGING_OPERATIONS = (
     "PutObjectTagging", "DeleteObjectTagging",
     "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging",
 )
+BUCKET_CONFIG_OPERATIONS = ("GetBucketCors", "PutBucketCors", "DeleteBucketCors")
 REQUIRED: dict[str, str] = {
     **dict.fromkeys(MULTIPART_OPERATIONS, "multipart"),
     **dict.fromkeys(TAGGING_OPERATIONS, "tagging"),
+    **dict.fromkeys(BUCKET_CONFIG_OPERATIONS, "bucket_config"),
 }
 
 

@@ -18,6 +18,7 @@ from post3.api.body import read_xml_body
 from post3.api.middleware import OPERATION
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
+from post3.backend import Unsupported
 
 log = logging.getLogger("post3.api")
 
@@ -90,7 +91,7 @@ async def add_cors_headers(request: web.Request, response: web.StreamResponse) -
         return
     try:
         rules = await bucket_rules(request.app[keys.BACKEND], bucket)
-    except (errors.NoSuchBucket, errors.NotImplemented):
+    except (errors.NoSuchBucket, Unsupported):
         return
     except Exception:
         # The response is already decided; a failed lookup must not turn it into another.

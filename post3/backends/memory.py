@@ -97,7 +97,8 @@ class MemoryBackend(Backend):
 
     name = "memory"
     #: Everything but versioning, and in this process only.
-    capabilities = Capabilities(multipart=True, tagging=True, single_process=True)
+    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
+                                 single_process=True)
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}

@@ -26,6 +26,10 @@ def _calls(backend: Backend, bucket: str) -> dict[str, list[Callable[[], Awaitab
             lambda: backend.put_bucket_tags(bucket, {"t": "1"}),
             lambda: backend.get_bucket_tags(bucket),
         ],
+        "bucket_config": [
+            lambda: backend.put_bucket_config(bucket, "cors", "<CORSConfiguration/>"),
+            lambda: backend.get_bucket_config(bucket, "cors"),
+        ],
     }
 
 

@@ -44,7 +44,7 @@ class FilesystemBackend(MultipartUploads):
     """Buckets and objects; the default backend of ``post3 run``."""
 
     name = "filesystem"
-    capabilities = Capabilities(multipart=True, tagging=True)
+    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True)
     options = (
         Option("root", "Directory that holds the buckets (created if missing)", "./post3-data"),
         Option.boolean(

@@ -117,7 +117,7 @@ class PostgresBackend(MultipartMixin, Backend):
     """Objects in PostgreSQL: metadata rows, bytes in 1 MiB ``bytea`` blocks."""
 
     name = "postgres"
-    capabilities = Capabilities(multipart=True, tagging=True)
+    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True)
     options = (
         Option(
             "dsn",
