@@ -112,11 +112,13 @@ class MultipartUploads(FilesystemStore):
                         raise errors.NoSuchUpload(UploadId=upload_id)
                     try:
                         os.replace(tmp.live_path, os.path.join(path, f"part-{part_number:05d}"))
-                    except FileNotFoundError:  # aborted meanwhile
+                        tmp.replaced()
+                        if self.fsync:
+                            files.fsync_dir(path)
+                    except FileNotFoundError:
+                        # Aborted meanwhile (an abort holds the bucket lock shared, as we do):
+                        # the part went with the upload.
                         raise errors.NoSuchUpload(UploadId=upload_id) from None
-                    tmp.replaced()
-                    if self.fsync:
-                        files.fsync_dir(path)
                 return part
             finally:
                 tmp.discard()
@@ -127,7 +129,11 @@ class MultipartUploads(FilesystemStore):
         self._upload(bucket, key, upload_id)
         path = self._upload_dir(bucket, upload_id)
         parts = []
-        for entry in os.scandir(path):
+        try:
+            entries = list(os.scandir(path))
+        except FileNotFoundError:  # aborted since the check above
+            raise errors.NoSuchUpload(UploadId=upload_id) from None
+        for entry in entries:
             if PART_FILE.match(entry.name):
                 try:
                     fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC)
