@@ -71,3 +71,10 @@ def s3_single_attempt(endpoint_url):
     )
     yield client
     client.close()
+
+
+@pytest.fixture
+def bucket(s3, bucket_name):
+    """A fresh bucket made with ``s3`` (files whose clients differ define their own)."""
+    s3.create_bucket(Bucket=bucket_name)
+    return bucket_name

@@ -15,12 +15,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 
-@pytest.fixture
-def bucket(s3, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
-
-
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     response = excinfo.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]

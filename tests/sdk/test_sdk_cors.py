@@ -23,12 +23,6 @@ RULES = [
 ]
 
 
-@pytest.fixture
-def bucket(s3, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    yield bucket_name
-
-
 def code_of(call) -> str:  # type: ignore[no-untyped-def]
     with pytest.raises(ClientError) as refused:
         call()

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture
-def bucket(s3, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
-
 
 def test_listings_show_the_storage_class_head_object_shows(s3, bucket) -> None:
     s3.put_object(Bucket=bucket, Key="rrs", Body=b"x", StorageClass="REDUCED_REDUNDANCY")

@@ -15,12 +15,6 @@ from defusedxml import ElementTree as ET
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 
-@pytest.fixture
-def bucket(s3, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
-    return bucket_name
-
-
 def upload(s3, bucket: str, key: str, fields: dict[str, str], content: bytes = b"form body",
            conditions: list | None = None) -> urllib3.BaseHTTPResponse:
     """A signed form with ``fields`` allowed by its policy, posted like a browser does."""
