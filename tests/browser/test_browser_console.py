@@ -119,12 +119,26 @@ def wait_for(condition, timeout: float = 60.0, what: str = "the page"):  # type:
 
 def follow(browser, element) -> None:  # type: ignore[no-untyped-def]
     """Click a link or submit button and wait for the next page to replace this one."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = css(browser, "html")
     element.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(page))
+
+    def replaced(_browser) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Chromium, asked about a node while the next page replaces the document, may say
+            # so with this generic error instead of a stale-element one.
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(browser, 30).until(replaced)
 
 
 def log_in(browser, server: RunningServer, key_id: str, secret: str) -> None:  # type: ignore[no-untyped-def]
