@@ -39,6 +39,18 @@ Rules every backend keeps:
   database, rows that an overwrite does not delete while a reader holds them (the PostgreSQL
   backend keeps replaced versions for a grace period that open readers renew). Reading the
   key again for each block, or deleting the old bytes at once, tears concurrent reads.
+* **Versions** (``Capabilities(versioning=True)``). A key has versions, newest first by
+  their ``sequence`` (:class:`NewVersion`, made by the core); the *latest* is the first, and
+  it may be a delete marker. A write stores the :class:`NewVersion` it is given *as the
+  bucket's versioning status says at commit* (:meth:`NewVersion.in_bucket`, read in the same
+  transaction or under the same lock as the commit): with versioning Enabled a new version
+  with its own id; otherwise the ``null`` version, which replaces the key's earlier ``null``
+  version wherever it stood in the history, and becomes the latest. Deleting the latest
+  version by id makes the next one latest. A ListObjects page shows only keys whose latest
+  version is not a delete marker, and must cost the same however many noncurrent versions
+  other keys have. A backend without the capability stores one ``null`` version per key and
+  ignores the ``version`` arguments; the core never sends it a version id other than
+  ``null``.
 * **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
   method of what you declare, and leave the others raising :class:`Unsupported`.
 * **Attributes are opaque.** Store :class:`ObjectAttributes` as they are given (or as the
@@ -56,26 +68,30 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
 
-from post3 import errors
 from post3.objects import (
     CHECKSUM_TYPES,
     COMPOSITE,
     CONTENT_FIELDS,
+    ENABLED,
     FULL_OBJECT,
     NULL_VERSION,
     STANDARD,
     STORAGE_CLASS_PAIR,
+    SUSPENDED,
+    VERSIONING_STATUSES,
     BucketInfo,
     ByteRange,
     Checksums,
     ContentHeaders,
     ListEntry,
     MultipartOrigin,
+    NewVersion,
     ObjectAttributes,
     ObjectInfo,
     PartInfo,
     UploadCursor,
     UploadInfo,
+    VersionCursor,
     WriteCondition,
     attributes_from_pairs,
     attributes_to_pairs,
@@ -170,7 +186,8 @@ class Capabilities:
     tagging: bool = False
     #: get_bucket_config, put_bucket_config: a bucket's configuration documents (CORS)
     bucket_config: bool = False
-    #: several versions per key (versioned buckets); not yet used by the core
+    #: get/put_bucket_versioning, delete_object_version, list_object_versions_page, and the
+    #: ``version_id`` / ``version`` arguments of the object methods (see "Versions" above)
     versioning: bool = False
     #: the store lives inside one process (the memory backend): ``post3 run --workers N``
     #: and several hosts cannot share it
@@ -235,8 +252,9 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def delete_bucket(self, bucket: str) -> None:
-        """Raise NoSuchBucket, or BucketNotEmpty while objects remain. Pending multipart
-        uploads do not keep a bucket alive: they are aborted with it."""
+        """Raise NoSuchBucket, or BucketNotEmpty while any version remains (delete markers
+        and noncurrent versions included). Pending multipart uploads do not keep a bucket
+        alive: they are aborted with it."""
 
     async def get_bucket_tags(self, bucket: str) -> dict[str, str]:
         """The bucket's tags (``tagging``), sorted by key; raises NoSuchBucket."""
@@ -259,18 +277,34 @@ class Backend(abc.ABC):
         one, never a mix; deleting the bucket deletes its documents (``bucket_config``)."""
         raise Unsupported("bucket_config")
 
+    async def get_bucket_versioning(self, bucket: str) -> str | None:
+        """:data:`ENABLED`, :data:`SUSPENDED`, or None for a bucket that never had versioning;
+        raises NoSuchBucket (``versioning``)."""
+        raise Unsupported("versioning")
+
+    async def put_bucket_versioning(self, bucket: str, status: str) -> None:
+        """Set the status (:data:`ENABLED` or :data:`SUSPENDED`; the core refuses anything
+        else, and there is no way back to None); raises NoSuchBucket (``versioning``)."""
+        raise Unsupported("versioning")
+
     # objects -----------------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        """Raise NoSuchBucket or NoSuchKey."""
+    async def head_object(self, bucket: str, key: str, version_id: str | None = None
+                          ) -> ObjectInfo:
+        """The key's latest version, which may be a delete marker (``delete_marker``), or
+        with ``version_id`` that version. Raises NoSuchBucket, NoSuchKey (the key has no
+        version), NoSuchVersion (it has none with that id)."""
 
     @abc.abstractmethod
     async def open_object(
-        self, bucket: str, key: str, byte_range: ByteRange | None = None
+        self, bucket: str, key: str, byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectStream:
-        """Open for reading; resolve ``byte_range`` against the opened version. Raises before
-        any byte is yielded (NoSuchBucket, NoSuchKey, InvalidRange)."""
+        """Open the version :meth:`head_object` would describe, for reading; resolve
+        ``byte_range`` against it. Raises before any byte is yielded (NoSuchBucket,
+        NoSuchKey, NoSuchVersion, InvalidRange). A delete marker opens as a stream of no bytes
+        whose ``info`` is the marker, and its range is not resolved."""
 
     @abc.abstractmethod
     async def put_object(
@@ -282,14 +316,30 @@ class Backend(abc.ABC):
         attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
-        """Store ``body`` under ``key``, atomically, after exhausting it. Build the result
-        with ``ObjectInfo.from_upload(key, body.digest, attributes, tags)``. When ``condition``
-        is given, ``condition.check(current)`` runs atomically with the commit."""
+        """Store ``body`` under ``key``, atomically, after exhausting it, as the key's new
+        latest version ``version.in_bucket(status)`` (see "Versions"; None, from callers
+        outside the core, means ``post3.versioning.new_version()``). Build the result with
+        ``ObjectInfo.from_upload(key, body.digest, attributes, tags, version=stored)``. When
+        ``condition`` is given, ``condition.check(latest)`` runs atomically with the commit."""
 
     @abc.abstractmethod
-    async def delete_object(self, bucket: str, key: str) -> None:
-        """Idempotent: a missing key is not an error (a missing bucket is)."""
+    async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
+                            ) -> ObjectInfo | None:
+        """S3's DeleteObject without a version id. In a bucket that never had versioning:
+        remove the key's ``null`` version, idempotently (a missing key is not an error, a
+        missing bucket is), and return None. Otherwise add a delete marker
+        ``ObjectInfo.marker(key, marker.in_bucket(status))`` as the latest version (in a
+        Suspended bucket it replaces the ``null`` version) and return it; it is added even when
+        the key has no version. ``marker`` None means ``new_version()``."""
+
+    async def delete_object_version(self, bucket: str, key: str, version_id: str
+                                    ) -> ObjectInfo | None:
+        """Remove one version for good (a delete marker included: the key reappears when it
+        was the latest). Returns what was removed, None when there was no such version (not an
+        error; a missing bucket is) (``versioning``)."""
+        raise Unsupported("versioning")
 
     @abc.abstractmethod
     async def list_objects_page(
@@ -298,11 +348,24 @@ class Backend(abc.ABC):
         """Up to ``limit`` objects whose key starts with ``prefix`` and sorts strictly after
         ``start_after``, in ascending UTF-8 byte order. Must not read the whole bucket.
         Each entry carries exactly what a listing shows (:class:`ListEntry`): the storage class
-        an object was stored with included."""
+        an object was stored with included. Only keys whose latest version is not a delete
+        marker, each with its latest version."""
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
-        """Replace an object's tag set without rewriting it (empty mapping deletes it)
-        (``tagging``)."""
+    async def list_object_versions_page(
+        self, bucket: str, *, prefix: str = "", after: VersionCursor | None = None,
+        limit: int = 1000,
+    ) -> list[ListEntry]:
+        """Up to ``limit`` versions (delete markers included) of keys starting with
+        ``prefix``, in ``(key, sequence)`` order, strictly after ``after``
+        (:meth:`VersionCursor.admits`), each with ``version_id``, ``sequence``,
+        ``delete_marker`` and ``is_latest`` set. Raises NoSuchBucket (``versioning``)."""
+        raise Unsupported("versioning")
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str],
+                              version_id: str | None = None) -> None:
+        """Replace the tag set of the latest version (or of ``version_id``) without rewriting
+        it (an empty mapping deletes it); NoSuchKey / NoSuchVersion as :meth:`head_object`.
+        The core never asks it of a delete marker (``tagging``)."""
         raise Unsupported("tagging")
 
     # fallbacks built from the primitives; override when storage can do better -------------
@@ -318,14 +381,18 @@ class Backend(abc.ABC):
         tags: Mapping[str, str] | None,
         condition: WriteCondition | None = None,
         source_check: Callable[[ObjectInfo], None] | None = None,
+        source_version_id: str | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
-        """Copy an object. ``attributes``/``tags`` None means "keep the source's" (but not its
-        checksums, recomputed, nor its multipart origin: the copy is a new, whole object).
-        ``source_check`` sees the source info before any byte is copied (copy-source
-        conditions). Checksums stored with the source are recomputed over the copied bytes."""
+        """Copy an object (the source's latest version, or ``source_version_id``) as a new
+        version of the destination. ``attributes``/``tags`` None means "keep the source's"
+        (but not its checksums, recomputed, nor its multipart origin: the copy is a new, whole
+        object). ``source_check`` sees the source info before any byte is copied (copy-source
+        conditions, and the refusal of a delete marker as a source). Checksums stored with
+        the source are recomputed over the copied bytes."""
         from post3.payload import PayloadStream
 
-        source = await self.open_object(src_bucket, src_key)
+        source = await self.open_object(src_bucket, src_key, version_id=source_version_id)
         try:
             if source_check is not None:
                 source_check(source.info)
@@ -340,30 +407,10 @@ class Backend(abc.ABC):
                 attributes=copied_attributes(source.info, attributes),
                 tags=source.info.tags if tags is None else tags,
                 condition=condition,
+                version=version,
             )
         finally:
             await source.aclose()
-
-    async def delete_objects(
-        self, bucket: str, keys: Iterable[str]
-    ) -> list[tuple[str, errors.S3Error | None]]:
-        """Delete many keys; one ``(key, error-or-None)`` per key, in order.
-
-        An override keeps the same rule: a key's failure, expected or not, is that key's
-        ``<Error>`` and never aborts the keys after it (it is logged; the client sees
-        ``InternalError`` for that key alone)."""
-        results: list[tuple[str, errors.S3Error | None]] = []
-        for key in keys:
-            try:
-                await self.delete_object(bucket, key)
-            except errors.S3Error as exc:
-                results.append((key, exc))
-            except Exception:
-                log.exception("DeleteObjects: deleting %r from bucket %r failed", key, bucket)
-                results.append((key, errors.InternalError()))
-            else:
-                results.append((key, None))
-        return results
 
     # multipart (``capabilities.multipart``) ----------------------------------------------
     # The core validates part lists, computes the final ETag and checksums, and paginates;
@@ -402,10 +449,12 @@ class Backend(abc.ABC):
         parts: Sequence[PartInfo],
         info: ObjectInfo,
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         """Make the object from ``parts`` (validated by the core, in order) visible atomically
-        with ``info`` (ETag, attributes, part sizes computed by the core), then forget the
-        upload."""
+        with ``info`` (ETag, attributes, part sizes computed by the core) as the key's new
+        latest version (``info.with_version(version.in_bucket(status))``, as
+        :meth:`put_object`), then forget the upload."""
         raise Unsupported("multipart")
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
@@ -432,6 +481,14 @@ def check_config_name(name: str) -> str:
     if not CONFIG_NAME.match(name):
         raise ValueError(f"invalid bucket configuration name {name!r}")
     return name
+
+
+def stored_version(version: NewVersion | None, versioning: str | None) -> NewVersion:
+    """What a backend stores a write as: ``version`` (a new one when None) as a bucket with
+    ``versioning`` status keeps it."""
+    from post3.versioning import new_version
+
+    return (version or new_version()).in_bucket(versioning)
 
 
 def copied_attributes(source: ObjectInfo, attributes: ObjectAttributes | None
@@ -462,12 +519,14 @@ __all__ = [
     "CONFIG_NAME",
     "CONTENT_FIELDS",
     "Capabilities",
+    "ENABLED",
     "Checksums",
     "ContentHeaders",
     "FULL_OBJECT",
     "ListEntry",
     "MultipartOrigin",
     "NULL_VERSION",
+    "NewVersion",
     "ObjectAttributes",
     "ObjectInfo",
     "ObjectStream",
@@ -475,9 +534,12 @@ __all__ = [
     "PartInfo",
     "STANDARD",
     "STORAGE_CLASS_PAIR",
+    "SUSPENDED",
     "Unsupported",
     "UploadCursor",
     "UploadInfo",
+    "VERSIONING_STATUSES",
+    "VersionCursor",
     "WriteCondition",
     "attributes_from_pairs",
     "attributes_to_pairs",
@@ -488,5 +550,6 @@ __all__ = [
     "parse_options",
     "sorted_tags",
     "storage_class_from_pairs",
+    "stored_version",
     "utcnow",
 ]

@@ -24,7 +24,14 @@ class S3Error(Exception):
     def __init__(self, message: str | None = None, **fields: str | int | None) -> None:
         self.message = message or self.default_message
         self.fields: dict[str, str] = {k: str(v) for k, v in fields.items() if v is not None}
+        #: response headers S3 sends with this error (``x-amz-delete-marker``...)
+        self.headers: dict[str, str] = {}
         super().__init__(self.message)
+
+    def with_headers(self, headers: dict[str, str]) -> S3Error:
+        """This error, answered with ``headers`` too."""
+        self.headers.update(headers)
+        return self
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -35,8 +35,34 @@ class BucketInfo:
     created: dt.datetime
 
 
-#: The version id of every object in a bucket that never had versioning enabled.
+#: The version id of every object written while a bucket's versioning was not Enabled.
 NULL_VERSION = "null"
+#: A bucket's versioning status (S3's ``Status``); a bucket that never had versioning has none.
+ENABLED, SUSPENDED = "Enabled", "Suspended"
+VERSIONING_STATUSES = (ENABLED, SUSPENDED)
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """The identity the core gives a write (or a delete marker) before the backend stores it.
+
+    ``sequence`` places the version among the versions of its key: versions of a key sort by
+    it ascending, newest first, and it is unique across processes and hosts (the core makes
+    it from the clock and randomness: :func:`post3.versioning.new_version`). ``version_id`` is
+    the id the version gets when the bucket's versioning is Enabled: the sequence itself.
+    Otherwise the version is the ``null`` version (:meth:`in_bucket`), which keeps the
+    sequence of the write that made it.
+    """
+
+    version_id: str
+    sequence: str
+
+    def in_bucket(self, versioning: str | None) -> NewVersion:
+        """The version as a bucket with this versioning status stores it: its own id when
+        Enabled, the ``null`` version when Suspended or never enabled."""
+        if versioning == ENABLED:
+            return self
+        return NewVersion(NULL_VERSION, self.sequence)
 #: The storage class S3 assumes when a request names none.
 STANDARD = "STANDARD"
 #: How a multipart object's checksum combines its parts' (S3's ``x-amz-checksum-type``).
@@ -125,8 +151,8 @@ class ObjectInfo:
 
     ``etag`` has no quotes: an MD5 hex digest, or ``<md5-of-md5s>-N`` for a multipart object.
     ``part_sizes`` is set for multipart objects only. ``tags`` are in key order (S3 returns
-    them sorted). ``version_id`` and ``delete_marker`` are what versioning will use; until then
-    every object is the :data:`NULL_VERSION` and never a delete marker.
+    them sorted). ``version_id`` is :data:`NULL_VERSION` unless the version was written while
+    the bucket's versioning was Enabled; a delete marker (``delete_marker``) has no bytes.
     """
 
     key: str
@@ -138,6 +164,9 @@ class ObjectInfo:
     part_sizes: tuple[int, ...] = ()
     version_id: str = NULL_VERSION
     delete_marker: bool = False
+    #: the version's place among the key's versions (:class:`NewVersion`); "" in an object
+    #: built outside a backend
+    sequence: str = ""
 
     @property
     def checksums(self) -> Checksums:
@@ -155,9 +184,11 @@ class ObjectInfo:
         attributes: ObjectAttributes,
         tags: Mapping[str, str],
         last_modified: dt.datetime | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         """The info of an object written from an exhausted PayloadStream: the checksums
-        the stream computed join those the core already verified (``attributes``)."""
+        the stream computed join those the core already verified (``attributes``).
+        ``version`` is the stored version (after :meth:`NewVersion.in_bucket`)."""
         values = {**attributes.checksums.values, **digest.checksums}
         return cls(
             key=key,
@@ -166,19 +197,35 @@ class ObjectInfo:
             last_modified=last_modified or utcnow(),
             attributes=replace(attributes, checksums=Checksums(values, None)),
             tags=sorted_tags(tags),
+            version_id=NULL_VERSION if version is None else version.version_id,
+            sequence="" if version is None else version.sequence,
         )
 
-    def entry(self) -> ListEntry:
-        """This object as a listing shows it."""
+    @classmethod
+    def marker(cls, key: str, version: NewVersion,
+               last_modified: dt.datetime | None = None) -> ObjectInfo:
+        """A delete marker: a version with no bytes, no attributes and no tags."""
+        return cls(key=key, size=0, etag="", last_modified=last_modified or utcnow(),
+                   version_id=version.version_id, delete_marker=True,
+                   sequence=version.sequence)
+
+    def with_version(self, version: NewVersion) -> ObjectInfo:
+        """This info stored as ``version`` (a completed multipart upload's, say)."""
+        return replace(self, version_id=version.version_id, sequence=version.sequence)
+
+    def entry(self, is_latest: bool = True) -> ListEntry:
+        """This version as a listing shows it."""
         return ListEntry(self.key, self.size, self.etag, self.last_modified,
-                         self.storage_class, self.version_id, self.delete_marker)
+                         self.storage_class, self.version_id, self.delete_marker,
+                         self.sequence, is_latest)
 
 
 @dataclass(frozen=True, slots=True)
 class ListEntry:
     """One entry of a listing page: exactly what ListObjects(V2) and ListObjectVersions show
     of an object, so a backend can answer a page from an index without reading each object's
-    attributes."""
+    attributes. A delete marker has size 0 and etag ""; ``sequence`` and ``is_latest`` matter
+    to version listings only (ListObjects pages hold latest versions)."""
 
     key: str
     size: int
@@ -187,6 +234,8 @@ class ListEntry:
     storage_class: str = STANDARD
     version_id: str = NULL_VERSION
     delete_marker: bool = False
+    sequence: str = ""
+    is_latest: bool = True
 
 
 # --------------------------------------------------------------------------- stored pairs
@@ -272,15 +321,18 @@ def storage_class_from_pairs(pairs: Mapping[str, str]) -> str:
 class WriteCondition:
     """``If-None-Match: *`` / ``If-Match: <etag>`` on a write.
 
-    A backend calls :meth:`check` with the object currently stored at the key (or None),
+    A backend calls :meth:`check` with the key's latest version (or None when it has none),
     *atomically with its commit* (under its lock or in its transaction), so that two
-    concurrent create-if-absent writes cannot both succeed.
+    concurrent create-if-absent writes cannot both succeed. A latest version that is a delete
+    marker counts as no object, as S3 counts it.
     """
 
     if_match: str | None = None
     if_none_match: bool = False
 
     def check(self, current: ObjectInfo | None) -> None:
+        if current is not None and current.delete_marker:
+            current = None
         if self.if_none_match and current is not None:
             raise errors.PreconditionFailed(Condition="If-None-Match")
         if self.if_match is not None:
@@ -357,7 +409,31 @@ class UploadCursor:
         return cls(upload.key, upload.upload_id)
 
 
+@dataclass(frozen=True, slots=True)
+class VersionCursor:
+    """A position in the order of a bucket's versions, ``(key, sequence)`` ascending (keys in
+    UTF-8 byte order; within a key, newest first): a page of
+    :meth:`Backend.list_object_versions_page` starts strictly after it. ``sequence`` None
+    stands after every version of ``key``; ``""`` before the first.
+
+    The core turns S3's ``key-marker`` and ``version-id-marker`` into a cursor."""
+
+    key: str
+    sequence: str | None = None
+
+    def admits(self, key: str, sequence: str) -> bool:
+        """Whether the version ``(key, sequence)`` comes after this cursor."""
+        if key != self.key:
+            return key > self.key
+        return self.sequence is not None and sequence > self.sequence
+
+
 __all__ = [
+    "ENABLED",
+    "NewVersion",
+    "SUSPENDED",
+    "VERSIONING_STATUSES",
+    "VersionCursor",
     "WriteCondition",
     "ByteRange",
     "PartInfo",

@@ -41,7 +41,7 @@ _HTTP_TO_S3: dict[int, type[errors.S3Error]] = {
 
 def error_response(request: web.Request, error: errors.S3Error) -> web.Response:
     request_id = request.get(REQUEST_ID) or new_request_id()
-    headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id}
+    headers = {**error.headers, "x-amz-request-id": request_id, "x-amz-id-2": request_id}
     if request.method == "HEAD":
         # HEAD responses carry no body; S3 puts the status alone on the wire.
         return web.Response(status=error.status, headers=headers)

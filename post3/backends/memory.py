@@ -8,8 +8,10 @@ obviously correct over being fast:
 * a write collects its blocks first and commits only after the body is exhausted; between the
   last ``await`` and the commit there is none, so the write condition is checked atomically
   with the commit without any lock;
-* each bucket keeps its keys in a sorted list, so a listing page costs a bisection, not a sort
-  of the whole bucket. Python orders ``str`` by code point, which is UTF-8 byte order.
+* each bucket keeps its keys in sorted lists (every key with a version, and the keys whose
+  latest version is an object), so a listing page costs a bisection, not a sort of the whole
+  bucket. Python orders ``str`` by code point, which is UTF-8 byte order;
+* a key's versions are a list, newest (lowest sequence) first.
 
 Upload ids sort in creation order (a counter, then randomness), as the contract asks.
 """
@@ -27,21 +29,25 @@ from typing import TYPE_CHECKING
 import post3
 from post3 import errors
 from post3.backend import (
+    NULL_VERSION,
     Backend,
     BucketInfo,
     ByteRange,
     BytesObjectStream,
     Capabilities,
     ListEntry,
+    NewVersion,
     ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     PartInfo,
     UploadCursor,
     UploadInfo,
+    VersionCursor,
     WriteCondition,
     check_config_name,
     sorted_tags,
+    stored_version,
     utcnow,
 )
 from post3.credentials import AccessKey, KeyStore
@@ -74,31 +80,90 @@ class _Upload:
 @dataclass(slots=True)
 class _Bucket:
     info: BucketInfo
-    objects: dict[str, _StoredObject] = field(default_factory=dict)
-    #: The keys of ``objects``, kept sorted for listing.
+    #: each key's versions, newest first; a key is here while it has any
+    versions: dict[str, list[_StoredObject]] = field(default_factory=dict)
+    #: the keys of ``versions``, sorted (version listings)
     keys: list[str] = field(default_factory=list)
+    #: the keys whose latest version is an object, not a delete marker, sorted (listings)
+    live: list[str] = field(default_factory=list)
+    versioning: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     configs: dict[str, str] = field(default_factory=dict)
     uploads: dict[str, _Upload] = field(default_factory=dict)
 
-    def store(self, stored: _StoredObject) -> None:
-        key = stored.info.key
-        if key not in self.objects:
-            bisect.insort(self.keys, key)
-        self.objects[key] = stored
+    def latest(self, key: str) -> _StoredObject | None:
+        versions = self.versions.get(key)
+        return versions[0] if versions else None
 
-    def remove(self, key: str) -> None:
-        if self.objects.pop(key, None) is not None:
+    def find(self, key: str, version_id: str | None) -> _StoredObject:
+        versions = self.versions.get(key)
+        if not versions:
+            if version_id is None:
+                raise errors.NoSuchKey(Key=key)
+            raise errors.NoSuchVersion(Key=key, VersionId=version_id)
+        if version_id is None:
+            return versions[0]
+        for stored in versions:
+            if stored.info.version_id == version_id:
+                return stored
+        raise errors.NoSuchVersion(Key=key, VersionId=version_id)
+
+    def store(self, stored: _StoredObject) -> None:
+        """Add a new latest version, replacing the version with its id (the null one)."""
+        key = stored.info.key
+        versions = self.versions.get(key)
+        if versions is None:
+            versions = self.versions[key] = []
+            bisect.insort(self.keys, key)
+        self._drop(versions, stored.info.version_id)
+        versions.append(stored)
+        versions.sort(key=lambda v: v.info.sequence)
+        self._index(key)
+
+    def replace(self, stored: _StoredObject) -> None:
+        """Put ``stored`` where the version with its id is (a tag change)."""
+        versions = self.versions[stored.info.key]
+        for i, existing in enumerate(versions):
+            if existing.info.version_id == stored.info.version_id:
+                versions[i] = stored
+
+    def remove(self, key: str, version_id: str) -> _StoredObject | None:
+        versions = self.versions.get(key)
+        if versions is None:
+            return None
+        removed = self._drop(versions, version_id)
+        if not versions:
+            del self.versions[key]
             del self.keys[bisect.bisect_left(self.keys, key)]
+        self._index(key)
+        return removed
+
+    @staticmethod
+    def _drop(versions: list[_StoredObject], version_id: str) -> _StoredObject | None:
+        for i, existing in enumerate(versions):
+            if existing.info.version_id == version_id:
+                return versions.pop(i)
+        return None
+
+    def _index(self, key: str) -> None:
+        """Keep ``live`` in step with the key's latest version."""
+        latest = self.latest(key)
+        position = bisect.bisect_left(self.live, key)
+        listed = position < len(self.live) and self.live[position] == key
+        if latest is not None and not latest.info.delete_marker:
+            if not listed:
+                self.live.insert(position, key)
+        elif listed:
+            del self.live[position]
 
 
 class MemoryBackend(Backend):
     """Objects in process memory; nothing survives a restart."""
 
     name = "memory"
-    #: Everything but versioning, and in this process only.
+    #: Everything, in this process only.
     capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
-                                 single_process=True)
+                                 versioning=True, single_process=True)
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
@@ -112,11 +177,8 @@ class MemoryBackend(Backend):
         except KeyError:
             raise errors.NoSuchBucket(BucketName=bucket) from None
 
-    def _object(self, bucket: str, key: str) -> _StoredObject:
-        try:
-            return self._bucket(bucket).objects[key]
-        except KeyError:
-            raise errors.NoSuchKey(Key=key) from None
+    def _object(self, bucket: str, key: str, version_id: str | None = None) -> _StoredObject:
+        return self._bucket(bucket).find(key, version_id)
 
     def _upload(self, bucket: str, key: str, upload_id: str) -> _Upload:
         upload = self._bucket(bucket).uploads.get(upload_id)
@@ -140,7 +202,7 @@ class MemoryBackend(Backend):
         return self._bucket(bucket).info
 
     async def delete_bucket(self, bucket: str) -> None:
-        if self._bucket(bucket).objects:
+        if self._bucket(bucket).versions:
             raise errors.BucketNotEmpty(BucketName=bucket)
         del self._buckets[bucket]
 
@@ -160,15 +222,25 @@ class MemoryBackend(Backend):
         else:
             configs[check_config_name(name)] = document
 
+    async def get_bucket_versioning(self, bucket: str) -> str | None:
+        return self._bucket(bucket).versioning
+
+    async def put_bucket_versioning(self, bucket: str, status: str) -> None:
+        self._bucket(bucket).versioning = status
+
     # objects -----------------------------------------------------------------------------
 
-    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        return self._object(bucket, key).info
+    async def head_object(self, bucket: str, key: str, version_id: str | None = None
+                          ) -> ObjectInfo:
+        return self._object(bucket, key, version_id).info
 
     async def open_object(
-        self, bucket: str, key: str, byte_range: ByteRange | None = None
+        self, bucket: str, key: str, byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectStream:
-        stored = self._object(bucket, key)
+        stored = self._object(bucket, key, version_id)
+        if stored.info.delete_marker:
+            return BytesObjectStream(stored.info, (), 0, 0)
         start, stop = (0, stored.info.size) if byte_range is None else byte_range.resolve(
             stored.info
         )
@@ -183,42 +255,76 @@ class MemoryBackend(Backend):
         attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         self._bucket(bucket)
         blocks = tuple([block async for block in body.blocks(BLOCK_SIZE)])
-        # No await from here to the commit: the condition holds when the object lands.
+        # No await from here to the commit: the condition and the versioning status hold
+        # when the object lands.
         target = self._bucket(bucket)
         self._check(target, key, condition)
-        info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
+        info = ObjectInfo.from_upload(key, body.digest, attributes, tags,
+                                      version=stored_version(version, target.versioning))
         target.store(_StoredObject(info, blocks))
         return info
 
     @staticmethod
     def _check(bucket: _Bucket, key: str, condition: WriteCondition | None) -> None:
         if condition is not None:
-            current = bucket.objects.get(key)
+            current = bucket.latest(key)
             condition.check(None if current is None else current.info)
 
-    async def delete_object(self, bucket: str, key: str) -> None:
-        self._bucket(bucket).remove(key)
+    async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
+                            ) -> ObjectInfo | None:
+        target = self._bucket(bucket)
+        if target.versioning is None:
+            target.remove(key, NULL_VERSION)
+            return None
+        info = ObjectInfo.marker(key, stored_version(marker, target.versioning))
+        target.store(_StoredObject(info, ()))
+        return info
+
+    async def delete_object_version(self, bucket: str, key: str, version_id: str
+                                    ) -> ObjectInfo | None:
+        removed = self._bucket(bucket).remove(key, version_id)
+        return None if removed is None else removed.info
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
     ) -> list[ListEntry]:
         stored = self._bucket(bucket)
-        keys = stored.keys
+        keys = stored.live
         position = max(bisect.bisect_right(keys, start_after), bisect.bisect_left(keys, prefix))
         page: list[ListEntry] = []
         for key in itertools.islice(keys, position, None):
             if len(page) >= limit or not key.startswith(prefix):
                 break
-            page.append(stored.objects[key].info.entry())
+            page.append(stored.versions[key][0].info.entry())
         return page
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
-        stored = self._object(bucket, key)
+    async def list_object_versions_page(
+        self, bucket: str, *, prefix: str = "", after: VersionCursor | None = None,
+        limit: int = 1000,
+    ) -> list[ListEntry]:
+        stored = self._bucket(bucket)
+        keys = stored.keys
+        start = prefix if after is None else max(prefix, after.key)
+        page: list[ListEntry] = []
+        for key in itertools.islice(keys, bisect.bisect_left(keys, start), None):
+            if not key.startswith(prefix):
+                break
+            for position, version in enumerate(stored.versions[key]):
+                if after is None or after.admits(key, version.info.sequence):
+                    if len(page) >= limit:
+                        return page
+                    page.append(version.info.entry(is_latest=position == 0))
+        return page
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str],
+                              version_id: str | None = None) -> None:
+        stored = self._object(bucket, key, version_id)
         info = dataclasses.replace(stored.info, tags=sorted_tags(tags))
-        self._bucket(bucket).store(_StoredObject(info, stored.blocks))
+        self._bucket(bucket).replace(_StoredObject(info, stored.blocks))
 
     # multipart ----------------------------------------------------------------------------
 
@@ -260,6 +366,7 @@ class MemoryBackend(Backend):
         parts: Sequence[PartInfo],
         info: ObjectInfo,
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         target = self._bucket(bucket)
         upload = self._upload(bucket, key, upload_id)
@@ -270,7 +377,8 @@ class MemoryBackend(Backend):
                 raise errors.InvalidPart(PartNumber=part.part_number, ETag=part.etag)
             blocks.extend(stored.blocks)
         self._check(target, key, condition)
-        info = dataclasses.replace(info, tags=sorted_tags(info.tags))
+        info = dataclasses.replace(info, tags=sorted_tags(info.tags)).with_version(
+            stored_version(version, target.versioning))
         target.store(_StoredObject(info, tuple(blocks)))
         del target.uploads[upload_id]
         return info

@@ -26,6 +26,12 @@ def _calls(backend: Backend, bucket: str) -> dict[str, list[Callable[[], Awaitab
             lambda: backend.put_bucket_tags(bucket, {"t": "1"}),
             lambda: backend.get_bucket_tags(bucket),
         ],
+        "versioning": [
+            lambda: backend.put_bucket_versioning(bucket, "Suspended"),
+            lambda: backend.get_bucket_versioning(bucket),
+            lambda: backend.list_object_versions_page(bucket),
+            lambda: backend.delete_object_version(bucket, "k", "null"),
+        ],
         "bucket_config": [
             lambda: backend.put_bucket_config(bucket, "cors", "<CORSConfiguration/>"),
             lambda: backend.get_bucket_config(bucket, "cors"),
@@ -37,7 +43,6 @@ class CapabilityTests(ConformanceBase):
     @pytest.mark.asyncio
     async def test_capabilities_are_declared_on_the_class(self, backend: Backend) -> None:
         assert isinstance(type(backend).capabilities, Capabilities)
-        assert not backend.capabilities.versioning, "versioning is not part of the contract yet"
 
     @pytest.mark.asyncio
     async def test_declared_capabilities_work_and_undeclared_ones_are_unsupported(

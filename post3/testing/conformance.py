@@ -16,12 +16,8 @@ from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
 from post3.testing.object_tests import ObjectTests
 from post3.testing.uniformity_tests import UniformityTests
-from post3.testing.write_tests import (
-    AtomicityTests,
-    ConditionTests,
-    CopyTests,
-    DeleteObjectsTests,
-)
+from post3.testing.versioning_tests import VersioningTests
+from post3.testing.write_tests import AtomicityTests, ConditionTests, CopyTests
 
 
 class BackendConformance(
@@ -33,8 +29,8 @@ class BackendConformance(
     AtomicityTests,
     ConditionTests,
     CopyTests,
-    DeleteObjectsTests,
     MultipartTests,
+    VersioningTests,
     UniformityTests,
     AccessKeyTests,
     CapabilityTests,

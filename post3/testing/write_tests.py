@@ -322,16 +322,3 @@ class CopyTests(ConformanceBase):
                                       source_check=refuse)
         with pytest.raises(errors.NoSuchKey):
             await backend.head_object(bucket, "new")
-
-
-class DeleteObjectsTests(ConformanceBase):
-    @pytest.mark.asyncio
-    async def test_delete_objects_with_existing_and_missing_keys(
-        self, backend: Backend, bucket: str
-    ) -> None:
-        for key in ("a", "b/c", "d", "keep"):
-            await put_bytes(backend, bucket, key, b"x")
-        keys = ["a", "missing", "b/c", "d", "also/missing"]
-        results = await backend.delete_objects(bucket, keys)
-        assert results == [(key, None) for key in keys]
-        assert [o.key for o in await backend.list_objects_page(bucket)] == ["keep"]
