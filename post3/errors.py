@@ -90,6 +90,11 @@ class KeyTooLongError(S3Error):
     default_message = "Your key is too long"
 
 
+class IllegalVersioningConfigurationException(S3Error):
+    status = 400
+    default_message = "The versioning configuration specified in the request is invalid."
+
+
 class MalformedXML(S3Error):
     status = 400
     default_message = (

@@ -11,7 +11,7 @@ import binascii
 from dataclasses import dataclass, field
 
 from post3 import errors
-from post3.backend import Backend, ListEntry
+from post3.backend import Backend, ListEntry, VersionCursor
 
 #: Sorts after every character a key can hold: ``prefix + SKIP`` is past all keys under prefix.
 SKIP = "\U0010ffff"
@@ -116,3 +116,65 @@ def parse_max_keys(value: str | None) -> int:
         raise errors.InvalidArgument("Provided max-keys not an integer or within integer range",
                                      ArgumentName="max-keys", ArgumentValue=value)
     return min(number, MAX_KEYS)
+
+
+# --------------------------------------------------------------------------- version listings
+
+
+@dataclass(slots=True)
+class VersionListResult:
+    #: versions and delete markers, in listing order
+    versions: list[ListEntry] = field(default_factory=list)
+    common_prefixes: list[str] = field(default_factory=list)
+    is_truncated: bool = False
+    #: NextKeyMarker / NextVersionIdMarker, when truncated (the version marker is None when
+    #: the page ended on a common prefix)
+    next_key: str = ""
+    next_version_id: str | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.versions) + len(self.common_prefixes)
+
+
+async def versions_page(backend: Backend, bucket: str, *, prefix: str,
+                        after: VersionCursor | None, limit: int) -> list[ListEntry]:
+    """A page of :meth:`Backend.list_object_versions_page`; a backend without versioning has
+    one ``null`` version per key, its latest, so a page of its objects is a page of versions."""
+    if backend.capabilities.versioning:
+        return await backend.list_object_versions_page(bucket, prefix=prefix, after=after,
+                                                       limit=limit)
+    return await backend.list_objects_page(
+        bucket, prefix=prefix, start_after="" if after is None else after.key, limit=limit)
+
+
+async def list_versions(
+    backend: Backend, bucket: str, *, prefix: str, delimiter: str,
+    after: VersionCursor | None, max_keys: int,
+) -> VersionListResult:
+    """ListObjectVersions: versions rolled up into common prefixes as :func:`list_objects`
+    rolls up keys; each version, delete marker and common prefix counts towards ``max_keys``."""
+    result = VersionListResult()
+    if max_keys == 0:
+        return result
+    cursor = after
+    batch = min(max_keys + 1, MAX_KEYS)
+    while True:
+        page = await versions_page(backend, bucket, prefix=prefix, after=cursor, limit=batch)
+        jumped = False
+        for entry in page:
+            group = common_prefix(entry.key, prefix, delimiter)
+            if result.count >= max_keys:
+                result.is_truncated = True
+                return result
+            if group is not None:
+                result.common_prefixes.append(group)
+                result.next_key, result.next_version_id = group, None
+                cursor = VersionCursor(group + SKIP)
+                jumped = True
+                break
+            result.versions.append(entry)
+            result.next_key, result.next_version_id = entry.key, entry.version_id
+            cursor = VersionCursor(entry.key, entry.sequence)
+        if not jumped and len(page) < batch:
+            return result

@@ -13,6 +13,7 @@ from post3 import errors, xml
 from post3.api.body import read_xml_body
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
+from post3.api.versioning import head_version, requested_version
 
 _CANNED_OK = {"private", "bucket-owner-full-control", "bucket-owner-read"}
 #: Every canned ACL S3 knows; any other ``x-amz-acl`` value is the client's mistake.
@@ -32,7 +33,7 @@ def owner_policy() -> bytes:
 
 async def _check_exists(s3: S3Request) -> None:
     if s3.key:
-        await s3.backend.head_object(s3.bucket, s3.key)
+        await head_version(s3, s3.bucket, s3.key, requested_version(s3))
     else:
         await s3.backend.head_bucket(s3.bucket)
 

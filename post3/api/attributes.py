@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, multipart, xml
-from post3.api.get import check_version_id
 from post3.api.object_headers import checksum_children, http_date
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
+from post3.api.versioning import head_version, requested_version, version_headers
 from post3.backend import ObjectInfo
 
 ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
@@ -52,13 +52,13 @@ def object_parts(s3: S3Request, info: ObjectInfo) -> list[xml.Child]:
 
 
 async def handle_get_object_attributes(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
+    version_id = requested_version(s3)
     wanted = {a.strip() for a in s3.headers.get("x-amz-object-attributes", "").split(",")
               if a.strip()}
     if not wanted or wanted - ATTRIBUTES:
         raise errors.InvalidArgument("Invalid attribute name specified.",
                                      ArgumentName="x-amz-object-attributes")
-    info = await s3.backend.head_object(s3.bucket, s3.key)
+    info = await head_version(s3, s3.bucket, s3.key, version_id)
     children: list[xml.Child] = []
     if "ETag" in wanted:
         children.append(("ETag", info.etag))  # unquoted, unlike everywhere else
@@ -74,6 +74,7 @@ async def handle_get_object_attributes(s3: S3Request) -> web.StreamResponse:
         children.append(("ObjectSize", info.size))
     response = xml_response(xml.render("GetObjectAttributesResponse", children))
     response.headers["Last-Modified"] = http_date(info.last_modified)
+    response.headers.update(version_headers(info))
     return response
 
 

@@ -37,7 +37,7 @@ def copy_source_bucket(s3: S3Request) -> str | None:
         return None
     from post3.api.copy import parse_copy_source
 
-    return parse_copy_source(s3.headers["x-amz-copy-source"])[0]
+    return parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend).bucket
 
 
 async def admit(s3: S3Request) -> None:

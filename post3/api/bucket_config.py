@@ -29,7 +29,6 @@ _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
 
 #: operation -> the document S3 sends when nothing is configured
 _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
-    "GetBucketVersioning": ("VersioningConfiguration", []),
     "GetBucketLogging": ("BucketLoggingStatus", []),
     "GetBucketNotificationConfiguration": ("NotificationConfiguration", []),
     "GetBucketRequestPayment": ("RequestPaymentConfiguration", [("Payer", "BucketOwner")]),

@@ -20,10 +20,14 @@ TAGGING_OPERATIONS = (
     "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging",
 )
 BUCKET_CONFIG_OPERATIONS = ("GetBucketCors", "PutBucketCors", "DeleteBucketCors")
+#: GetBucketVersioning and ListObjectVersions need nothing: a backend without versioning has
+#: one ``null`` version per key, and its buckets never had versioning.
+VERSIONING_OPERATIONS = ("PutBucketVersioning",)
 REQUIRED: dict[str, str] = {
     **dict.fromkeys(MULTIPART_OPERATIONS, "multipart"),
     **dict.fromkeys(TAGGING_OPERATIONS, "tagging"),
     **dict.fromkeys(BUCKET_CONFIG_OPERATIONS, "bucket_config"),
+    **dict.fromkeys(VERSIONING_OPERATIONS, "versioning"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -17,15 +18,41 @@ from post3.api.object_headers import (
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
+from post3.api.versioning import backend_version, version_headers
+from post3.backend import NULL_VERSION, Backend, ObjectInfo
+from post3.versioning import check_version_id, new_version
 
 
-def parse_copy_source(value: str) -> tuple[str, str]:
+@dataclass(frozen=True, slots=True)
+class CopySource:
+    bucket: str
+    key: str
+    #: the version named by ``?versionId=`` (None: the latest)
+    version_id: str | None = None
+
+    def check(self, info: ObjectInfo) -> None:
+        """S3 copies objects, not delete markers: a latest marker is NoSuchKey, one named by
+        id is refused as a request that makes no sense."""
+        if info.delete_marker:
+            if self.version_id is None:
+                raise errors.NoSuchKey(Key=self.key)
+            raise errors.InvalidRequest(
+                "The source of a copy request may not specifically refer to a delete marker "
+                "by version id.")
+
+    def headers(self, info: ObjectInfo) -> dict[str, str]:
+        """``x-amz-copy-source-version-id``: S3 names the source version it copied."""
+        if self.version_id is None and info.version_id == NULL_VERSION:
+            return {}
+        return {"x-amz-copy-source-version-id": info.version_id}
+
+
+def parse_copy_source(value: str, backend: Backend) -> CopySource:
     """``bucket/key``, ``/bucket/key``, URL-encoded, maybe with ``?versionId=``."""
     source, _, query = value.partition("?")
-    version = urllib.parse.parse_qs(query).get("versionId", ["null"])[0]
-    if version != "null":
-        # Buckets are unversioned: "null" is the only version there is.
-        raise errors.NoSuchVersion(VersionId=version)
+    versions = urllib.parse.parse_qs(query, keep_blank_values=True).get("versionId")
+    version_id = backend_version(backend, check_version_id(
+        versions[0] if versions else None, "x-amz-copy-source"))
     source = urllib.parse.unquote(source).lstrip("/")
     bucket, _, key = source.partition("/")
     if not bucket or not key:
@@ -35,7 +62,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
         )
     names.check_bucket_name(bucket)
     names.check_key(key, "x-amz-copy-source")
-    return bucket, key
+    return CopySource(bucket, key, version_id)
 
 
 def _directive(s3: S3Request, header: str) -> str:
@@ -46,12 +73,13 @@ def _directive(s3: S3Request, header: str) -> str:
 
 
 async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
-    src_bucket, src_key = parse_copy_source(s3.headers["x-amz-copy-source"])
+    source = parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend)
     check_canned_acl(s3.headers.get("x-amz-acl"))
     replace_metadata = _directive(s3, "x-amz-metadata-directive") == "REPLACE"
     replace_tags = _directive(s3, "x-amz-tagging-directive") == "REPLACE"
-    if (src_bucket, src_key) == (s3.bucket, s3.key) and not replace_metadata \
-            and "x-amz-storage-class" not in s3.headers:
+    # Copying a named version onto its own key is how S3 users restore it: allowed.
+    if (source.bucket, source.key) == (s3.bucket, s3.key) and source.version_id is None \
+            and not replace_metadata and "x-amz-storage-class" not in s3.headers:
         raise errors.InvalidRequest(
             "This copy request is illegal because it is trying to copy an object to itself "
             "without changing the object's metadata, storage class, website redirect location "
@@ -60,16 +88,29 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
     attributes = attributes_from_request(s3.headers) if replace_metadata else None
     tags = tags_from_header(s3.headers.get("x-amz-tagging")) if replace_tags else None
     await s3.backend.head_bucket(s3.bucket)
+    check_conditions = conditions.copy_source_check(s3.headers)
+    copied: list[ObjectInfo] = []
+
+    def source_check(info: ObjectInfo) -> None:
+        source.check(info)
+        check_conditions(info)
+        copied.append(info)
+
     info = await s3.backend.copy_object(
-        src_bucket, src_key, s3.bucket, s3.key,
+        source.bucket, source.key, s3.bucket, s3.key,
         attributes=attributes, tags=tags, condition=write_condition(s3),
-        source_check=conditions.copy_source_check(s3.headers),
+        source_check=source_check, source_version_id=source.version_id,
+        version=new_version(),
     )
     body = xml.render("CopyObjectResult", [
         ("ETag", quote_etag(info.etag)), ("LastModified", info.last_modified),
         *checksum_children(info.checksums),
     ])
-    return xml_response(body)
+    response = xml_response(body)
+    response.headers.update(version_headers(info))
+    if copied:
+        response.headers.update(source.headers(copied[0]))
+    return response
 
 
 HANDLERS = {"CopyObject": handle_copy_object}

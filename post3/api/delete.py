@@ -1,66 +1,119 @@
-"""DeleteObject and DeleteObjects."""
+"""DeleteObject and DeleteObjects: one rule for both (:func:`delete_one`).
+
+Without a version id, a delete removes the key in a bucket that never had versioning and adds
+a delete marker otherwise (the backend decides, with the bucket's status at commit). With one,
+it removes that version for good; removing a delete marker brings the key back.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 from aiohttp import web
 
-from post3 import errors, names, xml
+from post3 import errors, names, versioning, xml
 from post3.api.body import read_xml_body
-from post3.api.get import check_version_id
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
+from post3.api.versioning import backend_version
+from post3.backend import NULL_VERSION, Backend
 
 MAX_DELETE_KEYS = 1000
 
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What a delete did, as S3 reports it."""
+
+    #: the version the request named, if it named one
+    version_id: str | None = None
+    #: a delete marker was added, or the version removed was one
+    delete_marker: bool = False
+    #: that delete marker's id
+    marker_version_id: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        version_id = self.version_id or self.marker_version_id
+        # a null version's id goes unnamed, as on every response (version_headers)
+        if version_id is not None and (version_id != NULL_VERSION or self.delete_marker):
+            headers["x-amz-version-id"] = version_id
+        if self.delete_marker:
+            headers["x-amz-delete-marker"] = "true"
+        return headers
+
+
+async def delete_one(backend: Backend, bucket: str, key: str,
+                     version_id: str | None) -> Deleted:
+    """Delete ``key`` (its version ``version_id``, already checked); see the module doc."""
+    asked = backend_version(backend, version_id)
+    if asked is None:
+        marker = await backend.delete_object(bucket, key, marker=versioning.new_version())
+        if marker is None:
+            return Deleted(version_id)
+        return Deleted(version_id, True, marker.version_id)
+    removed = await backend.delete_object_version(bucket, key, asked)
+    if removed is not None and removed.delete_marker:
+        return Deleted(asked, True, asked)
+    return Deleted(asked)
+
 
 async def handle_delete_object(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
-    await s3.backend.delete_object(s3.bucket, s3.key)
-    return web.Response(status=204)
+    version_id = versioning.check_version_id(s3.query.get("versionId"))
+    deleted = await delete_one(s3.backend, s3.bucket, s3.key, version_id)
+    return web.Response(status=204, headers=deleted.headers())
 
 
-def parse_delete(body: bytes) -> tuple[list[str], bool]:
+def parse_delete(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
+    """The ``(key, version id or None)`` of each ``<Object>``, and ``<Quiet>``."""
     root = xml.parse(body, "Delete")
     quiet = (xml.child_text(root, "Quiet") or "false").lower() == "true"
-    keys: list[str] = []
+    objects: list[tuple[str, str | None]] = []
     for obj in xml.children(root, "Object"):
         key_elements = xml.children(obj, "Key")
-        if len(key_elements) != 1:
+        if len(key_elements) != 1 or len(xml.children(obj, "VersionId")) > 1:
             raise errors.MalformedXML()
-        keys.append(key_elements[0].text or "")
-    if not keys or len(keys) > MAX_DELETE_KEYS:
+        objects.append((key_elements[0].text or "", xml.child_text(obj, "VersionId")))
+    if not objects or len(objects) > MAX_DELETE_KEYS:
         raise errors.MalformedXML()
-    return keys, quiet
+    return objects, quiet
+
+
+async def _delete_listed(s3: S3Request, key: str, version_id: str | None) -> Deleted:
+    if not key:
+        raise errors.UserKeyMustBeSpecified()
+    names.check_key(key)
+    return await delete_one(s3.backend, s3.bucket, key,
+                            versioning.check_version_id(version_id, "VersionId"))
 
 
 async def handle_delete_objects(s3: S3Request) -> web.StreamResponse:
     body = await read_xml_body(s3)
-    keys, quiet = parse_delete(body)
+    objects, quiet = parse_delete(body)
     await s3.backend.head_bucket(s3.bucket)
-    valid: list[str] = []
-    results: dict[str, errors.S3Error | None] = {}
-    for key in keys:
-        try:
-            if not key:
-                raise errors.UserKeyMustBeSpecified()
-            names.check_key(key)
-        except errors.S3Error as exc:
-            results[key] = exc
-        else:
-            valid.append(key)
-    # A key a backend's override left out was not reported deleted: it is not claimed to be.
-    results.update((key, errors.InternalError()) for key in valid)
-    for key, error in await s3.backend.delete_objects(s3.bucket, valid):
-        results[key] = error
     children: list[xml.Child] = []
-    for key in keys:
-        error = results.get(key)
-        if error is None:
-            if not quiet:
-                children.append(("Deleted", [("Key", key)]))
+    for key, version_id in objects:
+        # A key's failure, expected or not, is that key's <Error>: it never aborts the rest.
+        try:
+            deleted = await _delete_listed(s3, key, version_id)
+        except errors.S3Error as exc:
+            error: errors.S3Error = exc
+        except Exception:
+            log.exception("DeleteObjects: deleting %r from bucket %r failed", key, s3.bucket)
+            error = errors.InternalError()
         else:
-            children.append(("Error", [("Key", key), ("Code", error.code),
-                                       ("Message", error.message)]))
+            if not quiet:
+                children.append(("Deleted", [
+                    ("Key", key), ("VersionId", version_id),
+                    ("DeleteMarker", True if deleted.delete_marker else None),
+                    ("DeleteMarkerVersionId", deleted.marker_version_id),
+                ]))
+            continue
+        children.append(("Error", [("Key", key), ("VersionId", version_id),
+                                   ("Code", error.code), ("Message", error.message)]))
     return xml_response(xml.render("DeleteResult", children))
 
 

@@ -25,6 +25,7 @@ from post3.api import (
     put,
     router,
     tagging,
+    versioning,
     versions,
 )
 from post3.api.middleware import OPERATION, REQUEST_ID, RESOURCE, TARGET
@@ -53,6 +54,7 @@ HANDLERS: dict[str, Handler] = {
     **bucket_config.HANDLERS,
     **cors.HANDLERS,
     **versions.HANDLERS,
+    **versioning.HANDLERS,
     **attributes.HANDLERS,
     **post_object.HANDLERS,
 }

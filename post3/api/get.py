@@ -10,6 +10,7 @@ from post3 import conditions, errors, multipart
 from post3.api.middleware import BODY_SENT
 from post3.api.object_headers import checksum_headers, http_date, object_headers, quote_etag
 from post3.api.request import S3Request
+from post3.api.versioning import head_version, readable, requested_version, version_headers
 from post3.backend import ByteRange, Checksums, ObjectInfo, ObjectStream
 from post3.ranges import PartRange, content_range, parse_range
 
@@ -29,14 +30,6 @@ def requested_range(s3: S3Request) -> ByteRange | None:
     return parse_range(s3.headers.get("Range"))
 
 
-def check_version_id(s3: S3Request) -> None:
-    """Buckets are unversioned: ``versionId=null`` names the only version there is."""
-    version = s3.query.get("versionId")
-    if version is not None and version != "null":
-        raise errors.InvalidArgument("Invalid version id specified",
-                                     ArgumentName="versionId", ArgumentValue=version)
-
-
 def not_modified(info: ObjectInfo) -> web.Response:
     return web.Response(status=304, headers={
         "ETag": quote_etag(info.etag), "Last-Modified": http_date(info.last_modified)})
@@ -46,6 +39,7 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
                      byte_range: ByteRange | None) -> tuple[int, dict[str, str]]:
     checksum_mode = s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled"
     headers = object_headers(info, s3.query, checksums=checksum_mode and byte_range is None)
+    headers.update(version_headers(info))
     headers["Content-Length"] = str(stop - start)
     if byte_range is None:
         return 200, headers
@@ -64,10 +58,11 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
 
 
 async def handle_get_object(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
+    version_id = requested_version(s3)
     byte_range = requested_range(s3)
-    stream = await s3.backend.open_object(s3.bucket, s3.key, byte_range)
+    stream = await s3.backend.open_object(s3.bucket, s3.key, byte_range, version_id=version_id)
     try:
+        readable(stream.info, version_id)
         if not conditions.evaluate_read(stream.info, s3.headers):
             return not_modified(stream.info)
         status, headers = response_headers(s3, stream.info, stream.start, stream.stop, byte_range)
@@ -107,9 +102,9 @@ async def send_body(request: web.Request, response: web.StreamResponse,
 
 
 async def handle_head_object(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
+    version_id = requested_version(s3)
     byte_range = requested_range(s3)
-    info = await s3.backend.head_object(s3.bucket, s3.key)
+    info = await head_version(s3, s3.bucket, s3.key, version_id)
     if not conditions.evaluate_read(info, s3.headers):
         return not_modified(info)
     start, stop = byte_range.resolve(info) if byte_range is not None else (0, info.size)

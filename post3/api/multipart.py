@@ -22,9 +22,11 @@ from post3.api.object_headers import (
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
+from post3.api.versioning import version_headers
 from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
+from post3.versioning import new_version
 
 MAX_PARTS_LISTED = 1000
 MAX_UPLOADS_LISTED = 1000
@@ -73,7 +75,7 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
     number = multipart.parse_part_number(s3.query.get("partNumber"))
     upload_id = s3.query["uploadId"]
     await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
-    src_bucket, src_key = parse_copy_source(s3.headers["x-amz-copy-source"])
+    copy_source = parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend)
     range_header = s3.headers.get("x-amz-copy-source-range")
     byte_range = None
     if range_header is not None:
@@ -84,8 +86,10 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
                 "first and last are the zero-based offsets of the first and last bytes to copy",
                 ArgumentName="x-amz-copy-source-range", ArgumentValue=range_header,
             )
-    source = await s3.backend.open_object(src_bucket, src_key, byte_range)
+    source = await s3.backend.open_object(copy_source.bucket, copy_source.key, byte_range,
+                                          version_id=copy_source.version_id)
     try:
+        copy_source.check(source.info)
         if byte_range is not None and byte_range.last is not None \
                 and byte_range.last >= source.info.size:
             raise errors.InvalidRange(ActualObjectSize=source.info.size)
@@ -94,10 +98,12 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
         part = await s3.backend.upload_part(s3.bucket, s3.key, upload_id, number, body)
     finally:
         await source.aclose()
-    return xml_response(xml.render("CopyPartResult", [
+    response = xml_response(xml.render("CopyPartResult", [
         ("ETag", quote_etag(part.etag)), ("LastModified", part.last_modified),
         *_checksum_children(part.checksums),
     ]))
+    response.headers.update(copy_source.headers(source.info))
+    return response
 
 
 async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
@@ -113,7 +119,8 @@ async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
     multipart.check_expected_checksum(s3.headers, info)
     try:
         info = await s3.backend.complete_multipart_upload(
-            s3.bucket, s3.key, upload_id, parts, info, write_condition(s3))
+            s3.bucket, s3.key, upload_id, parts, info, write_condition(s3),
+            version=new_version())
     except errors.NoSuchUpload:
         # Completed meanwhile by a concurrent request (a client's retry).
         return await _answer_retried_completion(s3, upload_id, requested)
@@ -145,10 +152,12 @@ async def _answer_retried_completion(s3: S3Request, upload_id: str,
 def _completion_result(s3: S3Request, info: ObjectInfo) -> web.StreamResponse:
     location = f"{s3.request.scheme}://{s3.request.host}/{s3.bucket}/" + \
         urllib.parse.quote(s3.key, safe="/~")
-    return xml_response(xml.render("CompleteMultipartUploadResult", [
+    response = xml_response(xml.render("CompleteMultipartUploadResult", [
         ("Location", location), ("Bucket", s3.bucket), ("Key", s3.key),
         ("ETag", quote_etag(info.etag)), *checksum_children(info.checksums),
     ]))
+    response.headers.update(version_headers(info))
+    return response
 
 
 async def handle_abort_multipart_upload(s3: S3Request) -> web.StreamResponse:

@@ -19,9 +19,11 @@ from post3 import checksums, errors, names, xml
 from post3.api.object_headers import attributes_from_request, checksum_headers, quote_etag
 from post3.api.request import PostForm, S3Request
 from post3.api.responses import xml_response
+from post3.api.versioning import version_headers
 from post3.auth import PostPolicy
 from post3.backend import Checksums
 from post3.payload import PayloadStream
+from post3.versioning import new_version
 
 #: All the form fields but the file, together (S3 caps the form fields at 20 KB).
 MAX_FIELDS_SIZE = 20 * 1024
@@ -125,12 +127,13 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
                          (algorithm, expected) if algorithm and expected else None)
     body = PayloadStream.from_iterable(
         chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [])
-    info = await s3.backend.put_object(s3.bucket, key, body, attributes=attributes)
+    info = await s3.backend.put_object(s3.bucket, key, body, attributes=attributes,
+                                       version=new_version())
 
     bucket_path = "" if s3.virtual_host else f"/{s3.bucket}"
     location = f"{s3.request.scheme}://{s3.request.host}{bucket_path}/" + \
         urllib.parse.quote(key, safe="/~")
-    headers = {"ETag": quote_etag(info.etag), "Location": location}
+    headers = {"ETag": quote_etag(info.etag), "Location": location, **version_headers(info)}
     headers.update(checksum_headers(info.checksums))
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
     if redirect and _is_redirect_url(redirect):

@@ -14,7 +14,9 @@ from post3.api.object_headers import (
     unquote_etag,
 )
 from post3.api.request import S3Request
+from post3.api.versioning import version_headers
 from post3.backend import WriteCondition
+from post3.versioning import new_version
 
 
 def write_condition(s3: S3Request) -> WriteCondition | None:
@@ -39,9 +41,11 @@ async def handle_put_object(s3: S3Request) -> web.StreamResponse:
     condition = write_condition(s3)
     body = s3.payload(max_size=s3.settings.max_put_size)
     info = await s3.backend.put_object(
-        s3.bucket, s3.key, body, attributes=attributes, tags=tags, condition=condition
+        s3.bucket, s3.key, body, attributes=attributes, tags=tags, condition=condition,
+        version=new_version(),
     )
-    headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums)}
+    headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums),
+               **version_headers(info)}
     return web.Response(status=200, headers=headers)
 
 

@@ -6,35 +6,42 @@ from aiohttp import web
 
 from post3 import errors, xml
 from post3.api.body import read_xml_body
-from post3.api.get import check_version_id
 from post3.api.object_headers import check_tags
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
+from post3.api.versioning import head_version, requested_version, version_headers
 
 #: S3 allows more tags on a bucket than on an object.
 MAX_BUCKET_TAGS = 50
 
 
 async def handle_get_object_tagging(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
-    info = await s3.backend.head_object(s3.bucket, s3.key)
-    return xml_response(xml.render_tagging(info.tags))
+    version_id = requested_version(s3)
+    info = await head_version(s3, s3.bucket, s3.key, version_id)
+    response = xml_response(xml.render_tagging(info.tags))
+    response.headers.update(version_headers(info))
+    return response
+
+
+async def _replace_tags(s3: S3Request, tags: dict[str, str], status: int
+                        ) -> web.StreamResponse:
+    version_id = requested_version(s3)
+    # S3 refuses to tag a delete marker: a latest one is NoSuchKey, one named by id 405.
+    info = await head_version(s3, s3.bucket, s3.key, version_id)
+    await s3.backend.put_object_tags(s3.bucket, s3.key, tags, info.version_id
+                                     if s3.backend.capabilities.versioning else None)
+    return web.Response(status=status,
+                        headers=version_headers(info))
 
 
 async def handle_put_object_tagging(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
     tags = xml.parse_tagging(await read_xml_body(s3))
     check_tags(tags)
-    await s3.backend.head_object(s3.bucket, s3.key)
-    await s3.backend.put_object_tags(s3.bucket, s3.key, tags)
-    return web.Response(status=200)
+    return await _replace_tags(s3, tags, 200)
 
 
 async def handle_delete_object_tagging(s3: S3Request) -> web.StreamResponse:
-    check_version_id(s3)
-    await s3.backend.head_object(s3.bucket, s3.key)
-    await s3.backend.put_object_tags(s3.bucket, s3.key, {})
-    return web.Response(status=204)
+    return await _replace_tags(s3, {}, 204)
 
 
 async def handle_get_bucket_tagging(s3: S3Request) -> web.StreamResponse:

@@ -1,18 +1,41 @@
-"""ListObjectVersions for unversioned buckets: every object once, as its ``null`` version.
+"""ListObjectVersions: every version and delete marker, keys ascending, newest first.
 
-Backup tools and SDK helpers call it even on buckets that never enabled versioning; S3 then
-lists each object with ``VersionId`` ``null`` and ``IsLatest`` true, and no delete markers.
+A bucket that never had versioning lists each object once, as its ``null`` version, with
+``IsLatest`` true: backup tools and SDK helpers ask even there.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from post3 import errors, listing, xml
+from post3 import errors, listing, versioning, xml
 from post3.api.list_objects import url_encoder
 from post3.api.object_headers import quote_etag
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
+from post3.backend import NULL_VERSION, Backend, VersionCursor
+
+
+async def start_cursor(backend: Backend, bucket: str, key_marker: str,
+                       version_marker: str | None, prefix: str, delimiter: str
+                       ) -> VersionCursor | None:
+    """Where a page starts: after ``key-marker``'s versions up to ``version-id-marker``, or
+    after all of them (past the whole group when the marker is a common prefix)."""
+    if not key_marker:
+        return None
+    if not version_marker:
+        return VersionCursor(listing.resume_point(key_marker, prefix, delimiter))
+    if version_marker != NULL_VERSION:
+        return VersionCursor(key_marker, version_marker)  # an id is its own sequence
+    if not backend.capabilities.versioning:
+        return VersionCursor(key_marker)
+    try:
+        null = await backend.head_object(bucket, key_marker, NULL_VERSION)
+    except (errors.NoSuchKey, errors.NoSuchVersion):
+        # The null version was removed since the last page: list the key again from its
+        # newest version (a version listed twice, rather than one never listed).
+        return VersionCursor(key_marker, "")
+    return VersionCursor(key_marker, null.sequence)
 
 
 async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:
@@ -25,32 +48,36 @@ async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:
         raise errors.InvalidArgument(
             "A version-id marker cannot be specified without a key marker.",
             ArgumentName="version-id-marker", ArgumentValue=version_marker)
-    if version_marker not in (None, "", "null"):
-        raise errors.InvalidArgument("Invalid version id specified",
-                                     ArgumentName="version-id-marker",
-                                     ArgumentValue=version_marker)
+    if version_marker:
+        versioning.check_version_id(version_marker, "version-id-marker")
     max_keys = listing.parse_max_keys(s3.query.get("max-keys"))
     await s3.backend.head_bucket(s3.bucket)
-    # Each key has one version, so "after key K (version null)" is "after key K".
-    result = await listing.list_objects(
-        s3.backend, s3.bucket, prefix=prefix, delimiter=delimiter,
-        start_after=listing.resume_point(key_marker, prefix, delimiter), max_keys=max_keys)
-    ends_on_key = bool(result.contents) and result.last == result.contents[-1].key
+    after = await start_cursor(s3.backend, s3.bucket, key_marker, version_marker, prefix,
+                               delimiter)
+    result = await listing.list_versions(s3.backend, s3.bucket, prefix=prefix,
+                                         delimiter=delimiter, after=after, max_keys=max_keys)
     children: list[xml.Child] = [
         ("Name", s3.bucket), ("Prefix", encode(prefix)), ("KeyMarker", encode(key_marker)),
         ("VersionIdMarker", version_marker or ""),
-        ("NextKeyMarker", encode(result.last) if result.is_truncated else None),
-        ("NextVersionIdMarker", "null" if result.is_truncated and ends_on_key else None),
+        ("NextKeyMarker", encode(result.next_key) if result.is_truncated else None),
+        ("NextVersionIdMarker", result.next_version_id if result.is_truncated else None),
         ("MaxKeys", max_keys), ("Delimiter", encode(delimiter) if delimiter else None),
         ("EncodingType", s3.query.get("encoding-type")),
         ("IsTruncated", result.is_truncated),
     ]
-    for info in result.contents:
+    for entry in result.versions:
+        if entry.delete_marker:
+            children.append(("DeleteMarker", [
+                ("Key", encode(entry.key)), ("VersionId", entry.version_id),
+                ("IsLatest", entry.is_latest), ("LastModified", entry.last_modified),
+                ("Owner", OWNER),
+            ]))
+            continue
         children.append(("Version", [
-            ("Key", encode(info.key)), ("VersionId", info.version_id), ("IsLatest", True),
-            ("LastModified", info.last_modified), ("ETag", quote_etag(info.etag)),
-            ("Size", info.size),
-            ("StorageClass", info.storage_class),
+            ("Key", encode(entry.key)), ("VersionId", entry.version_id),
+            ("IsLatest", entry.is_latest), ("LastModified", entry.last_modified),
+            ("ETag", quote_etag(entry.etag)), ("Size", entry.size),
+            ("StorageClass", entry.storage_class),
             ("Owner", OWNER),
         ]))
     children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)

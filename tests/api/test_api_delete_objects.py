@@ -6,6 +6,7 @@ from aiohttp.test_utils import TestServer
 from defusedxml import ElementTree as ET
 
 from post3.app import RUNNER_OPTIONS, create_app
+from post3.backend import NewVersion, ObjectInfo
 from post3.backends.memory import MemoryBackend
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -13,12 +14,13 @@ NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 
 class BrokenDiskBackend(MemoryBackend):
     """The memory backend whose storage fails for one key the way a disk can (not an S3Error);
-    everything else, the DeleteObjects fallback included, is the real code."""
+    everything else, DeleteObjects' loop over the keys included, is the real code."""
 
-    async def delete_object(self, bucket: str, key: str) -> None:
+    async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
+                            ) -> ObjectInfo | None:
         if key == "broken":
             raise OSError(5, "Input/output error")
-        await super().delete_object(bucket, key)
+        return await super().delete_object(bucket, key, marker=marker)
 
 
 async def test_one_keys_unexpected_failure_is_that_keys_error_only(aiohttp_client, settings):

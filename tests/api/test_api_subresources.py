@@ -264,9 +264,10 @@ async def test_versioning_of_unversioned_bucket(client, bucket, error_code):
     assert await error_code(response) == "NoSuchBucket"
 
 
-async def test_enabling_versioning_is_refused_explicitly(client, bucket, error_code):
+async def test_mfa_delete_is_refused_explicitly(client, bucket, error_code):
     body = (b'<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-            b"<Status>Enabled</Status></VersioningConfiguration>")
+            b"<Status>Enabled</Status><MfaDelete>Enabled</MfaDelete>"
+            b"</VersioningConfiguration>")
     response = await client.put(f"/{bucket}?versioning", data=body)
     assert response.status == 501
     assert await error_code(response) == "NotImplemented"
