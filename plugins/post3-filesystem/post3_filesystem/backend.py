@@ -420,18 +420,7 @@ class FilesystemBackend(MultipartUploads):
                     if name is None or header is None:
                         raise errors.NoSuchVersion(Key=key, VersionId=version_id)
                     side_path = paths.noncurrent_tags(name)
-                side = {"version": header["version"], "tags": dict(tags)}
-                tmp = files.TempFile.create(self._tmp, "tags")
-                try:
-                    files.write_all(tmp.fd, json.dumps(side, ensure_ascii=False).encode())
-                    if self.fsync:
-                        os.fsync(tmp.fd)
-                    os.replace(tmp.live_path, side_path)
-                    tmp.replaced()
-                    if self.fsync:
-                        files.fsync_dir(os.path.dirname(side_path))
-                finally:
-                    tmp.discard()
+                versions.write_side(side_path, header, tags, self._tmp, self.fsync)
 
         await self._run(run)
 

@@ -244,21 +244,28 @@ class FilesystemStore(Backend):
         current tags, or None when absent. Lock-free: see :mod:`.versions` for why the latest
         is looked at twice."""
         paths = self._key_paths(bucket, key)
-        found = self._open_at(paths.latest, paths.latest_tags, version_id)
+        def latest_tags(header: dict[str, Any]) -> dict[str, str] | None:
+            return versions.latest_tags(paths, header)
+
+        found = self._open_at(paths.latest, latest_tags, version_id)
         if found is None and version_id is not None:
             name = versions.find_noncurrent(paths, version_id,
                                             versions.read_header(paths.latest))
             if name is not None:
-                found = self._open_at(paths.noncurrent(name), paths.noncurrent_tags(name),
+                tags_path = paths.noncurrent_tags(name)
+                found = self._open_at(paths.noncurrent(name),
+                                      lambda header: versions.tags_for(tags_path, header),
                                       version_id)
             if found is None:
-                found = self._open_at(paths.latest, paths.latest_tags, version_id)
+                found = self._open_at(paths.latest, latest_tags, version_id)
         if found is None:
             self._require_bucket(bucket)
         return found
 
-    def _open_at(self, path: str, tags_path: str, version_id: str | None
-                 ) -> tuple[io.FileIO, ObjectInfo] | None:
+    @staticmethod
+    def _open_at(path: str, tags: Callable[[dict[str, Any]], dict[str, str] | None],
+                 version_id: str | None) -> tuple[io.FileIO, ObjectInfo] | None:
+        """The record at ``path`` (if it is ``version_id``) with the tags ``tags`` finds."""
         try:
             file = io.FileIO(path, "r")
         except (FileNotFoundError, NotADirectoryError):
@@ -268,19 +275,10 @@ class FilesystemStore(Backend):
             if version_id is not None and records.identity(header)[0] != version_id:
                 file.close()
                 return None
-            return file, records.object_info(header, self._current_tags(tags_path, header))
+            return file, records.object_info(header, tags(header))
         except BaseException:
             file.close()
             raise
-
-    @staticmethod
-    def _current_tags(path: str, header: dict[str, Any]) -> dict[str, str] | None:
-        try:
-            with open(path, "rb") as f:
-                side = json.load(f)
-        except FileNotFoundError:
-            return None
-        return side["tags"] if side.get("version") == header["version"] else None
 
     def _head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
         opened = self._open_record(bucket, key, version_id)
@@ -382,7 +380,7 @@ class FilesystemStore(Backend):
         else:
             versions.put_latest(paths, latest,
                                 versions.file_name(stored.version_id, stored.sequence),
-                                publish, self.fsync)
+                                publish, self._tmp, self.fsync)
 
 
 def _discard_created(future: concurrent.futures.Future[Any]) -> None:

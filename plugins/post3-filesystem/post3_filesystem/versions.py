@@ -29,10 +29,13 @@ process, take it), ordered so that a crash between two steps loses no version an
   a null write over a null latest replaces it in place. Garbage: a noncurrent file with the
   latest's sequence; a noncurrent null while the latest is null (or older than another
   noncurrent null).
-* **deleting the latest by id** promotes the newest noncurrent version: its tags are copied to
-  ``t``, then one ``os.rename`` puts it over ``o`` (replacing the deleted one). Without a
-  noncurrent version the garbage goes first, then ``o``: noncurrent files never outlive
-  their key's latest version, so a key with versions always has an ``o``.
+* **deleting the latest by id** promotes the newest noncurrent version with one ``os.rename``
+  over ``o`` (replacing the deleted one), then copies its tags to ``t``. Between the two, ``t``
+  names another record, and that is how a reader knows to take the promoted version's tags
+  from the versions directory: the promotion writes the deleted version's tags to ``t`` first
+  if it had no ``t`` file, and the next write of the key finishes the copy. Without a
+  noncurrent version the garbage goes first, then ``o``: noncurrent files never outlive their
+  key's latest version, so a key with versions always has an ``o``.
 
 A crash can also leave a tags file whose version is gone: garbage too. Tag files name the
 record they belong to (its token, ``version`` in the header), as they always did.
@@ -44,7 +47,7 @@ the versions directory by the rename that puts it at ``o``, so one of the three 
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 import re
 import secrets
@@ -55,7 +58,7 @@ from post3.backend import NULL_VERSION
 from post3_filesystem import files, layout, records
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 NULL_SUFFIX, TAGS_SUFFIX = ".null", ".tags"
 #: What a sequence (and so a noncurrent file name, and a non-null version id) looks like.
@@ -117,6 +120,37 @@ def name_of(header: dict[str, Any]) -> str:
     return file_name(*records.identity(header))
 
 
+def read_side(path: str) -> dict[str, Any] | None:
+    """A tag side file: ``{"version": <record token>, "tags": {...}}``, or None."""
+    try:
+        with open(path, "rb") as f:
+            side: dict[str, Any] = json.load(f)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return side
+
+
+def tags_for(path: str, header: dict[str, Any]) -> dict[str, str] | None:
+    """The tags in the side file ``path`` if it belongs to the record of ``header``."""
+    side = read_side(path)
+    if side is None or side.get("version") != header["version"]:
+        return None
+    tags: dict[str, str] = side["tags"]
+    return tags
+
+
+def latest_tags(paths: KeyPaths, header: dict[str, Any]) -> dict[str, str] | None:
+    """The changed tags of the latest version (``header``), or None when it has none."""
+    side = read_side(paths.latest_tags)
+    if side is None:
+        return None
+    if side.get("version") == header["version"]:
+        tags: dict[str, str] = side["tags"]
+        return tags
+    # t names another record: the latest was just promoted, its tags may still be in versions/
+    return tags_for(paths.noncurrent_tags(name_of(header)), header)
+
+
 def read_header(path: str) -> dict[str, Any] | None:
     """The header of the record at ``path``, or None when there is none."""
     try:
@@ -150,6 +184,9 @@ def noncurrent(paths: KeyPaths, latest: dict[str, Any] | None) -> tuple[list[str
             live.append(name)
             null_taken = null_taken or is_null
     kept = {name[:32] for name in live}
+    side = None if latest is None else read_side(paths.latest_tags)
+    if side is not None and latest is not None and side.get("version") != latest["version"]:
+        kept.add(latest_name[:32])  # the tags of a version promoted a moment ago (_settle)
     garbage += [name for name in names if name.endswith(TAGS_SUFFIX) and name[:32] not in kept]
     return live, garbage
 
@@ -175,9 +212,10 @@ def remove(paths: KeyPaths, names: list[str]) -> None:
 
 
 def put_latest(paths: KeyPaths, latest: dict[str, Any] | None, new_name: str,
-               publish: Callable[[], None], durable: bool) -> None:
+               publish: Callable[[], None], tmp_dir: str, durable: bool) -> None:
     """Make the record that ``publish`` renames over ``o`` the key's latest version (its file
     name would be ``new_name``), keeping the history. Under the key's commit lock."""
+    _settle(paths, latest, tmp_dir)
     live, garbage = noncurrent(paths, latest)
     remove(paths, garbage)
     if latest is not None and not (new_name.endswith(NULL_SUFFIX)
@@ -204,6 +242,7 @@ def delete_latest(paths: KeyPaths, latest: dict[str, Any], tmp_dir: str, durable
                   ) -> bool:
     """Remove the latest version for good; the newest noncurrent one becomes the latest.
     True when the key has no version left. Under the key's commit lock."""
+    _settle(paths, latest, tmp_dir)
     live, garbage = noncurrent(paths, latest)
     remove(paths, garbage)
     if not live:
@@ -213,24 +252,59 @@ def delete_latest(paths: KeyPaths, latest: dict[str, Any], tmp_dir: str, durable
             files.fsync_dir(paths.directory)
         return True
     newest = live[0]
-    tags = paths.noncurrent_tags(newest)
-    copied = False
-    with contextlib.suppress(FileNotFoundError):
-        # a copy, not a move: until the rename below the version is noncurrent, and its
-        # tags must still be found there
-        staged = os.path.join(tmp_dir, f"tags-{secrets.token_hex(12)}")
-        os.link(tags, staged)
-        try:
-            os.replace(staged, paths.latest_tags)
-        finally:
-            files.unlink_quietly(staged)
-        copied = True
+    has_tags = os.path.exists(paths.noncurrent_tags(newest))
+    if has_tags and not os.path.exists(paths.latest_tags):
+        # t must name another record while the promoted version's tags are still in
+        # versions/ (see latest_tags): give it the deleted version's tags as they are
+        write_side(paths.latest_tags, latest, latest.get("tags", {}), tmp_dir, durable)
     files.replace_into(paths.noncurrent(newest), paths.base, paths.object_names,
                        layout.OBJECT + paths.fragment, durable)
-    # the promoted version's tags are at t now; without any, t was the deleted version's
-    files.unlink_quietly(tags if copied else paths.latest_tags)
+    if has_tags:
+        promoted = read_header(paths.latest)
+        if promoted is not None:
+            _settle(paths, promoted, tmp_dir)
+    files.unlink_quietly(paths.noncurrent_tags(newest))
+    if not has_tags:
+        files.unlink_quietly(paths.latest_tags)  # the deleted version's
     files.prune_dirs(paths.base, paths.version_names)
     return False
+
+
+def _settle(paths: KeyPaths, latest: dict[str, Any] | None, tmp_dir: str) -> None:
+    """Finish a promotion a crash interrupted: copy the latest version's tags from versions/
+    to ``t`` when ``t`` names another record."""
+    if latest is None:
+        return
+    pending = paths.noncurrent_tags(name_of(latest))
+    side = read_side(paths.latest_tags)
+    if side is None or side.get("version") == latest["version"]:
+        return
+    staged = os.path.join(tmp_dir, f"tags-{secrets.token_hex(12)}")
+    try:
+        os.link(pending, staged)
+    except FileNotFoundError:
+        return
+    try:
+        os.replace(staged, paths.latest_tags)
+    finally:
+        files.unlink_quietly(staged)
+
+
+def write_side(path: str, header: dict[str, Any], tags: Mapping[str, str], tmp_dir: str,
+                durable: bool) -> None:
+    """Write the tag side file ``path`` for the record of ``header``, atomically."""
+    tmp = files.TempFile.create(tmp_dir, "tags")
+    try:
+        side = {"version": header["version"], "tags": dict(tags)}
+        files.write_all(tmp.fd, json.dumps(side, ensure_ascii=False).encode())
+        if durable:
+            os.fsync(tmp.fd)
+        os.replace(tmp.live_path, path)
+        tmp.replaced()
+        if durable:
+            files.fsync_dir(os.path.dirname(path))
+    finally:
+        tmp.discard()
 
 
 def any_record(versions_dir: str) -> bool:
