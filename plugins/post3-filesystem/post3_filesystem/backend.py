@@ -38,7 +38,7 @@ from post3.versioning import new_version
 from post3_filesystem import files, layout, records, versions
 from post3_filesystem.keys import FilesystemKeyStore, KeyFile
 from post3_filesystem.multipart import MultipartUploads
-from post3_filesystem.store import BUCKET_NAME
+from post3_filesystem.store import BUCKET_NAME, StatusChanged
 from post3_filesystem.stream import FileObjectStream
 from post3_filesystem.versions import KeyPaths
 
@@ -226,6 +226,7 @@ class FilesystemBackend(MultipartUploads):
                         os.fsync(tmp.fd)
                     os.replace(tmp.live_path, os.path.join(path, "versioning"))
                     tmp.replaced()
+                    self._status_seen[bucket] = status
                     if self.fsync:
                         files.fsync_dir(path)
                 finally:
@@ -355,14 +356,14 @@ class FilesystemBackend(MultipartUploads):
 
         def run() -> ObjectInfo | None:
             paths = self._key_paths(bucket, key)
-            if self._versioning(paths.base) is not None:
+            if self._status_seen.get(bucket) is not None:
                 # a versioned bucket keeps the key's versions: the delete adds a marker
                 tmp = files.TempFile.create(self._tmp, "marker")
                 return self._commit_object(tmp, bucket, ObjectInfo.marker(key, version),
                                            None, version)
             with self._commit_lock(bucket, key):
-                if self._versioning(paths.base) is not None:
-                    raise _StatusChanged
+                if self._read_status(bucket, paths.base) is not None:
+                    raise StatusChanged
                 try:
                     os.unlink(paths.latest)
                 except (FileNotFoundError, NotADirectoryError):
@@ -375,7 +376,7 @@ class FilesystemBackend(MultipartUploads):
 
         try:
             return await self._run(run)
-        except _StatusChanged:
+        except StatusChanged:
             return await self._run(run)
 
     async def delete_object_version(self, bucket: str, key: str, version_id: str
@@ -423,10 +424,6 @@ class FilesystemBackend(MultipartUploads):
                 versions.write_side(side_path, header, tags, self._tmp, self.fsync)
 
         await self._run(run)
-
-
-class _StatusChanged(Exception):
-    """Versioning was enabled between the unlocked look at the status and the lock."""
 
 
 def _missing(key: str, version_id: str | None) -> errors.S3Error:

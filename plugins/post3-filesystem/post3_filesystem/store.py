@@ -97,6 +97,10 @@ class FilesystemStore(Backend):
         self._tmp = os.path.join(self.root, ".post3", "tmp")
         self._locks = os.path.join(self.root, ".post3", "locks")
         self._executor: ThreadPoolExecutor | None = None
+        #: the versioning status this process last read for each bucket under a commit lock:
+        #: a guess that lets a record be sealed before the lock, never the truth (every commit
+        #: reads the status again under its lock, and reseals if the guess was wrong)
+        self._status_seen: dict[str, str | None] = {}
 
     # plumbing ------------------------------------------------------------------------------
 
@@ -238,6 +242,11 @@ class FilesystemStore(Backend):
         finally:
             os.close(fd)
 
+    def _read_status(self, bucket: str, base: str) -> str | None:
+        """:meth:`_versioning`, remembered as the next guess (see ``_status_seen``)."""
+        status = self._status_seen[bucket] = self._versioning(base)
+        return status
+
     def _open_record(self, bucket: str, key: str, version_id: str | None = None
                      ) -> tuple[io.FileIO, ObjectInfo] | None:
         """The open record of the latest version (or of ``version_id``) and its info, with
@@ -344,13 +353,15 @@ class FilesystemStore(Backend):
             paths = self._key_paths(bucket, info.key)
             version = version or new_version()
             token = secrets.token_hex(8)
-            sealed = info.with_version(version.in_bucket(self._versioning(paths.base)))
-            self._seal(tmp, records.object_header(sealed, token))
+            guess = self._status_seen.get(bucket)
+            stored = info.with_version(version.in_bucket(guess))
+            self._seal(tmp, records.object_header(stored, token))
             with self._commit_lock(bucket, info.key):
-                status = self._versioning(paths.base)
-                stored = info.with_version(version.in_bucket(status))
-                if stored.version_id != sealed.version_id:  # the status changed meanwhile
-                    self._seal(tmp, records.object_header(stored, token), again=True)
+                status = self._read_status(bucket, paths.base)
+                if status != guess:
+                    sealed, stored = stored, info.with_version(version.in_bucket(status))
+                    if stored.version_id != sealed.version_id:
+                        self._seal(tmp, records.object_header(stored, token), again=True)
                 self._place(paths, tmp, stored, status, condition)
             if after is not None:
                 after()
@@ -372,6 +383,8 @@ class FilesystemStore(Backend):
                                layout.OBJECT + paths.fragment, self.fsync)
             tmp.replaced()
 
+        if status is None and stored.delete_marker:
+            raise StatusChanged  # the bucket was recreated since the guess: no marker there
         if status is None:
             # a bucket that never had versioning keeps only the null version: no history
             publish()
@@ -381,6 +394,11 @@ class FilesystemStore(Backend):
             versions.put_latest(paths, latest,
                                 versions.file_name(stored.version_id, stored.sequence),
                                 publish, self._tmp, self.fsync)
+
+
+class StatusChanged(Exception):
+    """The bucket's versioning status under the commit lock is not the one a delete was
+    prepared for (guessed from ``_status_seen``): the delete starts again with the truth."""
 
 
 def _discard_created(future: concurrent.futures.Future[Any]) -> None:

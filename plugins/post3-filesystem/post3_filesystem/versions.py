@@ -51,7 +51,6 @@ import json
 import os
 import re
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from post3.backend import NULL_VERSION
@@ -65,13 +64,17 @@ NULL_SUFFIX, TAGS_SUFFIX = ".null", ".tags"
 SEQUENCE = re.compile(r"^[0-9a-f]{32}$")
 
 
-@dataclass(frozen=True, slots=True)
 class KeyPaths:
-    """Where one key's versions live in its bucket ``base``."""
+    """Where one key's versions live in its bucket ``base`` (the paths a commit needs are
+    built once: they are on every PUT's path)."""
 
-    base: str
-    dirs: tuple[str, ...]
-    fragment: str
+    __slots__ = ("base", "dirs", "fragment", "directory", "latest", "latest_tags")
+
+    def __init__(self, base: str, dirs: tuple[str, ...], fragment: str) -> None:
+        self.base, self.dirs, self.fragment = base, dirs, fragment
+        self.directory = "/".join((base, "objects", *dirs))
+        self.latest = f"{self.directory}/{layout.OBJECT}{fragment}"
+        self.latest_tags = f"{self.directory}/{layout.TAGS}{fragment}"
 
     @classmethod
     def of(cls, base: str, key: str) -> KeyPaths:
@@ -81,18 +84,6 @@ class KeyPaths:
     @property
     def object_names(self) -> list[str]:
         return ["objects", *self.dirs]
-
-    @property
-    def directory(self) -> str:
-        return os.path.join(self.base, "objects", *self.dirs)
-
-    @property
-    def latest(self) -> str:
-        return os.path.join(self.directory, layout.OBJECT + self.fragment)
-
-    @property
-    def latest_tags(self) -> str:
-        return os.path.join(self.directory, layout.TAGS + self.fragment)
 
     @property
     def version_names(self) -> list[str]:
