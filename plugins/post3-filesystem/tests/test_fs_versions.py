@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from post3_filesystem import FilesystemBackend
 
 from post3.backend import ENABLED, NULL_VERSION, SUSPENDED
-from post3.testing import put_bytes, read_object
+from post3.testing import put_bytes, read_object, read_stream
 from post3.versioning import new_version
 
 
@@ -47,3 +49,45 @@ async def test_an_unversioned_delete_after_another_process_enabled_adds_a_marker
             True, False]
     finally:
         await other.close()
+
+
+HOSTILE_KEYS = [
+    "../escape", "a/../../b", ".", "..", "/leading", "//", "a//b", "trailing/", "%2e%2e/%2F",
+    "nul\x00byte", "new\nline", "e\u0301 vs \u00e9", "a" * 1024, "\U0001f600" * 256,
+    "%" * 1024, "/" * 1024, ("s" * 200 + "/") * 4 + "end", "null", "0" * 32, "x.tags",
+]
+
+
+async def test_hostile_keys_keep_their_versions_inside_the_bucket(backend, bucket):
+    await backend.put_bucket_versioning(bucket, ENABLED)
+    written = {}
+    for i, key in enumerate(HOSTILE_KEYS):
+        old = await put_bytes(backend, bucket, key, f"old {i}".encode())
+        await put_bytes(backend, bucket, key, f"new {i}".encode())
+        written[key] = old.version_id
+    for i, key in enumerate(HOSTILE_KEYS):
+        stream = await backend.open_object(bucket, key, version_id=written[key])
+        assert stream.info.key == key
+        assert await read_stream(stream) == f"old {i}".encode()
+    page = await backend.list_object_versions_page(bucket, limit=10_000)
+    assert [e.key for e in page] == sorted(HOSTILE_KEYS * 2)
+    assert max(len(name.encode()) for name in names_under(backend.root)) <= 241
+    for entry in page:
+        await backend.delete_object_version(bucket, entry.key, entry.version_id)
+    assert await backend.list_object_versions_page(bucket) == []
+    assert names_under(os.path.join(backend.root, bucket, "objects")) == []
+    assert names_under(os.path.join(backend.root, bucket, "versions")) == []
+    await backend.delete_bucket(bucket)
+
+
+def names_under(root: str) -> list[str]:
+    """Every file and directory name below ``root`` (iterative: keys nest deep)."""
+    names, stack = [], [root]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except FileNotFoundError:
+            continue
+        names += [entry.name for entry in entries]
+        stack += [entry.path for entry in entries if entry.is_dir(follow_symlinks=False)]
+    return names
