@@ -24,13 +24,14 @@ process, take it), ordered so that a crash between two steps loses no version an
 *garbage* that readers ignore and the next write or delete of the key removes:
 
 * **a new latest**: link ``t`` and ``o`` into the versions directory (``o`` then has a
-  duplicate there), ``os.replace`` the new record over ``o``, unlink the stale ``t``. In a
+  duplicate there; with ``fsync`` the links are durable first), ``os.replace`` the new record
+  over ``o``, unlink the stale ``t``. In a
   Suspended bucket, a null write over a non-null latest then removes the old noncurrent null;
   a null write over a null latest replaces it in place. Garbage: a noncurrent file with the
   latest's sequence; a noncurrent null while the latest is null (or older than another
   noncurrent null).
-* **deleting the latest by id** promotes the newest noncurrent version with one ``os.rename``
-  over ``o`` (replacing the deleted one), then copies its tags to ``t``. Between the two, ``t``
+* **deleting the latest by id** promotes the newest noncurrent version with one ``os.replace``
+  onto ``o`` (replacing the deleted one), then copies its tags to ``t``. Between the two, ``t``
   names another record, and that is how a reader knows to take the promoted version's tags
   from the versions directory: the promotion writes the deleted version's tags to ``t`` first
   if it had no ``t`` file, and the next write of the key finishes the copy. Without a
