@@ -25,9 +25,10 @@ async def fill(sql: asyncpg.Connection, bucket_id: int, count: int, prefix: str)
             SELECT $1, 'live', 1, 'etag', now() FROM generate_series(1, $2)
             RETURNING id
         )
-        INSERT INTO objects (bucket_id, key, version_id, size, etag, last_modified)
-        SELECT $1, $3 || lpad(row_number() OVER (ORDER BY id)::text, 6, '0'), id, 1, 'etag',
-               now()
+        INSERT INTO objects (bucket_id, key, version_id, s3_version_id, size, etag,
+                             last_modified)
+        SELECT $1, $3 || lpad(row_number() OVER (ORDER BY id)::text, 6, '0'), id, 'null', 1,
+               'etag', now()
         FROM v
         """,
         bucket_id, count, prefix,

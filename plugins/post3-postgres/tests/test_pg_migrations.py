@@ -36,8 +36,8 @@ async def run_sql(dsn: str, statement: str, *args: object) -> None:
 async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
     dsn = await new_postgres_database()
     backend = PostgresBackend(dsn)
-    pending = (r"needs 3 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs\)"
-               r".*migrate")
+    pending = (r"needs 4 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs, "
+               r"0004_object_versions\).*migrate")
     with pytest.raises(BackendError, match=pending):
         await backend.open()
 
@@ -104,11 +104,17 @@ async def test_database_newer_than_the_code_is_refused(new_postgres_database) ->
         dsn,
         "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
     )
-    with pytest.raises(BackendError, match="9999_future.*newer than the code"):
+    with pytest.raises(BackendError, match="written by a newer post3-postgres.*9999_future"
+                                           ".*upgrade post3-postgres"):
         await PostgresBackend(dsn).open()
+    with pytest.raises(BackendError, match="written by a newer post3-postgres"):
+        await PostgresBackend(dsn, auto_migrate=True).open()
     result = await asyncio.to_thread(CliRunner().invoke, postgres, ["status", "-o", f"dsn={dsn}"])
     assert result.exit_code == 2
-    assert "newer than the code" in result.output
+    assert "written by a newer post3-postgres" in result.output
+    result = await asyncio.to_thread(CliRunner().invoke, postgres, ["migrate", "-o", f"dsn={dsn}"])
+    assert result.exit_code == 1
+    assert "written by a newer post3-postgres" in result.output
 
 
 async def test_unreachable_server_is_one_clear_line() -> None:
