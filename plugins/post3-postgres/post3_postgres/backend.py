@@ -4,14 +4,15 @@ How the guarantees of :mod:`post3.backend` are kept (see also the package README
 
 * **Atomic writes.** The body is staged first (``writes.py``), then one short transaction
   makes the version live and adds it to the key's history (``object_versions``), keeping the
-  key's ``objects`` row (what ListObjects reads) in step. In a bucket that never had
-  versioning, without a write condition, that is a single statement (``put_object_at_once``:
-  a compare-and-swap on the key's row); a writer that loses a race there, or finds the bucket
-  versioned, commits through the transaction below instead. There, writers of one key
-  serialize on an advisory lock of the key, which exists whatever the key's state, and read
-  the bucket's versioning status under a lock that a status change waits for
-  (``lock_key_for_write``); the ``WriteCondition`` is checked there too: last writer wins,
-  whole, across connections and processes.
+  key's ``objects`` row (what ListObjects reads) in step. Every commit of a key first reads
+  the bucket's versioning status under a lock that a status change waits for, then takes an
+  advisory lock of the key, which exists whatever the key's state (``lock_key_for_write``):
+  writers of one key serialize there, and the ``WriteCondition`` is checked after it: last
+  writer wins, whole, across connections and processes. In a bucket that never had
+  versioning, without a write condition, the commit is a single statement
+  (``put_object_at_once``), whose snapshot predates its wait for the lock: it swaps the key's
+  row by compare-and-swap, and a writer that finds it stale, or finds the bucket versioned,
+  commits through the transaction instead.
 * **Versions.** A key's history is its ``object_versions`` rows, newest (lowest sequence)
   first; an object version points at an immutable ``versions`` row, which stays live while it
   is in the history, whatever is written after it. Removing a version (an unversioned
