@@ -3,7 +3,8 @@
 All take the backend's options like ``post3 run`` does (``-o dsn=...``, ``POST3_POSTGRES_*``,
 ``DATABASE_URL``). ``status`` exits 0 when the schema is current, 1 when migrations are
 pending, 2 when post3 would refuse the database. ``check`` exits 0 when storage holds nothing
-unreachable (or ``--repair`` removed all of it), 1 when it found some, 2 when it cannot check.
+unreachable and no listing is stale (or ``--repair`` fixed all of it), 1 when it found some, 2
+when it cannot check.
 """
 
 from __future__ import annotations
