@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from post3_postgres.database import Database, unavailable_on_disconnect
 
@@ -19,7 +20,9 @@ LOCK_CLASS = 0x7033
 
 
 class JobLocks:
-    _db: Database
+    if TYPE_CHECKING:
+        @property
+        def _db(self) -> Database: ...
 
     @contextlib.asynccontextmanager
     async def job_lock(self, name: str) -> AsyncIterator[bool]:
