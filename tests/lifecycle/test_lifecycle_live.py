@@ -16,6 +16,7 @@ from botocore.config import Config
 from tests.conftest import ACCESS_KEY, SECRET_KEY, start_server
 
 DAY = 2.0
+BUCKET = "lifecycle-live"
 RULES = {"Rules": [
     {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
      "Expiration": {"Days": 1}, "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
@@ -63,30 +64,30 @@ def test_rules_are_applied_by_the_running_server(backend, tmp_path, request) -> 
                                "POST3_LIFECYCLE_INTERVAL": "0.5"})
     try:
         s3 = client(server.endpoint)
-        s3.create_bucket(Bucket="lc")
-        s3.put_bucket_versioning(Bucket="lc", VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_lifecycle_configuration(Bucket="lc", LifecycleConfiguration=RULES)
-        assert [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket="lc")["Rules"]] \
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=RULES)
+        assert [r["ID"] for r in s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]] \
             == ["tmp", "markers", "never"]
-        s3.put_object(Bucket="lc", Key="tmp/a", Body=b"old")
-        written = s3.put_object(Bucket="lc", Key="tmp/a", Body=b"new")
+        s3.put_object(Bucket=BUCKET, Key="tmp/a", Body=b"old")
+        written = s3.put_object(Bucket=BUCKET, Key="tmp/a", Body=b"new")
         assert "expiry-date=" in written["Expiration"] and 'rule-id="tmp"' in written["Expiration"]
-        s3.put_object(Bucket="lc", Key="m/x", Body=b"x")
-        s3.delete_object(Bucket="lc", Key="m/x")
-        s3.put_object(Bucket="lc", Key="keep/y", Body=b"y")
-        s3.create_multipart_upload(Bucket="lc", Key="tmp/upload")
+        s3.put_object(Bucket=BUCKET, Key="m/x", Body=b"x")
+        s3.delete_object(Bucket=BUCKET, Key="m/x")
+        s3.put_object(Bucket=BUCKET, Key="keep/y", Body=b"y")
+        s3.create_multipart_upload(Bucket=BUCKET, Key="tmp/upload")
         # tmp/a: both versions go (the newer after a marker made it noncurrent), the marker
         # stays; m/x: its version goes, then its lone marker; the upload is aborted;
         # keep/y (a disabled rule) stays.
         wanted = [("keep/y", False), ("tmp/a", True)]
         deadline = time.monotonic() + 40 * DAY
         while time.monotonic() < deadline:
-            if versions(s3, "lc") == wanted and not s3.list_multipart_uploads(
-                    Bucket="lc").get("Uploads"):
+            if versions(s3, BUCKET) == wanted and not s3.list_multipart_uploads(
+                    Bucket=BUCKET).get("Uploads"):
                 break
             time.sleep(0.5)
-        assert versions(s3, "lc") == wanted
-        assert not s3.list_multipart_uploads(Bucket="lc").get("Uploads")
+        assert versions(s3, BUCKET) == wanted
+        assert not s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads")
         with urllib.request.urlopen(server.endpoint + "/_post3/metrics") as reply:
             metrics = reply.read().decode()
         assert 'post3_lifecycle_expired_total{kind="noncurrent"}' in metrics
