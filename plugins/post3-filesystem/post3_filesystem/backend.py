@@ -36,6 +36,7 @@ from post3.backend import (
 )
 from post3.versioning import new_version
 from post3_filesystem import files, layout, records, versions
+from post3_filesystem.jobs import JobLocks
 from post3_filesystem.keys import FilesystemKeyStore, KeyFile
 from post3_filesystem.multipart import MultipartUploads
 from post3_filesystem.store import BUCKET_NAME, StatusChanged
@@ -46,12 +47,12 @@ if TYPE_CHECKING:
     from post3.payload import PayloadStream
 
 
-class FilesystemBackend(MultipartUploads):
+class FilesystemBackend(JobLocks, MultipartUploads):
     """Buckets and objects; the default backend of ``post3 run``."""
 
     name = "filesystem"
     capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
-                                 versioning=True)
+                                 versioning=True, job_lock=True)
     options = (
         Option("root", "Directory that holds the buckets (created if missing)", "./post3-data"),
         Option.boolean(

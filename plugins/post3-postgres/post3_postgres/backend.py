@@ -65,6 +65,7 @@ from post3.versioning import new_version
 from post3_postgres import access_keys
 from post3_postgres.commits import commit_version, lock_key
 from post3_postgres.database import Connection, Database
+from post3_postgres.jobs import JobLocks
 from post3_postgres.migrations import ensure_schema
 from post3_postgres.multipart import MultipartMixin
 from post3_postgres.reads import PostgresObjectStream
@@ -124,12 +125,12 @@ def redact(dsn: str) -> str:
     return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
-class PostgresBackend(MultipartMixin, Backend):
+class PostgresBackend(JobLocks, MultipartMixin, Backend):
     """Objects in PostgreSQL: metadata rows, bytes in 1 MiB ``bytea`` blocks."""
 
     name = "postgres"
     capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
-                                versioning=True)
+                                versioning=True, job_lock=True)
     options = (
         Option(
             "dsn",
