@@ -66,7 +66,7 @@ _SINGLE_CHECKSUM_MESSAGE = (
 #: rest of an upload. hashlib and zlib release the GIL on pieces over a few KiB, so the loop
 #: goes on meanwhile. Bodies below one batch (most requests) are hashed inline, where a thread
 #: hop would cost more than it saves. At most two batches per upload are held for hashing (one
-#: hashing, one filling): 1 MiB, against 256 for 4 hops per MiB with smaller batches.
+#: hashing, one filling), 1 MiB; smaller batches would cost more thread hops per MiB.
 HASH_BATCH = 512 * 1024
 
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
