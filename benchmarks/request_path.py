@@ -10,9 +10,10 @@ pieces, the size aiohttp hands over) with the event loop thread's own CPU time b
 wall time: what the loop thread spends is what it cannot spend serving other requests.
 
 Each round runs every piece in a fresh process per revision, the revisions alternating; each
-figure is the fastest batch of calls (about 2 ms each) over all rounds: on a shared machine the
-minimum is the figure least disturbed by other work. ``--baseline-rev`` extracts the ``post3`` package of that revision with
-``git archive`` and runs it through ``PYTHONPATH`` (the plugins are not involved).
+figure is the fastest batch of calls (about 2 ms each) over all rounds: on a shared machine
+the minimum is the figure least disturbed by other work. ``--baseline-rev`` extracts the
+``post3`` package of that revision with ``git archive`` and runs it through ``PYTHONPATH``
+(the plugins are not involved).
 """
 
 from __future__ import annotations
@@ -69,10 +70,11 @@ def child() -> dict[str, float]:
     names = sorted(headers)
     canonical = "\n".join(["GET", path, "", "".join(f"{n}:{headers[n]}\n" for n in names),
                            ";".join(names), "UNSIGNED-PAYLOAD"])
-    key = ("AWS4secret").encode()
+    key = b"AWS4secret"
     for part in (stamp[:8], "us-east-1", "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{digest}"
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
     headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential=AKID/{scope}, "
                                 f"SignedHeaders={';'.join(names)}, Signature={signature}")
