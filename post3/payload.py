@@ -84,9 +84,12 @@ Update = Callable[[bytes], object]
 
 
 def _hash_batch(updates: list[Update], batch: list[bytes]) -> None:
-    for data in batch:
-        for update in updates:
-            update(data)
+    # One buffer, so each hasher releases and retakes the GIL once per batch rather than once
+    # per piece: every retake waits for the event loop thread to let go of it.
+    data = batch[0] if len(batch) == 1 else b"".join(batch)
+    batch.clear()
+    for update in updates:
+        update(data)
 
 @dataclass(frozen=True, slots=True)
 class PayloadDigest:
