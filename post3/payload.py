@@ -64,9 +64,10 @@ _SINGLE_CHECKSUM_MESSAGE = (
 #: A body is hashed in batches of this many bytes in a worker thread, each while the next is
 #: received: MD5 runs at ~800 MB/s on a core, and on the event loop thread it bound every
 #: upload to one thread with the receiving and the backend's work. hashlib and zlib release
-#: the GIL while they hash, so the loop goes on meanwhile. Bodies below one batch (most requests) are hashed inline, where a thread
-#: hop would cost more than it saves. At most 1.5 MiB per upload is held for hashing (a batch
-#: filling, one hashing and its joined copy); smaller batches would cost more hops per MiB.
+#: the GIL while they hash, so the loop goes on meanwhile. Bodies below one batch (most
+#: requests) are hashed inline, where a thread hop would cost more than it saves. At most
+#: 1.5 MiB per upload is held for hashing (a batch filling, one hashing and its joined copy);
+#: smaller batches would cost more thread hops per MiB.
 HASH_BATCH = 512 * 1024
 
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
