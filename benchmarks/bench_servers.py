@@ -128,10 +128,23 @@ def launch(server: Server, command: list[str], workdir: Path, env: dict[str, str
     return server
 
 
-def post3_env(server: Server) -> dict[str, str]:
+def post3_env(server: Server, source: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
     env["POST3_ACCESS_KEY"], env["POST3_SECRET_KEY"] = server.access_key, server.secret_key
+    if source is not None:  # an earlier revision's post3 package, ahead of the installed one
+        env["PYTHONPATH"] = str(source)
     return env
+
+
+def extract_revision(revision: str, into: Path) -> Path:
+    """The post3 package as it was at ``revision`` (``git archive``), under ``into``. The
+    plugins stay those installed: the baseline measures the core's request path."""
+    top = HERE.parent
+    archive = subprocess.run(["git", "-C", str(top), "archive", revision, "post3"],
+                             check=True, capture_output=True).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def post3_binary() -> list[str]:
@@ -140,13 +153,13 @@ def post3_binary() -> list[str]:
 
 
 def start_post3(name: str, backend: str, options: list[str], workers: int,
-                workdir: Path) -> Server:
+                workdir: Path, source: Path | None = None) -> Server:
     server = Server(name)
     command = [*post3_binary(), "run", "--backend", backend, "--host", "127.0.0.1",
                "--port", "0", "--workers", str(workers)]
     for option in options:
         command += ["-o", option]
-    return launch(server, command, workdir, post3_env(server),
+    return launch(server, command, workdir, post3_env(server, source),
                   line=r"^post3 serving (http://\S+) ")
 
 
@@ -197,24 +210,12 @@ def start_servers(args: argparse.Namespace, workdir: Path) -> tuple[list[Server]
         server = Server("null")
         servers.append(launch(server, [sys.executable, str(HERE / "null_server.py")], workdir,
                               dict(os.environ), line=r"^null serving (http://\S+)"))
-    if "memory" in wanted:
-        servers.append(start_post3("post3-memory", "memory", [], 1, workdir))
-    for workers in (1, 2):
-        suffix = "" if workers == 1 else f" w{workers}"
-        if f"filesystem{suffix.replace(' ', '-')}" in wanted:
-            root = workdir / f"fs-data-{workers}"
-            servers.append(start_post3(f"post3-filesystem{suffix}", "filesystem",
-                                       [f"root={root}"], workers, workdir))
-        if f"postgres{suffix.replace(' ', '-')}" in wanted:
-            try:
-                dsn, drop = scratch_database(args.dsn, f"post3_bench_{uuid.uuid4().hex[:12]}")
-            except Exception as exc:  # no PostgreSQL here: the cell is reported absent
-                absent.append(f"post3-postgres{suffix}: no database ({exc})")
-                continue
-            server = start_post3(f"post3-postgres{suffix}", "postgres",
-                                 [f"dsn={dsn}", "auto_migrate=true"], workers, workdir)
-            server.cleanup.insert(0, drop)
-            servers.append(server)
+    variants: list[tuple[str, Path | None]] = [("", None)]
+    if args.baseline_rev:  # the same servers again, from an earlier revision of post3
+        variants.append((f"@{args.baseline_rev}",
+                         extract_revision(args.baseline_rev, workdir / "baseline")))
+    for tag, source in variants:
+        start_post3_servers(args, workdir, servers, absent, tag, source)
     if "moto" in wanted:
         binary = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
         if Path(binary).exists():
@@ -242,3 +243,28 @@ def start_servers(args: argparse.Namespace, workdir: Path) -> tuple[list[Server]
         if server.error:
             absent.append(f"{server.name}: {server.error}")
     return [s for s in servers if not s.error], absent
+
+
+def start_post3_servers(args: argparse.Namespace, workdir: Path, servers: list[Server],
+                        absent: list[str], tag: str, source: Path | None) -> None:
+    """post3 on the backends asked for; ``tag`` names a baseline revision's servers."""
+    wanted = args.servers
+    if "memory" in wanted:
+        servers.append(start_post3(f"post3-memory{tag}", "memory", [], 1, workdir, source))
+    for workers in (1, 2):
+        suffix = "" if workers == 1 else f" w{workers}"
+        if f"filesystem{suffix.replace(' ', '-')}" in wanted:
+            root = workdir / f"fs-data-{workers}{tag}"
+            servers.append(start_post3(f"post3-filesystem{suffix}{tag}", "filesystem",
+                                       [f"root={root}"], workers, workdir, source))
+        if f"postgres{suffix.replace(' ', '-')}" in wanted:
+            try:
+                dsn, drop = scratch_database(args.dsn, f"post3_bench_{uuid.uuid4().hex[:12]}")
+            except Exception as exc:  # no PostgreSQL here: the cell is reported absent
+                absent.append(f"post3-postgres{suffix}{tag}: no database ({exc})")
+                continue
+            server = start_post3(f"post3-postgres{suffix}{tag}", "postgres",
+                                 [f"dsn={dsn}", "auto_migrate=true"], workers, workdir,
+                                 source)
+            server.cleanup.insert(0, drop)
+            servers.append(server)

@@ -595,6 +595,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(GET, HEAD and DELETE need put_small; default: all)")
     parser.add_argument("--dsn", default=os.environ.get("POST3_TEST_DATABASE_URL", DEFAULT_DSN),
                         help="a PostgreSQL DSN allowed to CREATE DATABASE")
+    parser.add_argument("--baseline-rev", default=None,
+                        help="also run the post3 servers from this git revision of the post3 "
+                        "package (plugins as installed), in the same rounds")
     parser.add_argument("--s3rver", default=None, help="path of the s3rver executable")
     parser.add_argument("--no-install", action="store_true",
                         help="never npm-install s3rver into a temporary directory")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import urllib.parse
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ MAX_SKEW = timedelta(minutes=15)
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 
 _UNRESERVED = "-_.~"
+#: A path that percent-encoding leaves as it is (no ``%``, nothing to encode).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")
 
 
 def sha256_hex(data: bytes | str) -> str:
@@ -36,7 +39,7 @@ def sha256_hex(data: bytes | str) -> str:
 def hmac_sha256(key: bytes, message: str | bytes) -> bytes:
     if isinstance(message, str):
         message = message.encode()
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")  # one C call, no HMAC object
 
 
 @lru_cache(maxsize=1024)
@@ -75,6 +78,8 @@ def canonical_path_variants(raw_path: str) -> list[str]:
     Every client seen signs the path exactly as it sends it; the normalised form rescues a
     client that sent a character raw but signed it encoded. Both name the same key.
     """
+    if _PLAIN_PATH.fullmatch(raw_path):  # most paths: decoding and encoding change nothing
+        return [raw_path]
     normal = uri_encode(urllib.parse.unquote(raw_path, errors="surrogateescape"), safe="/")
     return [raw_path] if normal == raw_path else [raw_path, normal]
 
