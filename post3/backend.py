@@ -46,10 +46,14 @@ Rules every backend keeps:
   transaction or under the same lock as the commit): with versioning Enabled a new version
   with its own id; otherwise the ``null`` version, which replaces the key's earlier ``null``
   version wherever it stood in the history, and becomes the latest. Deleting the latest
-  version by id makes the next one latest. A ListObjects page shows only keys whose latest
-  version is not a delete marker, and must cost the same however many noncurrent versions
-  other keys have. A backend without the capability stores one ``null`` version per key and
-  ignores the ``version`` arguments; the core never sends it a version id other than
+  version by id makes the next one latest. The latest is always the first in sequence order:
+  a backend whose commits can land out of that order (a slow upload given its version before
+  a quick one) either stores the late one as a noncurrent version, or gives it, under its
+  commit lock, a newer ``post3.versioning.new_version()`` (so the last committed is the
+  latest); what it returns names what it stored. A ListObjects page shows only keys whose
+  latest version is not a delete marker, and must cost the same however many noncurrent
+  versions other keys have. A backend without the capability stores one ``null`` version per
+  key and ignores the ``version`` arguments; the core never sends it a version id other than
   ``null``.
 * **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
   method of what you declare, and leave the others raising :class:`Unsupported`.

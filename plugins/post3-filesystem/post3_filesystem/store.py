@@ -358,9 +358,16 @@ class FilesystemStore(Backend):
             self._seal(tmp, records.object_header(stored, token))
             with self._commit_lock(bucket, info.key):
                 status = self._read_status(bucket, paths.base)
-                if status != guess:
+                if status is not None and not self._sorts_newest(paths, version):
+                    # Another process committed a write of this key that was given a newer
+                    # sequence while this body streamed: the latest must be the last
+                    # committed *and* the first in sequence order, so this write takes a
+                    # sequence made now, under the lock, newer than any committed one.
+                    version = new_version()
+                if status != guess or stored.sequence != version.sequence:
                     sealed, stored = stored, info.with_version(version.in_bucket(status))
-                    if stored.version_id != sealed.version_id:
+                    if (stored.version_id, stored.sequence) != (sealed.version_id,
+                                                                sealed.sequence):
                         self._seal(tmp, records.object_header(stored, token), again=True)
                 self._place(paths, tmp, stored, status, condition)
             if after is not None:
@@ -368,6 +375,12 @@ class FilesystemStore(Backend):
             return stored
         finally:
             tmp.discard()
+
+    @staticmethod
+    def _sorts_newest(paths: KeyPaths, version: NewVersion) -> bool:
+        """Whether ``version`` sorts before (is newer than) the key's latest version."""
+        latest = versions.read_header(paths.latest)
+        return latest is None or version.sequence < records.object_info(latest).sequence
 
     def _place(self, paths: KeyPaths, tmp: files.TempFile, stored: ObjectInfo,
                status: str | None, condition: WriteCondition | None) -> None:
