@@ -18,6 +18,7 @@ import sys
 
 import pytest
 import s3fs
+import urllib3
 from botocore.exceptions import ClientError
 
 MiB = 1024 * 1024
@@ -759,6 +760,44 @@ def test_multipart_completion_creates_a_version(s3, versioned, make_bytes):
     old = s3.get_object(Bucket=versioned, Key="big", VersionId=first)
     assert old["Body"].read() == b"small first version"
     assert [e[1] for e in all_versions(s3, versioned)] == [version_id, first]
+
+
+def test_post_upload_creates_a_version(s3, versioned):
+    """A browser-form POST upload (boto3's ``generate_presigned_post``) on an Enabled bucket
+    stores a new version and answers its ``x-amz-version-id`` ("If you enable versioning for a
+    bucket, POST automatically generates a unique version ID ... returns this ID in the
+    response by using the x-amz-version-id response header")."""
+    first = put(s3, versioned, "form.txt", b"put first")
+    post = s3.generate_presigned_post(Bucket=versioned, Key="form.txt")
+
+    response = urllib3.request("POST", post["url"],
+                               fields={**post["fields"], "file": ("form.txt", b"posted")})
+
+    assert response.status == 204, response.data
+    version_id = response.headers["x-amz-version-id"]
+    assert version_id not in (first, "null")
+    assert [e[1] for e in all_versions(s3, versioned)] == [version_id, first]
+    assert s3.get_object(Bucket=versioned, Key="form.txt")["Body"].read() == b"posted"
+
+
+def test_conditional_get_of_a_version_checks_that_version(s3, versioned):
+    """``If-Match`` / ``If-None-Match`` on a GET with ``versionId`` are evaluated against the
+    version asked for, not the latest: the old version's ETag matches it (200, or 304 for
+    If-None-Match) and the latest's does not (412)."""
+    old = put(s3, versioned, "doc", b"old")
+    put(s3, versioned, "doc", b"new")
+
+    matched = s3.get_object(Bucket=versioned, Key="doc", VersionId=old,
+                            IfMatch=quoted_md5(b"old"))
+    with pytest.raises(ClientError) as mismatched:
+        s3.get_object(Bucket=versioned, Key="doc", VersionId=old, IfMatch=quoted_md5(b"new"))
+    with pytest.raises(ClientError) as unmodified:
+        s3.get_object(Bucket=versioned, Key="doc", VersionId=old,
+                      IfNoneMatch=quoted_md5(b"old"))
+
+    assert matched["Body"].read() == b"old"
+    assert error_of(mismatched) == ("PreconditionFailed", 412)
+    assert error_of(unmodified)[1] == 304
 
 
 def test_if_none_match_star_succeeds_behind_a_delete_marker(s3, versioned):
