@@ -35,7 +35,7 @@ class CopySource:
         id is refused as a request that makes no sense."""
         if info.delete_marker:
             if self.version_id is None:
-                raise errors.NoSuchKey(Key=self.key)
+                raise errors.NoSuchKey(Key=self.key).with_headers(version_headers(info))
             raise errors.InvalidRequest(
                 "The source of a copy request may not specifically refer to a delete marker "
                 "by version id.")

@@ -86,8 +86,12 @@ async def _delete_listed(s3: S3Request, key: str, version_id: str | None) -> Del
     if not key:
         raise errors.UserKeyMustBeSpecified()
     names.check_key(key)
-    return await delete_one(s3.backend, s3.bucket, key,
-                            versioning.check_version_id(version_id, "VersionId"))
+    if version_id is not None and not (version_id == NULL_VERSION
+                                       or versioning.VERSION_ID.match(version_id)):
+        # S3 answers a malformed id in a DeleteObjects list as a version that does not exist
+        # (DeleteObject's own query parameter gets InvalidArgument)
+        raise errors.NoSuchVersion(Key=key, VersionId=version_id)
+    return await delete_one(s3.backend, s3.bucket, key, version_id)
 
 
 async def handle_delete_objects(s3: S3Request) -> web.StreamResponse:
