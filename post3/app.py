@@ -6,6 +6,8 @@ them; the backend is opened and closed through ``cleanup_ctx``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -18,7 +20,9 @@ from post3.api.middleware import REQUEST_ID, error_middleware, error_response
 from post3.backend import Backend
 from post3.config import Settings
 from post3.credentials import key_store_for
+from post3.lifecycle import job
 from post3.names import RESERVED_PREFIX
+from post3.ops.health import METRICS
 from post3.plugins import backend_registry, get_plugin_manager
 
 log = logging.getLogger("post3")
@@ -54,6 +58,7 @@ def create_app(
     app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(
         settings=settings, backend=backend, key_store=key_store_for(backend, pm))
     app.cleanup_ctx.append(_backend_lifecycle)
+    app.cleanup_ctx.append(_lifecycle_job)
     app.on_response_prepare.append(_add_request_id)
     app.on_response_prepare.append(cors.add_cors_headers)
 
@@ -97,6 +102,35 @@ async def _backend_lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await backend.close()
+
+
+async def _lifecycle_job(app: web.Application) -> AsyncIterator[None]:
+    """Lifecycle passes in the background, where the backend can keep them one at a time
+    across processes (every worker runs the loop; the job lock lets one pass run)."""
+    settings, backend = app[keys.SETTINGS], app[keys.BACKEND]
+    capable = backend.capabilities.job_lock and backend.capabilities.bucket_config
+    if settings.lifecycle_interval <= 0 or not capable:
+        if settings.lifecycle_interval > 0:
+            log.info("lifecycle rules are not applied: the %s backend has no job lock",
+                     backend.name)
+        yield
+        return
+
+    def record(report: job.PassReport) -> None:
+        metrics = app.get(METRICS)
+        if metrics is not None:
+            metrics.observe_lifecycle(report.by_kind(), report.bytes_freed, report.duration)
+
+    task = asyncio.create_task(job.run_forever(
+        backend, interval=settings.lifecycle_interval,
+        day_seconds=settings.lifecycle_day_seconds,
+        max_versions=settings.lifecycle_max_versions, on_pass=record))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:

@@ -61,6 +61,7 @@ Rules every backend keeps:
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import logging
 import re
@@ -189,6 +190,9 @@ class Capabilities:
     #: get/put_bucket_versioning, delete_object_version, list_object_versions_page, and the
     #: ``version_id`` / ``version`` arguments of the object methods (see "Versions" above)
     versioning: bool = False
+    #: job_lock: a lock shared by every process and host on the store, for background jobs
+    #: (lifecycle passes run one at a time)
+    job_lock: bool = False
     #: the store lives inside one process (the memory backend): ``post3 run --workers N``
     #: and several hosts cannot share it
     single_process: bool = False
@@ -235,6 +239,13 @@ class Backend(abc.ABC):
 
     async def ready(self) -> None:  # noqa: B027 - optional hook
         """Raise ServiceUnavailable when the storage does not answer (readiness probe)."""
+
+    def job_lock(self, name: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """Try to take the store-wide lock ``name`` (``lifecycle``...) for the length of the
+        ``async with``: it yields True when taken, False at once when another process or host
+        holds it. It must be released when the holder dies (a file lock, a session-level
+        database lock), so a killed pass never blocks the next (``job_lock``)."""
+        raise Unsupported("job_lock")
 
     # buckets -----------------------------------------------------------------------------
 

@@ -57,6 +57,14 @@ class Settings:
     #: how long its login lasts, in seconds (``POST3_CONSOLE_SESSION_TTL``; default 8 hours).
     console: bool = True
     console_session_ttl: float = 8 * 3600.0
+    #: Seconds between lifecycle passes (``POST3_LIFECYCLE_INTERVAL``; ``0`` turns the
+    #: background job off: ``post3 lifecycle run`` still runs a pass by hand).
+    lifecycle_interval: float = 3600.0
+    #: The length of a lifecycle "day", in seconds (``POST3_LIFECYCLE_DAY_SECONDS``): S3's
+    #: 86,400; tests shorten it instead of waiting days.
+    lifecycle_day_seconds: float = 86400.0
+    #: Versions a pass looks at per bucket before leaving the rest to the next pass.
+    lifecycle_max_versions: int = 100_000
 
     def __post_init__(self) -> None:
         from post3.api.addressing import normalize_domains
@@ -113,6 +121,13 @@ class Settings:
             console=environ.get("POST3_CONSOLE", "").strip().lower() not in FALSE_WORDS,
             console_session_ttl=_positive(None, environ, "POST3_CONSOLE_SESSION_TTL",
                                           defaults.console_session_ttl, float),
+            lifecycle_interval=0.0 if environ.get("POST3_LIFECYCLE_INTERVAL", "").strip()
+            in ("0", "0.0") else _positive(None, environ, "POST3_LIFECYCLE_INTERVAL",
+                                           defaults.lifecycle_interval, float),
+            lifecycle_day_seconds=_positive(None, environ, "POST3_LIFECYCLE_DAY_SECONDS",
+                                            defaults.lifecycle_day_seconds, float),
+            lifecycle_max_versions=_positive(None, environ, "POST3_LIFECYCLE_MAX_VERSIONS",
+                                             defaults.lifecycle_max_versions, int),
         )
 
 

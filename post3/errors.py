@@ -132,6 +132,11 @@ class InvalidPartOrder(S3Error):
     )
 
 
+class InvalidStorageClass(S3Error):
+    status = 400
+    default_message = "The storage class you specified is not valid"
+
+
 class InvalidRequest(S3Error):
     status = 400
     default_message = "Invalid Request"

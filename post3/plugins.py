@@ -17,6 +17,7 @@ from post3.registry import BackendRegistry
 DEFAULT_PLUGINS = (
     "post3.backends.memory",
     "post3.maintenance",
+    "post3.lifecycle.command",
     "post3.credentials",
     "post3.keys_cli",
     "post3.ops",

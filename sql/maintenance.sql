@@ -2,7 +2,8 @@
 --
 --     psql "$DATABASE_URL" -f sql/maintenance.sql
 
--- Objects and bytes per bucket (live objects only).
+-- Objects and bytes per bucket (latest versions that are not delete markers only; see the
+-- next query for noncurrent versions).
 SELECT b.name AS bucket,
        count(o.key) AS objects,
        pg_size_pretty(coalesce(sum(o.size), 0)) AS bytes
@@ -34,11 +35,11 @@ GROUP BY b.name, u.key, u.upload_id, u.initiated
 ORDER BY u.initiated;
 
 -- Orphan check: every row here is a defect (the clean-up never removes these).
--- Live versions that neither an object nor a multipart part points at:
+-- Live versions that neither a version of a key nor a multipart part points at:
 SELECT v.id, v.bucket_id, v.size, v.touched_at
 FROM versions v
 WHERE v.state = 'live'
-  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM object_versions h WHERE h.version_id = v.id)
   AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
 
 -- Versions whose blocks do not add up to their size (missing or extra bytes):

@@ -18,10 +18,13 @@ CREATE TABLE schema_migrations (
 -- one, never a mix. Replaced and deleted versions are "retired" and removed later by the
 -- clean-up, which lets a reader that opened them finish.
 
+-- versioning: S3's status, NULL while versioning was never configured (it never returns to
+-- NULL once set).
 CREATE TABLE buckets (
-    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name    text COLLATE "C" NOT NULL UNIQUE,
-    created timestamptz NOT NULL
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       text COLLATE "C" NOT NULL UNIQUE,
+    created    timestamptz NOT NULL,
+    versioning text CHECK (versioning IN ('Enabled', 'Suspended'))
 );
 
 CREATE TABLE bucket_tags (
@@ -76,8 +79,10 @@ CREATE TABLE object_tags (
     PRIMARY KEY (version_id, name)
 );
 
--- size, etag, last_modified and part_sizes repeat the version's, so that a listing page reads
--- this table's index and rows only, whatever the size of "versions".
+-- The index of ListObjects: one row per key whose latest version (in object_versions) is an
+-- object, not a delete marker. s3_version_id, size, etag, last_modified and part_sizes repeat
+-- that version's, so that a listing page reads this table's index and rows only, whatever
+-- the size of "versions" and the number of noncurrent versions.
 CREATE TABLE objects (
     bucket_id     bigint NOT NULL REFERENCES buckets (id) ON DELETE CASCADE,
     key           text COLLATE "C" NOT NULL,
@@ -86,6 +91,7 @@ CREATE TABLE objects (
     etag          text NOT NULL,
     last_modified timestamptz NOT NULL,
     part_sizes    bigint[] NOT NULL DEFAULT '{}',
+    s3_version_id text COLLATE "C" NOT NULL,
     PRIMARY KEY (bucket_id, key)
 );
 
@@ -146,4 +152,29 @@ CREATE TABLE bucket_configs (
     name      text COLLATE "C" NOT NULL,
     document  text NOT NULL,
     PRIMARY KEY (bucket_id, name)
+);
+
+-- Every S3 version of every key, delete markers included, newest first in (bucket_id, key,
+-- sequence) order (a sequence is 2**64-1 minus the clock, then randomness, in hex, so
+-- ascending is newest first). s3_version_id is the id clients see: 'null' for the null
+-- version (at most one per key), else the sequence. An object version points at its
+-- immutable row in "versions" (version_id), live while the row exists; a marker has none.
+-- Removing a version retires its "versions" row (readers that opened it finish); the clean-up
+-- never touches a noncurrent version. Objects of a release before versioning became their
+-- key's null version, with a sequence older than any new one (ffffffffffffffff, then the
+-- version row's id).
+CREATE TABLE object_versions (
+    bucket_id     bigint NOT NULL REFERENCES buckets (id) ON DELETE CASCADE,
+    key           text COLLATE "C" NOT NULL,
+    sequence      text COLLATE "C" NOT NULL,
+    s3_version_id text COLLATE "C" NOT NULL,
+    delete_marker boolean NOT NULL,
+    version_id    bigint UNIQUE REFERENCES versions (id),
+    size          bigint NOT NULL,
+    etag          text NOT NULL,
+    last_modified timestamptz NOT NULL,
+    part_sizes    bigint[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (bucket_id, key, sequence),
+    UNIQUE (bucket_id, key, s3_version_id),
+    CHECK ((version_id IS NULL) = delete_marker)
 );

@@ -128,6 +128,7 @@ def start_server(
     workdir: Path,
     timeout: float = START_TIMEOUT,
     args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> RunningServer:
     """Start ``post3 run`` on an ephemeral port and wait for its one announcement line.
 
@@ -137,8 +138,10 @@ def start_server(
     for name, value in (options or {}).items():
         command += ["-o", f"{name}={value}"]
     command += args
-    # The server's own configuration comes from the flags above, never from the caller's shell.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POST3_")}
+    # The server's own configuration comes from the flags above (and ``env``, the caller's
+    # POST3_* settings), never from the caller's shell.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("POST3_")},
+           **(env or {})}
     env["PYTHONUNBUFFERED"] = "1"
     # Real keys: the server verifies every signature against this root key.
     env["POST3_ACCESS_KEY"] = ACCESS_KEY

@@ -18,7 +18,6 @@ from post3.api.responses import xml_response
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
     "GetBucketPolicy": errors.NoSuchBucketPolicy,
     "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
-    "GetBucketLifecycleConfiguration": errors.NoSuchLifecycleConfiguration,
     "GetBucketEncryption": errors.ServerSideEncryptionConfigurationNotFoundError,
     "GetObjectLockConfiguration": errors.ObjectLockConfigurationNotFoundError,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
@@ -36,7 +35,7 @@ _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
 }
 
 _DELETES = (
-    "DeleteBucketPolicy", "DeleteBucketLifecycle", "DeleteBucketEncryption",
+    "DeleteBucketPolicy", "DeleteBucketEncryption",
     "DeleteBucketWebsite", "DeleteBucketReplication", "DeleteBucketOwnershipControls",
     "DeletePublicAccessBlock",
 )

@@ -19,7 +19,11 @@ TAGGING_OPERATIONS = (
     "PutObjectTagging", "DeleteObjectTagging",
     "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging",
 )
-BUCKET_CONFIG_OPERATIONS = ("GetBucketCors", "PutBucketCors", "DeleteBucketCors")
+BUCKET_CONFIG_OPERATIONS = (
+    "GetBucketCors", "PutBucketCors", "DeleteBucketCors",
+    "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration",
+    "DeleteBucketLifecycle",
+)
 #: GetBucketVersioning and ListObjectVersions need nothing: a backend without versioning has
 #: one ``null`` version per key, and its buckets never had versioning.
 VERSIONING_OPERATIONS = ("PutBucketVersioning",)

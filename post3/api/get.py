@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from post3 import conditions, errors, multipart
+from post3.api.lifecycle import expiration_headers
 from post3.api.middleware import BODY_SENT
 from post3.api.object_headers import checksum_headers, http_date, object_headers, quote_etag
 from post3.api.request import S3Request
@@ -66,6 +67,8 @@ async def handle_get_object(s3: S3Request) -> web.StreamResponse:
         if not conditions.evaluate_read(stream.info, s3.headers):
             return not_modified(stream.info)
         status, headers = response_headers(s3, stream.info, stream.start, stream.stop, byte_range)
+        if version_id is None:
+            headers.update(await expiration_headers(s3, stream.info))
         response = web.StreamResponse(status=status, headers=headers)
         response.content_length = stream.length
         await response.prepare(s3.request)
@@ -109,8 +112,9 @@ async def handle_head_object(s3: S3Request) -> web.StreamResponse:
         return not_modified(info)
     start, stop = byte_range.resolve(info) if byte_range is not None else (0, info.size)
     status, headers = response_headers(s3, info, start, stop, byte_range)
-    response = web.Response(status=status, headers=headers)
-    return response
+    if version_id is None:
+        headers.update(await expiration_headers(s3, info))
+    return web.Response(status=status, headers=headers)
 
 
 HANDLERS = {"GetObject": handle_get_object, "HeadObject": handle_head_object}

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from post3 import errors
 from post3.api.acl import check_canned_acl
+from post3.api.lifecycle import expiration_headers
 from post3.api.object_headers import (
     attributes_from_request,
     checksum_headers,
@@ -45,7 +46,7 @@ async def handle_put_object(s3: S3Request) -> web.StreamResponse:
         version=new_version(),
     )
     headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums),
-               **version_headers(info)}
+               **version_headers(info), **await expiration_headers(s3, info)}
     return web.Response(status=200, headers=headers)
 
 

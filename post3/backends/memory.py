@@ -19,10 +19,11 @@ Upload ids sort in creation order (a counter, then randomness), as the contract 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import itertools
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -163,10 +164,11 @@ class MemoryBackend(Backend):
     name = "memory"
     #: Everything, in this process only.
     capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
-                                 versioning=True, single_process=True)
+                                 versioning=True, job_lock=True, single_process=True)
 
     def __init__(self) -> None:
         self._buckets: dict[str, _Bucket] = {}
+        self._jobs: set[str] = set()
         self._upload_counter = itertools.count()
         #: the access keys of this backend's MemoryKeyStore (see post3_key_store)
         self.key_store = MemoryKeyStore()
@@ -185,6 +187,18 @@ class MemoryBackend(Backend):
         if upload is None or upload.info.key != key:
             raise errors.NoSuchUpload(UploadId=upload_id)
         return upload
+
+    @contextlib.asynccontextmanager
+    async def job_lock(self, name: str) -> AsyncIterator[bool]:
+        # One process holds the store, so a set of held names is the whole lock.
+        if name in self._jobs:
+            yield False
+            return
+        self._jobs.add(name)
+        try:
+            yield True
+        finally:
+            self._jobs.discard(name)
 
     # buckets -----------------------------------------------------------------------------
 

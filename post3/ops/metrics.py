@@ -63,6 +63,8 @@ class Metrics:
         self.uploads_started = 0
         self.uploads_finished = 0
         self.started_at = time.time()
+        #: lifecycle passes run by this process: counters by name, and the last pass's length
+        self.lifecycle: dict[str, float] = defaultdict(float)
         self._share_dir: Path | None = None
         self._changed = False
 
@@ -81,6 +83,18 @@ class Metrics:
             operation == "AbortMultipartUpload" and status == 204
         ):
             self.uploads_finished += 1
+
+    def observe_lifecycle(self, expired: dict[str, int], bytes_freed: int,
+                          seconds: float) -> None:
+        """Record one lifecycle pass: what it expired, by kind, the bytes it freed, its
+        length."""
+        self._changed = True
+        for kind, count in expired.items():
+            self.lifecycle[f"expired:{kind}"] += count
+        self.lifecycle["bytes_freed"] += bytes_freed
+        self.lifecycle["passes"] += 1
+        self.lifecycle["last_pass_seconds"] = seconds
+        self.lifecycle["last_pass_end"] = time.time()
 
     # sharing between workers ---------------------------------------------------------------
 
@@ -122,6 +136,7 @@ class Metrics:
             "sent_bytes": rows(self.sent_bytes),
             "in_flight": self.in_flight,
             "uploads": self.uploads_started - self.uploads_finished,
+            "lifecycle": dict(self.lifecycle),
         }
 
     def _others(self) -> Iterator[dict[str, Any]]:
@@ -153,6 +168,14 @@ class Metrics:
                 total.duration.sums[_labels(labels)] += value
             total.in_flight += snap["in_flight"]
             total.uploads_started += snap["uploads"]
+            lifecycle = snap.get("lifecycle", {})
+            for name, value in lifecycle.items():
+                if not name.startswith("last_pass"):
+                    total.lifecycle[name] += value
+            # the last pass is the one that ended last, whichever worker ran it
+            if lifecycle.get("last_pass_end", 0) > total.lifecycle.get("last_pass_end", 0):
+                total.lifecycle["last_pass_end"] = lifecycle["last_pass_end"]
+                total.lifecycle["last_pass_seconds"] = lifecycle.get("last_pass_seconds", 0)
         total.started_at = self.started_at
         return total
 
@@ -190,6 +213,19 @@ class Metrics:
                "Multipart uploads created and not yet completed or aborted through this "
                "server since it started.",
                [((), max(0, metrics.uploads_started - metrics.uploads_finished))])
+        expired = [((("kind", name.partition(":")[2]),), value)
+                   for name, value in metrics.lifecycle.items() if name.startswith("expired:")]
+        family(lines, "post3_lifecycle_expired_total", "counter",
+               "Versions, delete markers and uploads lifecycle passes removed, by kind "
+               "(current, noncurrent, delete_marker, upload).", expired)
+        family(lines, "post3_lifecycle_freed_bytes_total", "counter",
+               "Bytes lifecycle passes freed.",
+               [((), metrics.lifecycle.get("bytes_freed", 0))])
+        family(lines, "post3_lifecycle_passes_total", "counter",
+               "Lifecycle passes run.", [((), metrics.lifecycle.get("passes", 0))])
+        family(lines, "post3_lifecycle_last_pass_seconds", "gauge",
+               "How long the last lifecycle pass took.",
+               [((), metrics.lifecycle.get("last_pass_seconds", 0))])
         family(lines, "post3_start_time_seconds", "gauge",
                "When the server started, in seconds since the epoch.",
                [((), metrics.started_at)])

@@ -13,6 +13,11 @@ from post3.testing.base import ConformanceBase
 from post3.testing.helpers import put_bytes
 
 
+async def _hold(backend: Backend) -> None:
+    async with backend.job_lock("conformance") as held:
+        assert held
+
+
 def _calls(backend: Backend, bucket: str) -> dict[str, list[Callable[[], Awaitable[object]]]]:
     """One call of each method of each optional capability, valid if it is supported."""
     return {
@@ -26,6 +31,7 @@ def _calls(backend: Backend, bucket: str) -> dict[str, list[Callable[[], Awaitab
             lambda: backend.put_bucket_tags(bucket, {"t": "1"}),
             lambda: backend.get_bucket_tags(bucket),
         ],
+        "job_lock": [lambda: _hold(backend)],
         "versioning": [
             lambda: backend.put_bucket_versioning(bucket, "Suspended"),
             lambda: backend.get_bucket_versioning(bucket),

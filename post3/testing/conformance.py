@@ -12,6 +12,7 @@ from post3.testing.access_key_tests import AccessKeyTests
 from post3.testing.bucket_config_tests import BucketConfigTests
 from post3.testing.bucket_tests import BucketTests
 from post3.testing.capability_tests import CapabilityTests
+from post3.testing.job_lock_tests import JobLockTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
 from post3.testing.object_tests import ObjectTests
@@ -31,6 +32,7 @@ class BackendConformance(
     CopyTests,
     MultipartTests,
     VersioningTests,
+    JobLockTests,
     UniformityTests,
     AccessKeyTests,
     CapabilityTests,

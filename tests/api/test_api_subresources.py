@@ -435,7 +435,7 @@ async def test_deleting_unconfigured_configuration(client, bucket, error_code, r
     assert await error_code(response) == "NoSuchBucket"
 
 
-@pytest.mark.parametrize("resource", ["policy", "lifecycle", "website"])
+@pytest.mark.parametrize("resource", ["policy", "website"])
 async def test_setting_configuration_is_refused_explicitly(client, bucket, error_code, resource):
     response = await client.put(f"/{bucket}?{resource}", data=b"<x/>")
     assert response.status == 501

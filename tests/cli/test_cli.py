@@ -31,9 +31,10 @@ def test_backends_lists_options():
     lines = result.stdout.splitlines()
     memory = next(i for i, line in enumerate(lines) if line.startswith("memory "))
     assert lines[memory + 1].strip() == (
-        "capabilities: multipart, tagging, bucket_config, versioning, single_process")
+        "capabilities: multipart, tagging, bucket_config, versioning, job_lock, single_process")
     filesystem = next(i for i, line in enumerate(lines) if line.startswith("filesystem "))
-    assert lines[filesystem + 1].strip() == "capabilities: multipart, tagging, bucket_config"
+    assert lines[filesystem + 1].strip() == (
+        "capabilities: multipart, tagging, bucket_config, versioning, job_lock")
 
 
 def test_unknown_backend_lists_installed():

@@ -17,34 +17,42 @@ from typing import TYPE_CHECKING, Any
 
 from post3 import errors
 from post3.backend import (
+    VERSIONING_STATUSES,
     BucketInfo,
     ByteRange,
+    BytesObjectStream,
     Capabilities,
     ListEntry,
+    NewVersion,
     ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     Option,
+    VersionCursor,
     WriteCondition,
     check_config_name,
     sorted_tags,
     utcnow,
 )
-from post3_filesystem import files, layout, records
+from post3.versioning import new_version
+from post3_filesystem import files, layout, records, versions
+from post3_filesystem.jobs import JobLocks
 from post3_filesystem.keys import FilesystemKeyStore, KeyFile
 from post3_filesystem.multipart import MultipartUploads
-from post3_filesystem.store import BUCKET_NAME
+from post3_filesystem.store import BUCKET_NAME, StatusChanged
 from post3_filesystem.stream import FileObjectStream
+from post3_filesystem.versions import KeyPaths
 
 if TYPE_CHECKING:
     from post3.payload import PayloadStream
 
 
-class FilesystemBackend(MultipartUploads):
+class FilesystemBackend(JobLocks, MultipartUploads):
     """Buckets and objects; the default backend of ``post3 run``."""
 
     name = "filesystem"
-    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True)
+    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
+                                 versioning=True, job_lock=True)
     options = (
         Option("root", "Directory that holds the buckets (created if missing)", "./post3-data"),
         Option.boolean(
@@ -127,7 +135,10 @@ class FilesystemBackend(MultipartUploads):
             lock = os.path.join(self._locks, f"bucket-{bucket}")
             with files.flocked(lock, fcntl.LOCK_EX):
                 path = self._require_bucket(bucket)
-                if next(layout.walk(os.path.join(path, "objects"), "", ""), None) is not None:
+                # Noncurrent versions never outlive their key's latest version, so the first
+                # key of objects/ answers; versions/ is looked at too, up to its first version.
+                if next(layout.walk(os.path.join(path, "objects"), "", ""), None) is not None \
+                        or versions.any_record(os.path.join(path, "versions")):
                     raise errors.BucketNotEmpty(BucketName=bucket)
                 # pending uploads go with it
                 files.trash(path, self._tmp)
@@ -192,22 +203,59 @@ class FilesystemBackend(MultipartUploads):
 
         await self._run(run)
 
+    # versioning status: <bucket>/versioning, read by every commit under its lock ------------
+
+    async def get_bucket_versioning(self, bucket: str) -> str | None:
+        def run() -> str | None:
+            return self._versioning(self._require_bucket(bucket))
+
+        return await self._run(run)
+
+    async def put_bucket_versioning(self, bucket: str, status: str) -> None:
+        if status not in VERSIONING_STATUSES:
+            raise ValueError(f"not a versioning status: {status!r}")
+
+        def run() -> None:
+            # Shared bucket lock, as a commit holds it: a commit reads the status under it,
+            # and DeleteBucket waits for us.
+            with self._commit_lock(bucket, None):
+                path = self._bucket_dir(bucket)
+                tmp = files.TempFile.create(self._tmp, "versioning")
+                try:
+                    files.write_all(tmp.fd, status.encode())
+                    if self.fsync:
+                        os.fsync(tmp.fd)
+                    os.replace(tmp.live_path, os.path.join(path, "versioning"))
+                    tmp.replaced()
+                    self._status_seen[bucket] = status
+                    if self.fsync:
+                        files.fsync_dir(path)
+                finally:
+                    tmp.discard()
+
+        await self._run(run)
+
     # objects --------------------------------------------------------------------------------
 
-    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        info = await self._run(self._head, bucket, key)
+    async def head_object(self, bucket: str, key: str, version_id: str | None = None
+                          ) -> ObjectInfo:
+        info = await self._run(self._head, bucket, key, version_id)
         if info is None:
-            raise errors.NoSuchKey(Key=key)
+            raise _missing(key, version_id)
         return info
 
     async def open_object(
-        self, bucket: str, key: str, byte_range: ByteRange | None = None
+        self, bucket: str, key: str, byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectStream:
-        opened = await self._run(self._open_record, bucket, key)
+        opened = await self._run(self._open_record, bucket, key, version_id)
         if opened is None:
-            raise errors.NoSuchKey(Key=key)
+            raise _missing(key, version_id)
         file, info = opened
         try:
+            if info.delete_marker:
+                file.close()
+                return BytesObjectStream(info, (), 0, 0)
             start, stop = (0, info.size) if byte_range is None else byte_range.resolve(info)
         except BaseException:
             file.close()
@@ -225,20 +273,62 @@ class FilesystemBackend(MultipartUploads):
             for _key, file_path in layout.walk(
                 os.path.join(path, "objects"), prefix, start_after
             ):
-                try:
-                    fd = os.open(file_path, os.O_RDONLY | os.O_CLOEXEC)
-                except FileNotFoundError:
-                    continue  # deleted while we walked
-                try:
-                    header, _ = records.read(fd)
-                finally:
-                    os.close(fd)
+                header = versions.read_header(file_path)
+                if header is None or header.get("delete_marker"):
+                    continue  # deleted while we walked, or deleted behind a marker
                 found.append(records.object_info(header, {}).entry())
                 if len(found) >= limit:
                     break
             return found
 
         return await self._run(run)
+
+    async def list_object_versions_page(
+        self, bucket: str, *, prefix: str = "", after: VersionCursor | None = None,
+        limit: int = 1000,
+    ) -> list[ListEntry]:
+        def run() -> list[ListEntry]:
+            path = self._require_bucket(bucket)
+            page: list[ListEntry] = []
+
+            def add(key: str) -> bool:
+                """Add the key's versions after the cursor; False once the page is full."""
+                for entry in self._history(path, key):
+                    if after is None or after.admits(key, entry.sequence):
+                        if len(page) >= limit:
+                            return False
+                        page.append(entry)
+                return True
+
+            if limit <= 0:
+                return page
+            start_after = ""
+            if after is not None:
+                start_after = after.key
+                # the walk starts after the cursor's key: its later versions come first
+                if after.sequence is not None and after.key.startswith(prefix) \
+                        and not add(after.key):
+                    return page
+            # every key with a version has its latest at o<f>: walking objects/ finds them all
+            for key, _ in layout.walk(os.path.join(path, "objects"), prefix, start_after):
+                if not add(key):
+                    break
+            return page
+
+        return await self._run(run)
+
+    def _history(self, base: str, key: str) -> list[ListEntry]:
+        """Every version of ``key``, newest first (lock-free: see :mod:`.versions`)."""
+        paths = KeyPaths.of(base, key)
+        latest = versions.read_header(paths.latest)
+        if latest is None:
+            return []
+        entries = [records.object_info(latest, {}).entry(is_latest=True)]
+        for name in versions.noncurrent(paths, latest)[0]:
+            header = versions.read_header(paths.noncurrent(name))
+            if header is not None:
+                entries.append(records.object_info(header, {}).entry(is_latest=False))
+        return sorted(entries, key=lambda entry: entry.sequence)
 
     async def put_object(
         self,
@@ -249,6 +339,7 @@ class FilesystemBackend(MultipartUploads):
         attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         layout.key_location(key)  # rejects an unmappable key before reading the body
         await self._run(self._require_bucket, bucket)
@@ -258,49 +349,85 @@ class FilesystemBackend(MultipartUploads):
         except BaseException:
             tmp.discard()
             raise
-        return await self._run(self._commit_object, tmp, bucket, info, condition)
+        return await self._run(self._commit_object, tmp, bucket, info, condition, version)
 
-    async def delete_object(self, bucket: str, key: str) -> None:
-        def run() -> None:
-            base, dirs, fragment = self._object_paths(bucket, key)
-            directory = os.path.join(base, *dirs)
+    async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
+                            ) -> ObjectInfo | None:
+        version = marker or new_version()
+
+        def run() -> ObjectInfo | None:
+            paths = self._key_paths(bucket, key)
+            if self._status_seen.get(bucket) is not None:
+                # a versioned bucket keeps the key's versions: the delete adds a marker
+                tmp = files.TempFile.create(self._tmp, "marker")
+                return self._commit_object(tmp, bucket, ObjectInfo.marker(key, version),
+                                           None, version)
             with self._commit_lock(bucket, key):
+                if self._read_status(bucket, paths.base) is not None:
+                    raise StatusChanged
                 try:
-                    os.unlink(os.path.join(directory, layout.OBJECT + fragment))
+                    os.unlink(paths.latest)
                 except (FileNotFoundError, NotADirectoryError):
-                    return
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(directory, layout.TAGS + fragment))
+                    return None
+                files.unlink_quietly(paths.latest_tags)
                 if self.fsync:
-                    files.fsync_existing_dir(directory, base)
-            files.prune_dirs(base, dirs)
+                    files.fsync_existing_dir(paths.directory, paths.base)
+            files.prune_dirs(paths.base, paths.object_names)
+            return None
 
-        await self._run(run)
+        try:
+            return await self._run(run)
+        except StatusChanged:
+            return await self._run(run)
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
-        def run() -> None:
-            base, dirs, fragment = self._object_paths(bucket, key)
-            directory = os.path.join(base, *dirs)
+    async def delete_object_version(self, bucket: str, key: str, version_id: str
+                                    ) -> ObjectInfo | None:
+        def run() -> ObjectInfo | None:
+            paths = self._key_paths(bucket, key)
             with self._commit_lock(bucket, key):
-                try:
-                    fd = os.open(os.path.join(directory, layout.OBJECT + fragment), os.O_RDONLY)
-                except (FileNotFoundError, NotADirectoryError):
-                    raise errors.NoSuchKey(Key=key) from None
-                try:
-                    header, _ = records.read(fd)
-                finally:
-                    os.close(fd)
-                side = {"version": header["version"], "tags": dict(tags)}
-                tmp = files.TempFile.create(self._tmp, "tags")
-                try:
-                    files.write_all(tmp.fd, json.dumps(side, ensure_ascii=False).encode())
-                    if self.fsync:
-                        os.fsync(tmp.fd)
-                    os.replace(tmp.live_path, os.path.join(directory, layout.TAGS + fragment))
-                    tmp.replaced()
-                    if self.fsync:
-                        files.fsync_dir(directory)
-                finally:
-                    tmp.discard()
+                latest = versions.read_header(paths.latest)
+                if latest is None:
+                    return None
+                if records.identity(latest)[0] == version_id:
+                    gone = versions.delete_latest(paths, latest, self._tmp, self.fsync)
+                    removed = latest
+                else:
+                    gone = False
+                    name = versions.find_noncurrent(paths, version_id, latest)
+                    header = None if name is None else versions.read_header(
+                        paths.noncurrent(name))
+                    if name is None or header is None:
+                        return None
+                    versions.remove(paths, [name])
+                    removed = header
+            if gone:
+                files.prune_dirs(paths.base, paths.object_names)
+            return records.object_info(removed)
+
+        return await self._run(run)
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str],
+                              version_id: str | None = None) -> None:
+        def run() -> None:
+            paths = self._key_paths(bucket, key)
+            with self._commit_lock(bucket, key):
+                header = versions.read_header(paths.latest)
+                side_path = paths.latest_tags
+                if header is None:
+                    raise _missing(key, version_id)
+                if version_id is not None and records.identity(header)[0] != version_id:
+                    name = versions.find_noncurrent(paths, version_id, header)
+                    header = None if name is None else versions.read_header(
+                        paths.noncurrent(name))
+                    if name is None or header is None:
+                        raise errors.NoSuchVersion(Key=key, VersionId=version_id)
+                    side_path = paths.noncurrent_tags(name)
+                versions.write_side(side_path, header, tags, self._tmp, self.fsync)
 
         await self._run(run)
+
+
+def _missing(key: str, version_id: str | None) -> errors.S3Error:
+    if version_id is None:
+        return errors.NoSuchKey(Key=key)
+    return errors.NoSuchVersion(Key=key, VersionId=version_id)

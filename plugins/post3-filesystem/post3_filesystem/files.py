@@ -205,6 +205,40 @@ def replace_into(
     raise OSError(errno.EAGAIN, "directory kept vanishing while writing", base)
 
 
+def link_into(
+    src: str, base: str, names: Sequence[str], filename: str, durable: bool
+) -> None:
+    """``os.link(src, base/names.../filename)``, creating the directories and retrying as
+    :func:`replace_into` does. A ``filename`` that exists already is what a crashed earlier
+    attempt of the same move left: it is replaced."""
+    for _ in range(_RETRIES):
+        try:
+            directory = _make_dirs(base, names, durable)
+            target = os.path.join(directory, filename)
+            try:
+                os.link(src, target)
+            except FileExistsError:
+                os.unlink(target)
+                continue
+        except FileNotFoundError:
+            if not os.path.isdir(base) or not os.path.exists(src):
+                raise
+            continue
+        if durable:
+            fsync_dir(directory)
+        return
+    raise OSError(errno.EAGAIN, "directory kept vanishing while writing", base)
+
+
+def unlink_quietly(path: str) -> bool:
+    """Remove ``path``; False when it was not there."""
+    try:
+        os.unlink(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return True
+
+
 def prune_dirs(base: str, names: Sequence[str]) -> None:
     """Remove the empty directories of ``base/names...``, deepest first, keeping the first
     level (``objects/``); rmdir refuses a directory a concurrent writer has just filled, so

@@ -11,6 +11,10 @@ followed by the escaped fragment:
 ``c<f>``  continuation directory for the prefix ``Q + f``, where ``f`` is exactly
           :data:`CHUNK` code points of a segment that is too long for one file name
 
+The bucket's ``versions/`` directory mirrors ``objects/`` with the same ``d`` and ``c``
+directories; there ``v<f>`` is the directory of the noncurrent versions of the key ``Q + f``
+(:mod:`post3_filesystem.versions`).
+
 Why this shape:
 
 * **Every S3 key maps, and none escapes.** The type letter means no name is ever ``.`` or
@@ -46,7 +50,7 @@ from post3 import errors
 #: Code points of a segment that fit one file name (4 bytes each at most: 240 + 1 byte).
 CHUNK = 60
 
-OBJECT, TAGS, DIRECTORY, CONTINUATION = "o", "t", "d", "c"
+OBJECT, TAGS, DIRECTORY, CONTINUATION, VERSIONS = "o", "t", "d", "c", "v"
 
 
 def escape(fragment: str) -> str:

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 from post3 import errors
 from post3.backend import (
+    NewVersion,
     ObjectAttributes,
     ObjectInfo,
     PartInfo,
     UploadCursor,
     UploadInfo,
     WriteCondition,
+    sorted_tags,
     utcnow,
 )
 from post3_filesystem import files, layout, records
@@ -156,6 +158,7 @@ class MultipartUploads(FilesystemStore):
         parts: Sequence[PartInfo],
         info: ObjectInfo,
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         def assemble() -> tuple[files.TempFile, int]:
             self._upload(bucket, key, upload_id)
@@ -187,8 +190,8 @@ class MultipartUploads(FilesystemStore):
 
         def run() -> ObjectInfo:
             tmp, total = assemble()
-            final = dataclasses.replace(info, key=key, size=total)
-            return self._commit_object(tmp, bucket, final, condition, after=forget)
+            final = dataclasses.replace(info, key=key, size=total, tags=sorted_tags(info.tags))
+            return self._commit_object(tmp, bucket, final, condition, version, after=forget)
 
         return await self._run(run)
 

@@ -7,6 +7,12 @@ that becomes visible with one ``os.replace``: a reader sees the old record or th
 never new bytes with old metadata. The header goes last because size and ETag are known only
 once the body is exhausted, and it keeps the data at offset 0, so ``sendfile`` offsets are the
 object's own offsets.
+
+An object's header names its version (``version_id``, ``sequence``, ``delete_marker``: a delete
+marker is a record with no bytes). Records written before versioning (data format 1) have none
+of these fields: each is its key's ``null`` version, placed in the key's history at its
+LastModified by :func:`post3.versioning.legacy_sequence`, salted with the record's token
+(``version``), so it reads the same every time without being rewritten.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from post3 import errors
 from post3.backend import (
+    NULL_VERSION,
     ObjectInfo,
     PartInfo,
     UploadInfo,
@@ -26,6 +33,7 @@ from post3.backend import (
     attributes_to_pairs,
     sorted_tags,
 )
+from post3.versioning import legacy_sequence
 
 MAGIC = b"P3OBJv1\n"
 _TRAILER = struct.Struct(">I8s")
@@ -71,10 +79,23 @@ def object_header(info: ObjectInfo, version: str) -> dict[str, Any]:
         "metadata": attributes_to_pairs(info.attributes),
         "tags": dict(info.tags),
         "part_sizes": list(info.part_sizes),
+        "version_id": info.version_id,
+        "sequence": info.sequence,
+        "delete_marker": info.delete_marker,
     }
 
 
+def identity(header: dict[str, Any]) -> tuple[str, str]:
+    """``(version id, sequence)`` of the version a record holds (format 1: the null version)."""
+    sequence = header.get("sequence")
+    if sequence is None:
+        return NULL_VERSION, legacy_sequence(parse_time(header["last_modified"]),
+                                             header["version"])
+    return header["version_id"], sequence
+
+
 def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> ObjectInfo:
+    version_id, sequence = identity(header)
     return ObjectInfo(
         key=header["key"],
         size=header["size"],
@@ -84,6 +105,9 @@ def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> O
         # Records keep tags in the order they were given; every backend returns them sorted.
         tags=sorted_tags(header["tags"] if tags is None else tags),
         part_sizes=tuple(header["part_sizes"]),
+        version_id=version_id,
+        delete_marker=header.get("delete_marker", False),
+        sequence=sequence,
     )
 
 

@@ -2,13 +2,17 @@
 
 Layout under ``root``::
 
+    .post3/format               the data format of the root (JSON), see below
     .post3/tmp/                 temporary files of writes in progress (same filesystem)
     .post3/locks/               flock files: one per bucket, and 256 key stripes
     <bucket>/bucket.json        creation time and bucket tags
-    <bucket>/objects/...        the keys, mapped by :mod:`post3_filesystem.layout`
+    <bucket>/versioning         the bucket's versioning status (``Enabled``/``Suspended``);
+                                absent while versioning was never set
+    <bucket>/objects/...        the keys' latest versions, mapped by :mod:`post3_filesystem.layout`
+    <bucket>/versions/...       noncurrent versions (:mod:`post3_filesystem.versions`)
     <bucket>/uploads/<id>/      upload.json and part-NNNNN records of a pending multipart upload
 
-Why one file per object holding data *and* metadata (:mod:`post3_filesystem.records`): the
+Why one file per version holding data *and* metadata (:mod:`post3_filesystem.records`): the
 bytes and their header become visible with the same ``os.replace``, so they cannot disagree,
 and a reader that opened the file keeps the version it opened. Tags are the one thing that
 changes without new bytes; ``PutObjectTagging`` writes a tag file (``t<name>``, atomically
@@ -20,7 +24,16 @@ Concurrency (several processes may share the root): every commit (object, part, 
 delete) takes the bucket's lock shared and the key's stripe lock exclusive, only around
 check-and-rename, so ``If-None-Match``/``If-Match`` are decided atomically with the rename
 across processes; ``DeleteBucket`` takes the bucket lock exclusive so no commit lands in a
-bucket being removed. Uploads themselves run outside any lock; last rename wins.
+bucket being removed. Uploads themselves run outside any lock; last rename wins. A commit
+reads the bucket's versioning status under its lock, in the thread hop that renames, so the
+version it stores is the one the status at commit asks for; a record is sealed (its header
+written) before the lock as the status then said, and sealed again in the rare case the status
+changed meanwhile.
+
+Data format (``.post3/format``, ``{"format": 2, "release": ...}``): format 1, written before
+versioning and unmarked, is format 2 without versions (records without version fields are
+null versions), so opening it only writes the marker. A root marked with a newer format
+than :data:`FORMAT` is refused: this release would misread it.
 
 Blocking system calls run in this backend's thread pool, never on the event loop.
 """
@@ -42,14 +55,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import post3
 from post3 import errors
 from post3.backend import (
     Backend,
     BackendError,
+    NewVersion,
     ObjectInfo,
     WriteCondition,
 )
-from post3_filesystem import files, layout, records
+from post3.versioning import new_version
+from post3_filesystem import files, layout, records, versions
+from post3_filesystem.versions import KeyPaths
 
 if TYPE_CHECKING:
     from post3.payload import PayloadStream
@@ -63,6 +80,8 @@ KEY_STRIPES = 256
 #: Keys up to 1024 bytes can need about 3.1 KB of path below a bucket (escapes, type
 #: letters); with this root length the whole path stays under Linux's PATH_MAX of 4096.
 MAX_ROOT_PATH = 900
+#: The data format this release writes, and the newest it reads.
+FORMAT = 2
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -78,6 +97,10 @@ class FilesystemStore(Backend):
         self._tmp = os.path.join(self.root, ".post3", "tmp")
         self._locks = os.path.join(self.root, ".post3", "locks")
         self._executor: ThreadPoolExecutor | None = None
+        #: the versioning status this process last read for each bucket under a commit lock:
+        #: a guess that lets a record be sealed before the lock, never the truth (every commit
+        #: reads the status again under its lock, and reseals if the guess was wrong)
+        self._status_seen: dict[str, str | None] = {}
 
     # plumbing ------------------------------------------------------------------------------
 
@@ -143,7 +166,38 @@ class FilesystemStore(Backend):
                 f"filesystem root {self.root!r} is not a writable directory: {reason}"
             ) from None
         self._check_names_preserved()
+        self._check_format()
         files.sweep_tmp(self._tmp)
+
+    def _check_format(self) -> None:
+        path = os.path.join(self.root, ".post3", "format")
+        try:
+            with open(path, "rb") as f:
+                marker = json.load(f)
+            found = int(marker["format"])
+        except FileNotFoundError:
+            # a new root, or one of the release before versioning: both are read as they are
+            tmp = files.TempFile.create(self._tmp, "format")
+            try:
+                marker = {"format": FORMAT, "release": post3.__version__}
+                files.write_all(tmp.fd, json.dumps(marker).encode())
+                if self.fsync:
+                    os.fsync(tmp.fd)
+                os.replace(tmp.live_path, path)
+                tmp.replaced()
+            finally:
+                tmp.discard()
+            return
+        except (ValueError, KeyError, TypeError):
+            raise BackendError(f"filesystem root {self.root!r} has an unreadable "
+                               f"{path!r}: restore it from a backup") from None
+        if found > FORMAT:
+            release = marker.get("release", "a newer release")
+            raise BackendError(
+                f"filesystem root {self.root!r} holds data format {found}, written by post3 "
+                f"{release}; post3 {post3.__version__} reads formats up to {FORMAT}. Run post3 "
+                f"{release} or newer on this root (downgrading would misread its data)"
+            )
 
     def _check_names_preserved(self) -> None:
         """S3 keys are case- and normalization-sensitive; refuse a filesystem that is not."""
@@ -174,39 +228,69 @@ class FilesystemStore(Backend):
 
     # objects: reading ------------------------------------------------------------------------
 
-    def _object_paths(self, bucket: str, key: str) -> tuple[str, list[str], str]:
-        """``(bucket dir, directory names from there, escaped fragment)``."""
-        dirs, fragment = layout.key_location(key)
-        return self._bucket_dir(bucket), ["objects", *dirs], fragment
+    def _key_paths(self, bucket: str, key: str) -> KeyPaths:
+        return KeyPaths.of(self._bucket_dir(bucket), key)
 
-    def _open_record(self, bucket: str, key: str) -> tuple[io.FileIO, ObjectInfo] | None:
-        """The open record and its info (with current tags), or None when absent."""
-        base, dirs, fragment = self._object_paths(bucket, key)
-        directory = os.path.join(base, *dirs)
+    def _versioning(self, base: str) -> str | None:
+        """The versioning status of the bucket at ``base`` (read inside commits)."""
         try:
-            file = io.FileIO(os.path.join(directory, layout.OBJECT + fragment), "r")
-        except (FileNotFoundError, NotADirectoryError):
+            fd = os.open(os.path.join(base, "versioning"), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        try:
+            return os.read(fd, 64).decode() or None
+        finally:
+            os.close(fd)
+
+    def _read_status(self, bucket: str, base: str) -> str | None:
+        """:meth:`_versioning`, remembered as the next guess (see ``_status_seen``)."""
+        status = self._status_seen[bucket] = self._versioning(base)
+        return status
+
+    def _open_record(self, bucket: str, key: str, version_id: str | None = None
+                     ) -> tuple[io.FileIO, ObjectInfo] | None:
+        """The open record of the latest version (or of ``version_id``) and its info, with
+        current tags, or None when absent. Lock-free: see :mod:`.versions` for why the latest
+        is looked at twice."""
+        paths = self._key_paths(bucket, key)
+        def latest_tags(header: dict[str, Any]) -> dict[str, str] | None:
+            return versions.latest_tags(paths, header)
+
+        found = self._open_at(paths.latest, latest_tags, version_id)
+        if found is None and version_id is not None:
+            name = versions.find_noncurrent(paths, version_id,
+                                            versions.read_header(paths.latest))
+            if name is not None:
+                tags_path = paths.noncurrent_tags(name)
+                found = self._open_at(paths.noncurrent(name),
+                                      lambda header: versions.tags_for(tags_path, header),
+                                      version_id)
+            if found is None:
+                found = self._open_at(paths.latest, latest_tags, version_id)
+        if found is None:
             self._require_bucket(bucket)
+        return found
+
+    @staticmethod
+    def _open_at(path: str, tags: Callable[[dict[str, Any]], dict[str, str] | None],
+                 version_id: str | None) -> tuple[io.FileIO, ObjectInfo] | None:
+        """The record at ``path`` (if it is ``version_id``) with the tags ``tags`` finds."""
+        try:
+            file = io.FileIO(path, "r")
+        except (FileNotFoundError, NotADirectoryError):
             return None
         try:
             header, _ = records.read(file.fileno())
-            tags = self._current_tags(os.path.join(directory, layout.TAGS + fragment), header)
-            return file, records.object_info(header, tags)
+            if version_id is not None and records.identity(header)[0] != version_id:
+                file.close()
+                return None
+            return file, records.object_info(header, tags(header))
         except BaseException:
             file.close()
             raise
 
-    @staticmethod
-    def _current_tags(path: str, header: dict[str, Any]) -> dict[str, str] | None:
-        try:
-            with open(path, "rb") as f:
-                side = json.load(f)
-        except FileNotFoundError:
-            return None
-        return side["tags"] if side.get("version") == header["version"] else None
-
-    def _head(self, bucket: str, key: str) -> ObjectInfo | None:
-        opened = self._open_record(bucket, key)
+    def _head(self, bucket: str, key: str, version_id: str | None = None) -> ObjectInfo | None:
+        opened = self._open_record(bucket, key, version_id)
         if opened is None:
             return None
         file, info = opened
@@ -242,8 +326,11 @@ class FilesystemStore(Backend):
         tmp.pending = self.executor.submit(files.write_all, tmp.fd, data)
         await asyncio.wrap_future(tmp.pending)
 
-    def _seal(self, tmp: files.TempFile, header: dict[str, Any]) -> None:
-        """Append the record header and make the bytes durable (before any rename)."""
+    def _seal(self, tmp: files.TempFile, header: dict[str, Any], again: bool = False) -> None:
+        """Append the record header and make the bytes durable (before any rename);
+        ``again`` replaces the header sealed before."""
+        if again:
+            os.ftruncate(tmp.fd, header["size"])
         os.lseek(tmp.fd, 0, os.SEEK_END)
         files.write_all(tmp.fd, records.encode(header))
         if self.fsync:
@@ -255,27 +342,63 @@ class FilesystemStore(Backend):
         bucket: str,
         info: ObjectInfo,
         condition: WriteCondition | None,
+        version: NewVersion | None,
         after: Callable[[], None] | None = None,
     ) -> ObjectInfo:
-        """Runs in a thread that owns ``tmp`` from here on: it is renamed or removed even
-        if the request that started it is cancelled meanwhile."""
+        """Store ``tmp`` (the bytes of ``info``, or a delete marker's empty record) as the
+        key's new latest version ``version`` as the bucket's status says at commit. Runs in a
+        thread that owns ``tmp`` from here on: it is renamed or removed even if the request
+        that started it is cancelled meanwhile."""
         try:
-            self._seal(tmp, records.object_header(info, secrets.token_hex(8)))
-            base, dirs, fragment = self._object_paths(bucket, info.key)
+            paths = self._key_paths(bucket, info.key)
+            version = version or new_version()
+            token = secrets.token_hex(8)
+            guess = self._status_seen.get(bucket)
+            stored = info.with_version(version.in_bucket(guess))
+            self._seal(tmp, records.object_header(stored, token))
             with self._commit_lock(bucket, info.key):
-                if condition is not None:
-                    condition.check(self._head(bucket, info.key))
-                assert tmp.path is not None
-                files.replace_into(tmp.path, base, dirs, layout.OBJECT + fragment, self.fsync)
-                tmp.replaced()
-                # tags written for the previous version would be ignored; drop them now
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(base, *dirs, layout.TAGS + fragment))
+                status = self._read_status(bucket, paths.base)
+                if status != guess:
+                    sealed, stored = stored, info.with_version(version.in_bucket(status))
+                    if stored.version_id != sealed.version_id:
+                        self._seal(tmp, records.object_header(stored, token), again=True)
+                self._place(paths, tmp, stored, status, condition)
             if after is not None:
                 after()
-            return info
+            return stored
         finally:
             tmp.discard()
+
+    def _place(self, paths: KeyPaths, tmp: files.TempFile, stored: ObjectInfo,
+               status: str | None, condition: WriteCondition | None) -> None:
+        """Rename the sealed ``tmp`` over the key's latest version; under the commit lock."""
+        latest = None
+        if status is not None or condition is not None:
+            latest = versions.read_header(paths.latest)
+        if condition is not None:
+            condition.check(None if latest is None else records.object_info(latest))
+
+        def publish() -> None:
+            files.replace_into(tmp.live_path, paths.base, paths.object_names,
+                               layout.OBJECT + paths.fragment, self.fsync)
+            tmp.replaced()
+
+        if status is None and stored.delete_marker:
+            raise StatusChanged  # the bucket was recreated since the guess: no marker there
+        if status is None:
+            # a bucket that never had versioning keeps only the null version: no history
+            publish()
+            # tags written for the previous version would be ignored; drop them now
+            files.unlink_quietly(paths.latest_tags)
+        else:
+            versions.put_latest(paths, latest,
+                                versions.file_name(stored.version_id, stored.sequence),
+                                publish, self._tmp, self.fsync)
+
+
+class StatusChanged(Exception):
+    """The bucket's versioning status under the commit lock is not the one a delete was
+    prepared for (guessed from ``_status_seen``): the delete starts again with the truth."""
 
 
 def _discard_created(future: concurrent.futures.Future[Any]) -> None:

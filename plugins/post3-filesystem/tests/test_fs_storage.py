@@ -107,6 +107,13 @@ async def test_root_on_disk_is_what_readme_describes(backend, bucket):
     assert f"{bucket}/objects/ddir/ofile.txt" in on_disk
     assert f"{bucket}/uploads/{upload.upload_id}/upload.json" in on_disk
     assert f"{bucket}/bucket.json" in on_disk
+    assert ".post3/format" in on_disk
+    await backend.put_bucket_versioning(bucket, "Enabled")
+    await put_bytes(backend, bucket, "dir/file.txt", b"y")
+    on_disk = files_under(backend.root)
+    assert f"{bucket}/versioning" in on_disk
+    [noncurrent] = [p for p in on_disk if p.startswith(f"{bucket}/versions/ddir/vfile.txt/")]
+    assert noncurrent.endswith(".null")  # the version written before versioning was enabled
 
 
 HOSTILE_KEYS = [

@@ -3,12 +3,20 @@
 How the guarantees of :mod:`post3.backend` are kept (see also the package README):
 
 * **Atomic writes.** The body is staged first (``writes.py``), then one short transaction
-  makes the version live and points the key at it. Without a write condition that is a
-  single statement (``put_object_at_once``: a compare-and-swap on the key's row); a writer
-  that loses a race there commits through the transaction below instead. Writers of one key
-  serialize on the ``objects`` row (``SELECT ... FOR UPDATE``, or the unique index for a new
-  key), where the ``WriteCondition`` is checked: last writer wins, whole, across connections
-  and processes.
+  makes the version live and adds it to the key's history (``object_versions``), keeping the
+  key's ``objects`` row (what ListObjects reads) in step. Every commit of a key first reads
+  the bucket's versioning status under a lock that a status change waits for, then takes an
+  advisory lock of the key, which exists whatever the key's state (``lock_key_for_write``):
+  writers of one key serialize there, and the ``WriteCondition`` is checked after it: last
+  writer wins, whole, across connections and processes. In a bucket that never had
+  versioning, without a write condition, the commit is a single statement
+  (``put_object_at_once``), whose snapshot predates its wait for the lock: it swaps the key's
+  row by compare-and-swap, and a writer that finds it stale, or finds the bucket versioned,
+  commits through the transaction instead.
+* **Versions.** A key's history is its ``object_versions`` rows, newest (lowest sequence)
+  first; an object version points at an immutable ``versions`` row, which stays live while it
+  is in the history, whatever is written after it. Removing a version (an unversioned
+  overwrite or delete, a null version replaced, a delete by id) retires it.
 * **Untorn reads.** A reader streams one immutable version (``reads.py``); the replaced
   version is retired, not deleted, and stays readable while readers keep renewing its lease.
 * **Clean-up.** At start and every ``cleanup_interval`` seconds, versions whose upload stopped
@@ -30,26 +38,34 @@ import asyncpg
 
 from post3 import errors
 from post3.backend import (
+    NULL_VERSION,
     STANDARD,
     Backend,
     BackendError,
     BucketInfo,
     ByteRange,
+    BytesObjectStream,
     Capabilities,
     ListEntry,
+    NewVersion,
     ObjectAttributes,
     ObjectInfo,
     ObjectStream,
     Option,
+    VersionCursor,
     WriteCondition,
     attributes_from_pairs,
     attributes_to_pairs,
     check_config_name,
+    stored_version,
     utcnow,
 )
 from post3.payload import PayloadStream
+from post3.versioning import new_version
 from post3_postgres import access_keys
+from post3_postgres.commits import commit_version, lock_key
 from post3_postgres.database import Connection, Database
+from post3_postgres.jobs import JobLocks
 from post3_postgres.migrations import ensure_schema
 from post3_postgres.multipart import MultipartMixin
 from post3_postgres.reads import PostgresObjectStream
@@ -59,10 +75,6 @@ log = logging.getLogger(__name__)
 
 #: Versions the clean-up deletes per statement.
 CLEANUP_BATCH = 500
-#: A delete that keeps losing the race against writers of its key gives up after this many
-#: statements (each loss means a write committed meanwhile, so this is never reached in
-#: practice).
-DELETE_ATTEMPTS = 100
 
 
 def pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -113,11 +125,12 @@ def redact(dsn: str) -> str:
     return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
-class PostgresBackend(MultipartMixin, Backend):
+class PostgresBackend(JobLocks, MultipartMixin, Backend):
     """Objects in PostgreSQL: metadata rows, bytes in 1 MiB ``bytea`` blocks."""
 
     name = "postgres"
-    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True)
+    capabilities = Capabilities(multipart=True, tagging=True, bucket_config=True,
+                                versioning=True, job_lock=True)
     options = (
         Option(
             "dsn",
@@ -325,14 +338,37 @@ class PostgresBackend(MultipartMixin, Backend):
             else:
                 await tx.execute("put_bucket_config", bucket_id, name, document)
 
-    # objects ------------------------------------------------------------------------------
-
-    async def _head(self, bucket: str, key: str) -> tuple[int, ObjectInfo]:
-        row = await self._db.fetchrow("head_object", bucket, key)
+    async def get_bucket_versioning(self, bucket: str) -> str | None:
+        row = await self._db.fetchrow("get_bucket_versioning", bucket)
         if row is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        if row["version_id"] is None:
-            raise errors.NoSuchKey(Key=key)
+        status: str | None = row["versioning"]
+        return status
+
+    async def put_bucket_versioning(self, bucket: str, status: str) -> None:
+        async with self._db.transaction() as tx:
+            # FOR UPDATE waits for the commits in flight (they hold KEY SHARE on the row) and
+            # holds back new ones, which then read the new status (lock_key_for_write).
+            bucket_id = await tx.fetchval("lock_bucket", bucket)
+            if bucket_id is None:
+                raise errors.NoSuchBucket(BucketName=bucket)
+            await tx.execute("set_bucket_versioning", bucket_id, status)
+
+    # objects ------------------------------------------------------------------------------
+
+    async def _head(self, bucket: str, key: str, version_id: str | None,
+                    db: Database | Connection | None = None) -> tuple[int | None, ObjectInfo]:
+        """The version and its ``versions`` row (None for a delete marker)."""
+        if version_id is None:
+            row = await (db or self._db).fetchrow("head_object", bucket, key)
+        else:
+            row = await (db or self._db).fetchrow("head_object_version", bucket, key, version_id)
+        if row is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        if row["sequence"] is None:
+            if version_id is None:
+                raise errors.NoSuchKey(Key=key)
+            raise errors.NoSuchVersion(Key=key, VersionId=version_id)
         info = ObjectInfo(
             key=key,
             size=row["size"],
@@ -342,18 +378,25 @@ class PostgresBackend(MultipartMixin, Backend):
                 mapping(row["metadata_names"], row["metadata_values"])),
             tags=mapping(row["tag_names"], row["tag_values"]),
             part_sizes=tuple(row["part_sizes"]),
+            version_id=row["s3_version_id"],
+            delete_marker=row["delete_marker"],
+            sequence=row["sequence"],
         )
         return row["version_id"], info
 
-    async def head_object(self, bucket: str, key: str) -> ObjectInfo:
-        return (await self._head(bucket, key))[1]
+    async def head_object(self, bucket: str, key: str, version_id: str | None = None
+                          ) -> ObjectInfo:
+        return (await self._head(bucket, key, version_id))[1]
 
     async def open_object(
-        self, bucket: str, key: str, byte_range: ByteRange | None = None
+        self, bucket: str, key: str, byte_range: ByteRange | None = None,
+        version_id: str | None = None,
     ) -> ObjectStream:
-        version_id, info = await self._head(bucket, key)
+        stored, info = await self._head(bucket, key, version_id)
+        if stored is None:  # a delete marker: no bytes, and no range to resolve
+            return BytesObjectStream(info, (), 0, 0)
         start, stop = (0, info.size) if byte_range is None else byte_range.resolve(info)
-        return PostgresObjectStream(self._db, version_id, info, start, stop)
+        return PostgresObjectStream(self._db, stored, info, start, stop)
 
     async def put_object(
         self,
@@ -364,38 +407,48 @@ class PostgresBackend(MultipartMixin, Backend):
         attributes: ObjectAttributes,
         tags: Mapping[str, str] = {},  # noqa: B006 - never mutated
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
         staged = await stage_body(self._db, bucket, body)
-        info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
+        version = version or new_version()
         try:
-            if condition is None and await self._put_at_once(bucket, key, staged, info):
-                return info
+            if condition is None:
+                # Stored as an unversioned bucket stores it; the statement checks it is one.
+                info = ObjectInfo.from_upload(key, body.digest, attributes, tags,
+                                              version=version.in_bucket(None))
+                if await self._put_at_once(bucket, key, staged, info):
+                    return info
             async with self._db.transaction() as tx:
-                version_id, bucket_id = await self._store_version(
-                    tx, bucket, staged.version_id, staged.small, info
-                )
-                await self.commit_object(tx, bucket_id, key, version_id, condition)
+                bucket_id, status = await lock_key(tx, bucket, key)
+                info = ObjectInfo.from_upload(key, body.digest, attributes, tags,
+                                              version=stored_version(version, status))
+                version_id = await self._store_body(
+                    tx, bucket, staged.version_id, staged.small, info)
+                await commit_version(tx, bucket_id, key, info, version_id, condition)
+            return info
         except BaseException:
             await discard(self._db, staged.version_id)
             raise
-        return info
 
     async def _put_at_once(
         self, bucket: str, key: str, staged: StagedBody, info: ObjectInfo
     ) -> bool:
-        """Commit an unconditional write in one statement (one round trip, which is what
-        small objects need); False when a concurrent writer created the key meanwhile and the
-        caller must commit in a transaction instead (this statement then left nothing)."""
+        """Commit an unconditional write to an unversioned bucket in one statement (one round
+        trip, which is what small objects need); False when the bucket is versioned, or a
+        concurrent writer created the key meanwhile, and the caller must commit in a
+        transaction instead (this statement then left nothing)."""
         try:
             row = await self._db.fetchrow(
                 "put_object_at_once", bucket, key, *self._attributes(info),
-                staged.small, staged.version_id,
+                staged.small, staged.version_id, info.sequence,
             )
         except asyncpg.UniqueViolationError:
             return False
         assert row is not None  # the statement always answers one row
         if row["bucket_id"] is None:
             raise errors.NoSuchBucket(BucketName=bucket)
+        if row["versioning"] is not None:
+            return False
         if row["id"] is None:
             raise errors.InternalError("The upload was abandoned by the storage clean-up.")
         return True
@@ -407,57 +460,57 @@ class PostgresBackend(MultipartMixin, Backend):
             *pairs(attributes_to_pairs(info.attributes)), *pairs(info.tags),
         )
 
-    async def _store_version(
+    async def _store_body(
         self,
         tx: Connection,
         bucket: str,
         staged_version: int | None,
         small: bytes | None,
         info: ObjectInfo,
-    ) -> tuple[int, int]:
+    ) -> int:
         """Make a version live with ``info``: the staged one, or a new one holding ``small``."""
         attributes = self._attributes(info)
         if staged_version is None:
             row = await tx.fetchrow("create_version", bucket, *attributes, small)
             if row is None:
                 raise errors.NoSuchBucket(BucketName=bucket)
-            return row["id"], row["bucket_id"]
+            version_id: int = row["id"]
+            return version_id
         if await tx.fetchval("finish_version", staged_version, *attributes) is None:
-            await self._bucket_id(bucket, tx)
             raise errors.InternalError("The upload was abandoned by the storage clean-up.")
-        return staged_version, await self._bucket_id(bucket, tx)
+        return staged_version
 
-    @staticmethod
-    async def commit_object(
-        tx: Connection, bucket_id: int, key: str, version_id: int,
-        condition: WriteCondition | None,
-    ) -> None:
-        """Point ``key`` at ``version_id`` inside ``tx``, checking ``condition`` under the lock."""
-        while True:
-            current = await tx.fetchrow("lock_object", bucket_id, key)
-            if condition is not None:
-                condition.check(None if current is None else ObjectInfo(
-                    key, current["size"], current["etag"], current["last_modified"]
-                ))
-            if current is None:
-                if await tx.fetchval("insert_object", bucket_id, key, version_id) is not None:
-                    return
-                # Another writer created the key first and committed: judge against it.
-                continue
-            await tx.execute("replace_object", bucket_id, key, version_id, current["version_id"])
-            return
+    async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
+                            ) -> ObjectInfo | None:
+        row = await self._db.fetchrow("delete_object", bucket, key)
+        assert row is not None  # the statement always answers one row
+        if row["bucket_id"] is None:
+            raise errors.NoSuchBucket(BucketName=bucket)
+        if row["versioning"] is None and (row["deleted"] or not row["seen"]):
+            return None
+        # A versioned bucket, or a writer replaced the key under the statement's snapshot (it
+        # changed nothing then): under the key's lock, every statement sees every commit.
+        async with self._db.transaction() as tx:
+            bucket_id, status = await lock_key(tx, bucket, key)
+            if status is None:
+                await tx.execute("remove_version", bucket_id, key, NULL_VERSION)
+                await tx.execute("refresh_listing", bucket_id, key)
+                return None
+            info = ObjectInfo.marker(key, (marker or new_version()).in_bucket(status))
+            await commit_version(tx, bucket_id, key, info, None, None)
+        return info
 
-    async def delete_object(self, bucket: str, key: str) -> None:
-        for _ in range(DELETE_ATTEMPTS):
-            row = await self._db.fetchrow("delete_object", bucket, key)
-            assert row is not None  # the statement always answers one row
-            if row["bucket_id"] is None:
-                raise errors.NoSuchBucket(BucketName=bucket)
-            if row["deleted"] or not row["seen"]:
-                return
-            # A writer replaced the key under this statement's snapshot: it changed nothing,
-            # and a new snapshot sees that writer's version (see queries.sql).
-        raise errors.ServiceUnavailable("The key kept changing while it was deleted; retry.")
+    async def delete_object_version(self, bucket: str, key: str, version_id: str
+                                    ) -> ObjectInfo | None:
+        async with self._db.transaction() as tx:
+            bucket_id, _ = await lock_key(tx, bucket, key)
+            try:
+                _, info = await self._head(bucket, key, version_id, tx)
+            except errors.NoSuchVersion:
+                return None
+            await tx.execute("remove_version", bucket_id, key, version_id)
+            await tx.execute("refresh_listing", bucket_id, key)
+        return info
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
@@ -480,14 +533,46 @@ class PostgresBackend(MultipartMixin, Backend):
                 etag=row["etag"],
                 last_modified=row["last_modified"],
                 storage_class=row["storage_class"] or STANDARD,
+                version_id=row["s3_version_id"],
             )
             for row in rows
         ]
 
-    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+    async def list_object_versions_page(
+        self, bucket: str, *, prefix: str = "", after: VersionCursor | None = None,
+        limit: int = 1000,
+    ) -> list[ListEntry]:
+        bucket_id = await self._bucket_id(bucket)
+        cursor = after or VersionCursor("", "")
+        successor = prefix_successor(prefix)
+        if successor is None:
+            rows = await self._db.fetch(
+                "list_versions", bucket_id, prefix, cursor.key, cursor.sequence, limit)
+        else:
+            rows = await self._db.fetch(
+                "list_versions_prefix", bucket_id, prefix, cursor.key, cursor.sequence, limit,
+                successor)
+        return [
+            ListEntry(
+                key=row["key"],
+                size=row["size"],
+                etag=row["etag"],
+                last_modified=row["last_modified"],
+                storage_class=row["storage_class"] or STANDARD,
+                version_id=row["s3_version_id"],
+                delete_marker=row["delete_marker"],
+                sequence=row["sequence"],
+                is_latest=row["is_latest"],
+            )
+            for row in rows
+        ]
+
+    async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str],
+                              version_id: str | None = None) -> None:
         async with self._db.transaction() as tx:
-            bucket_id = await self._bucket_id(bucket, tx)
-            current = await tx.fetchrow("lock_object", bucket_id, key)
-            if current is None:
+            # Under the key's lock: the version is not replaced or removed meanwhile.
+            await lock_key(tx, bucket, key)
+            stored, _ = await self._head(bucket, key, version_id, tx)
+            if stored is None:  # a delete marker has no tags (the core never asks)
                 raise errors.NoSuchKey(Key=key)
-            await tx.execute("replace_object_tags", current["version_id"], *pairs(tags))
+            await tx.execute("replace_object_tags", stored, *pairs(tags))

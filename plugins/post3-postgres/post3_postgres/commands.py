@@ -3,7 +3,8 @@
 All take the backend's options like ``post3 run`` does (``-o dsn=...``, ``POST3_POSTGRES_*``,
 ``DATABASE_URL``). ``status`` exits 0 when the schema is current, 1 when migrations are
 pending, 2 when post3 would refuse the database. ``check`` exits 0 when storage holds nothing
-unreachable (or ``--repair`` removed all of it), 1 when it found some, 2 when it cannot check.
+unreachable and no listing is stale (or ``--repair`` fixed all of it), 1 when it found some, 2
+when it cannot check.
 """
 
 from __future__ import annotations
@@ -115,12 +116,15 @@ def status_command(pairs: tuple[str, ...]) -> None:
 @postgres.command("check")
 @option_flag
 @click.option("--repair", is_flag=True,
-              help="Remove the orphaned versions and unreferenced blocks found.")
+              help="Remove the orphaned versions and unreferenced blocks found, and rebuild "
+                   "the stale listings.")
 def check_command(pairs: tuple[str, ...], repair: bool) -> None:
-    """Report storage no request can reach: orphaned versions and unreferenced blocks."""
+    """Report storage no request can reach (orphaned versions, unreferenced blocks) and
+    listings out of step with the versions they index."""
     backend = _backend(pairs, os.environ)
 
-    async def run() -> tuple[check.Findings, tuple[int, int] | None, check.Findings | None]:
+    async def run() -> tuple[check.Findings, tuple[int, int, int] | None,
+                             check.Findings | None]:
         connection = await _connect(backend)
         try:
             await ensure_schema(connection, auto_migrate=False)
@@ -145,7 +149,7 @@ def check_command(pairs: tuple[str, ...], repair: bool) -> None:
         click.echo("run 'post3 postgres check --repair' to remove them", err=True)
         raise SystemExit(1)
     click.echo(f"removed {removed[0]} orphaned version(s) and {removed[1]} unreferenced "
-               "block(s)")
+               f"block(s), rebuilt {removed[2]} stale listing(s)")
     if after is not None and not after.clean:
         for line in after.lines():
             click.echo(f"still: {line}", err=True)

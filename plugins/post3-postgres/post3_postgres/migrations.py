@@ -96,9 +96,10 @@ def compare(known: Sequence[Migration], applied: Sequence[AppliedMigration]) -> 
         migration = by_version.get(record.version)
         if migration is None:
             problems.append(
-                f"the database has migration {record.version:04d}_{record.name}, which this "
-                f"post3-postgres does not know: the database is newer than the code; upgrade "
-                f"post3-postgres"
+                f"the database was written by a newer post3-postgres: it has migration "
+                f"{record.version:04d}_{record.name}, which this release does not know; "
+                f"upgrade post3-postgres to the release that migrated it (migrations are "
+                f"forward-only: an older release cannot serve a newer schema)"
             )
         elif migration.checksum != record.checksum:
             problems.append(
@@ -125,8 +126,10 @@ def _ledger_sql() -> str:
     return importlib.resources.files(__package__).joinpath(_LEDGER_SQL).read_text("utf-8")
 
 
-async def migrate(connection: asyncpg.Connection) -> list[Migration]:
-    """Apply the pending migrations under the advisory lock; return those applied.
+async def migrate(connection: asyncpg.Connection, until: int | None = None
+                  ) -> list[Migration]:
+    """Apply the pending migrations (up to version ``until``, for tests that build the
+    schema of an earlier release) under the advisory lock; return those applied.
 
     A second process waits for the lock, then finds nothing left to do.
     """
@@ -136,13 +139,14 @@ async def migrate(connection: asyncpg.Connection) -> list[Migration]:
         status = await read_status(connection)
         if status.problems:
             raise BackendError(status.problems[0])
-        for migration in status.pending:
+        pending = [m for m in status.pending if until is None or m.version <= until]
+        for migration in pending:
             async with connection.transaction():
                 await connection.execute(migration.sql)
                 await connection.execute(
                     _RECORD_SQL, migration.version, migration.name, migration.checksum
                 )
-        return list(status.pending)
+        return pending
     finally:
         await connection.execute(_UNLOCK_SQL, ADVISORY_LOCK_KEY)
 

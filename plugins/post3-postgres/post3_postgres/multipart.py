@@ -3,8 +3,8 @@
 A part is staged like an object body (``writes.py``) and committed under a lock on its upload
 row, replacing (and freeing) an earlier part with the same number. Completion runs in one
 transaction: a new version takes over the listed parts' blocks, shifted to their offsets,
-without copying a byte; the upload and its unlisted parts are deleted; the key is pointed at
-the new version exactly as a PutObject would (same lock, same condition check).
+without copying a byte; the upload and its unlisted parts are deleted; the new version is
+added to the key's history exactly as a PutObject's (same lock, same condition check).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncpg
 
 from post3 import errors
 from post3.backend import (
+    NewVersion,
     ObjectAttributes,
     ObjectInfo,
     PartInfo,
@@ -26,9 +27,12 @@ from post3.backend import (
     UploadInfo,
     WriteCondition,
     attributes_to_pairs,
+    stored_version,
     utcnow,
 )
 from post3.payload import PayloadStream
+from post3.versioning import new_version
+from post3_postgres.commits import commit_version, lock_key
 from post3_postgres.writes import discard, stage_body
 
 if TYPE_CHECKING:
@@ -59,13 +63,6 @@ class MultipartMixin:
         raise NotImplementedError
 
     async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
-        raise NotImplementedError
-
-    @staticmethod
-    async def commit_object(
-        tx: Connection, bucket_id: int, key: str, version_id: int,
-        condition: WriteCondition | None,
-    ) -> None:
         raise NotImplementedError
 
     async def _upload_row(
@@ -145,7 +142,9 @@ class MultipartMixin:
         parts: Sequence[PartInfo],
         info: ObjectInfo,
         condition: WriteCondition | None = None,
+        version: NewVersion | None = None,
     ) -> ObjectInfo:
+        version = version or new_version()
         async with self._db.transaction() as tx:
             bucket_id = (await self._upload_row(bucket, key, upload_id, tx))["bucket_id"]
             if await tx.fetchval("lock_upload", upload_id, bucket_id, key) is None:
@@ -161,6 +160,8 @@ class MultipartMixin:
                 versions.append(row["version_id"])
                 offsets.append(position)
                 position += row["size"]
+            _, status = await lock_key(tx, bucket, key)
+            info = info.with_version(stored_version(version, status))
             version_id = await tx.fetchval(
                 "create_version", bucket, position, info.etag, info.last_modified,
                 list(info.part_sizes), *_pairs(attributes_to_pairs(info.attributes)),
@@ -168,7 +169,7 @@ class MultipartMixin:
             )
             await tx.execute("adopt_part_blocks", version_id, versions, offsets)
             await tx.execute("delete_upload", upload_id)
-            await self.commit_object(tx, bucket_id, key, version_id, condition)
+            await commit_version(tx, bucket_id, key, info, version_id, condition)
         return info
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:

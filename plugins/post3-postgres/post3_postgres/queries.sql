@@ -18,7 +18,16 @@ SELECT id, name, created FROM buckets WHERE name = $1;
 SELECT id FROM buckets WHERE name = $1 FOR UPDATE;
 
 -- name: bucket_has_objects
-SELECT EXISTS (SELECT 1 FROM objects WHERE bucket_id = $1);
+-- Any version keeps a bucket alive: delete markers and noncurrent versions too.
+SELECT EXISTS (SELECT 1 FROM object_versions WHERE bucket_id = $1);
+
+-- name: get_bucket_versioning
+SELECT versioning FROM buckets WHERE name = $1;
+
+-- name: set_bucket_versioning
+-- After lock_bucket: every commit in flight holds a KEY SHARE lock on the bucket row, so the
+-- status changes between commits, never under one (see lock_key_for_write).
+UPDATE buckets SET versioning = $2 WHERE id = $1;
 
 -- name: delete_bucket
 DELETE FROM buckets WHERE id = $1;
@@ -50,18 +59,40 @@ ON CONFLICT (bucket_id, name) DO UPDATE SET document = EXCLUDED.document;
 DELETE FROM bucket_configs WHERE bucket_id = $1 AND name = $2;
 
 -- name: head_object
--- One round trip: the bucket row tells NoSuchBucket from NoSuchKey.
-SELECT b.id AS bucket_id, o.version_id, o.size, o.etag, o.last_modified, o.part_sizes,
-       ARRAY(SELECT m.name FROM object_metadata m WHERE m.version_id = o.version_id
+-- The key's latest version (the first by sequence; it may be a delete marker), in one round
+-- trip: no row is NoSuchBucket, a null sequence NoSuchKey. A marker has no metadata or tags.
+SELECT b.id AS bucket_id, v.version_id, v.s3_version_id, v.sequence, v.delete_marker,
+       v.size, v.etag, v.last_modified, v.part_sizes,
+       ARRAY(SELECT m.name FROM object_metadata m WHERE m.version_id = v.version_id
              ORDER BY m.name) AS metadata_names,
-       ARRAY(SELECT m.value FROM object_metadata m WHERE m.version_id = o.version_id
+       ARRAY(SELECT m.value FROM object_metadata m WHERE m.version_id = v.version_id
              ORDER BY m.name) AS metadata_values,
-       ARRAY(SELECT t.name FROM object_tags t WHERE t.version_id = o.version_id
+       ARRAY(SELECT t.name FROM object_tags t WHERE t.version_id = v.version_id
              ORDER BY t.name) AS tag_names,
-       ARRAY(SELECT t.value FROM object_tags t WHERE t.version_id = o.version_id
+       ARRAY(SELECT t.value FROM object_tags t WHERE t.version_id = v.version_id
              ORDER BY t.name) AS tag_values
 FROM buckets b
-LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = $2
+LEFT JOIN LATERAL (
+    SELECT * FROM object_versions ov WHERE ov.bucket_id = b.id AND ov.key = $2
+    ORDER BY ov.sequence
+    LIMIT 1
+) v ON true
+WHERE b.name = $1;
+
+-- name: head_object_version
+-- As head_object, for the version $3 (a null sequence: NoSuchVersion).
+SELECT b.id AS bucket_id, v.version_id, v.s3_version_id, v.sequence, v.delete_marker,
+       v.size, v.etag, v.last_modified, v.part_sizes,
+       ARRAY(SELECT m.name FROM object_metadata m WHERE m.version_id = v.version_id
+             ORDER BY m.name) AS metadata_names,
+       ARRAY(SELECT m.value FROM object_metadata m WHERE m.version_id = v.version_id
+             ORDER BY m.name) AS metadata_values,
+       ARRAY(SELECT t.name FROM object_tags t WHERE t.version_id = v.version_id
+             ORDER BY t.name) AS tag_names,
+       ARRAY(SELECT t.value FROM object_tags t WHERE t.version_id = v.version_id
+             ORDER BY t.name) AS tag_values
+FROM buckets b
+LEFT JOIN object_versions v ON v.bucket_id = b.id AND v.key = $2 AND v.s3_version_id = $3
 WHERE b.name = $1;
 
 -- name: read_blocks
@@ -144,54 +175,124 @@ WITH created AS (
 )
 SELECT id, bucket_id FROM created;
 
--- name: lock_object
--- The object currently at the key, locked until the commit: writers of one key serialize
--- here, and a write condition is checked against what is really there.
-SELECT version_id, size, etag, last_modified
-FROM objects
-WHERE bucket_id = $1 AND key = $2
-FOR UPDATE;
-
--- name: insert_object
--- No row when a concurrent writer created the key first (this waits for its commit).
-INSERT INTO objects (bucket_id, key, version_id, size, etag, last_modified, part_sizes)
-SELECT $1, $2, id, size, etag, last_modified, part_sizes FROM versions WHERE id = $3
-ON CONFLICT (bucket_id, key) DO NOTHING
-RETURNING version_id;
-
--- name: replace_object
-WITH swapped AS (
-    UPDATE objects o
-    SET version_id = v.id, size = v.size, etag = v.etag, last_modified = v.last_modified,
-        part_sizes = v.part_sizes
-    FROM versions v
-    WHERE v.id = $3 AND o.bucket_id = $1 AND o.key = $2
+-- name: lock_key_for_write
+-- The start of every commit that changes a key's history: the bucket's versioning status,
+-- held until the commit (KEY SHARE: a status change takes FOR UPDATE, so it waits for this
+-- commit, and this commit waits for it and then reads the new status), then the key's lock,
+-- a transaction-scoped advisory lock on a hash of (bucket, key) that exists whatever the
+-- key's state (no version, only delete markers...). Every commit of a key takes it, the
+-- one-statement ones too (put_object_at_once, delete_object), always after the bucket row,
+-- so they serialize without deadlocking; a hash collision only serializes two keys. The
+-- statements after this one see every earlier commit of the key.
+WITH bucket AS (
+    SELECT id, versioning FROM buckets WHERE name = $1 FOR KEY SHARE
 )
-UPDATE versions SET state = 'retired', touched_at = now() WHERE id = $4;
+SELECT bucket.id, bucket.versioning
+FROM bucket, LATERAL (SELECT pg_advisory_xact_lock(hashtextextended($2, bucket.id))) k;
+
+-- name: key_state
+-- After lock_key_for_write: the key's latest version, and its null version.
+SELECT latest.sequence AS latest_sequence, latest.delete_marker AS latest_marker,
+       latest.size AS latest_size, latest.etag AS latest_etag,
+       latest.last_modified AS latest_last_modified,
+       nul.version_id AS null_version
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (
+    SELECT * FROM object_versions ov WHERE ov.bucket_id = $1 AND ov.key = $2
+    ORDER BY ov.sequence
+    LIMIT 1
+) latest ON true
+LEFT JOIN object_versions nul ON nul.bucket_id = $1 AND nul.key = $2
+                             AND nul.s3_version_id = 'null';
+
+-- name: store_version
+-- Adds the version ($3 sequence, $4 S3 id; $6 its "versions" row, null for a delete marker)
+-- to the key's history, or, for the null version, replaces the key's null version wherever it
+-- stood and retires its bytes ($11, as key_state saw it). An upsert, not a DELETE and an
+-- INSERT: in one statement those collide on the unique (bucket_id, key, s3_version_id).
+WITH retired AS (
+    UPDATE versions SET state = 'retired', touched_at = now() WHERE id = $11
+)
+INSERT INTO object_versions AS h (bucket_id, key, sequence, s3_version_id, delete_marker,
+                                  version_id, size, etag, last_modified, part_sizes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (bucket_id, key, s3_version_id) DO UPDATE
+SET sequence = excluded.sequence, delete_marker = excluded.delete_marker,
+    version_id = excluded.version_id, size = excluded.size, etag = excluded.etag,
+    last_modified = excluded.last_modified, part_sizes = excluded.part_sizes;
+
+-- name: remove_version
+-- Deletes the version $3 of a key for good; its bytes are retired (readers that opened them
+-- finish). No row when there is no such version.
+WITH removed AS (
+    DELETE FROM object_versions
+    WHERE bucket_id = $1 AND key = $2 AND s3_version_id = $3
+    RETURNING version_id
+), retired AS (
+    UPDATE versions SET state = 'retired', touched_at = now()
+    WHERE id IN (SELECT version_id FROM removed)
+)
+SELECT version_id FROM removed;
+
+-- name: refresh_listing
+-- Brings the key's "objects" row in step with its history, at the end of every commit that
+-- changed it: the latest version when it is an object; no row when it is a delete marker or
+-- the key has no version left.
+WITH latest AS (
+    SELECT * FROM object_versions ov WHERE ov.bucket_id = $1 AND ov.key = $2
+    ORDER BY ov.sequence
+    LIMIT 1
+), removed AS (
+    DELETE FROM objects o
+    WHERE o.bucket_id = $1 AND o.key = $2
+      AND NOT EXISTS (SELECT 1 FROM latest WHERE NOT latest.delete_marker)
+)
+INSERT INTO objects AS o (bucket_id, key, version_id, s3_version_id, size, etag,
+                          last_modified, part_sizes)
+SELECT bucket_id, key, version_id, s3_version_id, size, etag, last_modified, part_sizes
+FROM latest
+WHERE NOT delete_marker
+ON CONFLICT (bucket_id, key) DO UPDATE
+SET version_id = excluded.version_id, s3_version_id = excluded.s3_version_id,
+    size = excluded.size, etag = excluded.etag, last_modified = excluded.last_modified,
+    part_sizes = excluded.part_sizes
+WHERE o.version_id IS DISTINCT FROM excluded.version_id;
 
 -- name: delete_object
--- Deletes the key and retires its version, in one statement. The statement's snapshot is
--- taken before it waits for a writer holding the key's row: when that writer commits, the
--- DELETE follows the row to its new version, but a version created by the same commit is
--- invisible to this snapshot, so it could not be retired and would stay 'live' with nothing
--- pointing at it, forever. Hence the row is deleted only if its version is visible; when it
--- is not ("seen" but not "deleted"), nothing was changed and the caller runs the statement
--- again, with a snapshot that sees the writer's commit.
+-- DeleteObject in a bucket that never had versioning, in one statement: deletes the key and
+-- its null version, and retires its bytes. In a versioned bucket it changes nothing and
+-- answers the status (the caller adds a delete marker in a transaction instead); the bucket
+-- row and the key's lock as in lock_key_for_write. The statement's snapshot is taken before it
+-- waits for a writer holding the key's lock: when that writer commits, the DELETE follows the
+-- row to its new version, but a version created by the same commit is invisible to this
+-- snapshot, so it could not be retired and would stay 'live' with nothing pointing at it,
+-- forever. Hence the row is deleted only if its version is visible; when it is not ("seen"
+-- but not "deleted"), nothing was changed and the caller deletes in a transaction instead,
+-- whose statements see the writer's commit.
 -- Null bucket_id: no such bucket; a missing key is not an error.
 WITH bucket AS (
-    SELECT id FROM buckets WHERE name = $1
+    SELECT id, versioning FROM buckets WHERE name = $1 FOR KEY SHARE
+), unversioned AS (
+    -- the key's lock (see lock_key_for_write), taken before anything below is written
+    SELECT bucket.id
+    FROM bucket, LATERAL (SELECT pg_advisory_xact_lock(hashtextextended($2, bucket.id))) k
+    WHERE bucket.versioning IS NULL
 ), gone AS (
-    DELETE FROM objects o USING bucket
-    WHERE o.bucket_id = bucket.id AND o.key = $2
+    DELETE FROM objects o USING unversioned
+    WHERE o.bucket_id = unversioned.id AND o.key = $2
       AND EXISTS (SELECT 1 FROM versions v WHERE v.id = o.version_id)
     RETURNING o.version_id
+), history AS (
+    DELETE FROM object_versions h USING unversioned
+    WHERE h.bucket_id = unversioned.id AND h.key = $2
+      AND h.version_id IN (SELECT version_id FROM gone)
 ), retired AS (
     UPDATE versions SET state = 'retired', touched_at = now()
     WHERE id IN (SELECT version_id FROM gone)
 )
-SELECT (SELECT id FROM bucket) AS bucket_id,
-       EXISTS (SELECT 1 FROM objects o, bucket WHERE o.bucket_id = bucket.id AND o.key = $2)
-           AS seen,
+SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT versioning FROM bucket) AS versioning,
+       EXISTS (SELECT 1 FROM objects o, unversioned
+               WHERE o.bucket_id = unversioned.id AND o.key = $2) AS seen,
        EXISTS (SELECT 1 FROM gone) AS deleted;
 
 -- name: replace_object_tags
@@ -209,7 +310,8 @@ ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
 -- with it (list_objects_prefix), or unbounded above when there is no such string (this one).
 -- Listings show the storage class, kept with the metadata: one primary-key probe per listed
 -- object, which finds nothing for the usual STANDARD object.
-SELECT o.key, o.size, o.etag, o.last_modified, o.part_sizes, m.value AS storage_class
+SELECT o.key, o.s3_version_id, o.size, o.etag, o.last_modified, o.part_sizes,
+       m.value AS storage_class
 FROM objects o
 LEFT JOIN object_metadata m
        ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
@@ -218,12 +320,45 @@ ORDER BY o.key
 LIMIT $4;
 
 -- name: list_objects_prefix
-SELECT o.key, o.size, o.etag, o.last_modified, o.part_sizes, m.value AS storage_class
+SELECT o.key, o.s3_version_id, o.size, o.etag, o.last_modified, o.part_sizes,
+       m.value AS storage_class
 FROM objects o
 LEFT JOIN object_metadata m
        ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
 WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3 AND o.key < $4
 ORDER BY o.key
+LIMIT $5;
+
+-- name: list_versions
+-- A page of ListObjectVersions: the key range as in list_objects (this one unbounded above,
+-- list_versions_prefix bounded by $6), strictly after the cursor ($3, $4) in (key, sequence)
+-- order; $4 NULL stands after every version of the key $3 (post3.backend.VersionCursor).
+-- is_latest: the version is the first of its key (one probe of the primary key per row).
+SELECT v.key, v.sequence, v.s3_version_id, v.delete_marker, v.size, v.etag,
+       v.last_modified, m.value AS storage_class,
+       v.sequence = (SELECT l.sequence FROM object_versions l
+                     WHERE l.bucket_id = v.bucket_id AND l.key = v.key
+                     ORDER BY l.sequence LIMIT 1) AS is_latest
+FROM object_versions v
+LEFT JOIN object_metadata m
+       ON m.version_id = v.version_id AND m.name = 'x-amz-storage-class'
+WHERE v.bucket_id = $1 AND v.key >= $2 AND v.key >= $3
+  AND CASE WHEN $4::text IS NULL THEN v.key > $3 ELSE (v.key, v.sequence) > ($3, $4) END
+ORDER BY v.key, v.sequence
+LIMIT $5;
+
+-- name: list_versions_prefix
+SELECT v.key, v.sequence, v.s3_version_id, v.delete_marker, v.size, v.etag,
+       v.last_modified, m.value AS storage_class,
+       v.sequence = (SELECT l.sequence FROM object_versions l
+                     WHERE l.bucket_id = v.bucket_id AND l.key = v.key
+                     ORDER BY l.sequence LIMIT 1) AS is_latest
+FROM object_versions v
+LEFT JOIN object_metadata m
+       ON m.version_id = v.version_id AND m.name = 'x-amz-storage-class'
+WHERE v.bucket_id = $1 AND v.key >= $2 AND v.key >= $3 AND v.key < $6
+  AND CASE WHEN $4::text IS NULL THEN v.key > $3 ELSE (v.key, v.sequence) > ($3, $4) END
+ORDER BY v.key, v.sequence
 LIMIT $5;
 
 -- name: create_upload
@@ -362,29 +497,42 @@ SET secret = EXCLUDED.secret, name = EXCLUDED.name, admin = EXCLUDED.admin,
 DELETE FROM api_keys WHERE access_key_id = $1;
 
 -- name: put_object_at_once
--- PutObject without a write condition in one statement, one round trip instead of five: the
--- version ($11: its single block, or null for an empty body; or $12: a staged version finished
--- here), its metadata and tags, and the key pointed at it. One statement is atomic by itself.
--- The key moves by compare-and-swap: the object row is updated only if it still points at
--- the version this statement's snapshot saw ("seen"), and that version is retired. When a
--- concurrent writer got there first (the row changed, or a new row appeared), the swap does
--- not match, the INSERT meets the existing key and fails with a unique violation: nothing of
--- this statement remains, and the caller commits in a transaction under the row lock instead.
--- Null bucket_id: no such bucket; null id with a bucket: the staged version vanished.
+-- PutObject without a write condition in a bucket that never had versioning, in one
+-- statement, one round trip instead of the transaction's seven: the version ($11: its single
+-- block, or null for an empty body; or $12: a staged version finished here), its metadata and
+-- tags, the key's null version ($13: its sequence) and the key pointed at it. One statement
+-- is atomic by itself. In a versioned bucket it changes nothing and answers the status: the
+-- caller commits in a transaction (lock_key_for_write). The bucket row and the key's lock are
+-- taken as there, so the status cannot change under this commit and commits of the key
+-- serialize; but this statement's snapshot predates the wait for the lock, so what it saw
+-- may be stale once it holds it. An unversioned key has one version, the null one, and an
+-- "objects" row exactly when it has it. The key moves by compare-and-swap: the object row is updated only if it still points at
+-- the version this statement's snapshot saw ("seen"), and that version is retired and the
+-- null version's row updated with it. When a concurrent writer got there first (the row
+-- changed, or a new row appeared), the swap does not match, the INSERT meets the existing
+-- key and fails with a unique violation: nothing of this statement remains, and the caller
+-- commits in a transaction instead, which sees the other writer's commit.
+-- Null bucket_id: no such bucket; null id with no versioning: the staged version vanished.
 WITH bucket AS (
-    SELECT id FROM buckets WHERE name = $1
+    SELECT id, versioning FROM buckets WHERE name = $1 FOR KEY SHARE
+), unversioned AS (
+    -- the key's lock (see lock_key_for_write), taken before anything below is written
+    SELECT bucket.id
+    FROM bucket, LATERAL (SELECT pg_advisory_xact_lock(hashtextextended($2, bucket.id))) k
+    WHERE bucket.versioning IS NULL
 ), seen AS (
-    SELECT o.version_id FROM objects o, bucket WHERE o.bucket_id = bucket.id AND o.key = $2
+    SELECT o.version_id FROM objects o, unversioned
+    WHERE o.bucket_id = unversioned.id AND o.key = $2
 ), created AS (
     INSERT INTO versions (bucket_id, state, size, etag, last_modified, part_sizes)
-    SELECT id, 'live', $3, $4, $5, $6 FROM bucket WHERE $12::bigint IS NULL
+    SELECT id, 'live', $3, $4, $5, $6 FROM unversioned WHERE $12::bigint IS NULL
     RETURNING id
 ), finished AS (
     UPDATE versions
     SET state = 'live', size = $3, etag = $4, last_modified = $5, part_sizes = $6
-    FROM bucket
+    FROM unversioned
     WHERE versions.id = $12::bigint AND versions.state = 'writing'
-      AND versions.bucket_id = bucket.id
+      AND versions.bucket_id = unversioned.id
     RETURNING versions.id
 ), version AS (
     SELECT id FROM created UNION ALL SELECT id FROM finished
@@ -403,25 +551,41 @@ WITH bucket AS (
     UPDATE objects o
     SET version_id = (SELECT id FROM version), size = $3, etag = $4, last_modified = $5,
         part_sizes = $6
-    WHERE o.bucket_id = (SELECT id FROM bucket) AND o.key = $2
+    WHERE o.bucket_id = (SELECT id FROM unversioned) AND o.key = $2
       AND o.version_id = (SELECT version_id FROM seen)
       AND EXISTS (SELECT 1 FROM version)
     RETURNING o.version_id
 ), inserted AS (
-    INSERT INTO objects (bucket_id, key, version_id, size, etag, last_modified, part_sizes)
-    SELECT bucket.id, $2, version.id, $3, $4, $5, $6
-    FROM bucket, version
+    INSERT INTO objects (bucket_id, key, version_id, s3_version_id, size, etag, last_modified,
+                         part_sizes)
+    SELECT unversioned.id, $2, version.id, 'null', $3, $4, $5, $6
+    FROM unversioned, version
+    WHERE NOT EXISTS (SELECT 1 FROM swapped)
+), history_swapped AS (
+    UPDATE object_versions h
+    SET sequence = $13, version_id = swapped.version_id, size = $3, etag = $4,
+        last_modified = $5, part_sizes = $6
+    FROM swapped
+    WHERE h.bucket_id = (SELECT id FROM unversioned) AND h.key = $2
+      AND h.s3_version_id = 'null'
+), history_inserted AS (
+    INSERT INTO object_versions (bucket_id, key, sequence, s3_version_id, delete_marker,
+                                 version_id, size, etag, last_modified, part_sizes)
+    SELECT unversioned.id, $2, $13, 'null', false, version.id, $3, $4, $5, $6
+    FROM unversioned, version
     WHERE NOT EXISTS (SELECT 1 FROM swapped)
 ), retired AS (
     UPDATE versions SET state = 'retired', touched_at = now()
     WHERE id = (SELECT version_id FROM seen) AND EXISTS (SELECT 1 FROM swapped)
 )
-SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT id FROM version) AS id;
+SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT versioning FROM bucket) AS versioning,
+       (SELECT id FROM version) AS id;
 
 -- name: find_orphaned_versions
--- ``post3 postgres check``: live versions that no object and no multipart part points at. A
--- version becomes live in the same commit that points something at it, so these are leaks
--- (no reader can reach them, and the clean-up only collects writing and retired versions).
+-- ``post3 postgres check``: live versions that no version of a key and no multipart part
+-- points at. A version becomes live in the same commit that points something at it, so these
+-- are leaks (no reader can reach them, and the clean-up only collects writing and retired
+-- versions).
 SELECT count(*) AS versions, coalesce(sum(b.blocks), 0)::bigint AS blocks,
        coalesce(sum(b.bytes), 0)::bigint AS bytes
 FROM versions v
@@ -429,7 +593,7 @@ CROSS JOIN LATERAL (
     SELECT count(*) AS blocks, sum(length(data)) AS bytes FROM blocks WHERE version_id = v.id
 ) b
 WHERE v.state = 'live'
-  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM object_versions h WHERE h.version_id = v.id)
   AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
 
 -- name: find_unreferenced_blocks
@@ -445,9 +609,35 @@ WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = b.version_id);
 -- clean-up.
 DELETE FROM versions v
 WHERE v.state = 'live'
-  AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.version_id = v.id)
+  AND NOT EXISTS (SELECT 1 FROM object_versions h WHERE h.version_id = v.id)
   AND NOT EXISTS (SELECT 1 FROM multipart_parts p WHERE p.version_id = v.id);
 
 -- name: remove_unreferenced_blocks
 DELETE FROM blocks b
 WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.id = b.version_id);
+
+-- name: find_stale_listings
+-- ``post3 postgres check``: keys whose "objects" row (what ListObjects reads) is not their
+-- latest version: a row for a key whose latest version is a delete marker or that has no
+-- version, a row naming another version, or no row for a key whose latest version is an
+-- object. Every commit keeps the two in step, so these are defects: a listing shows a
+-- deleted object, the wrong version, or hides one.
+WITH latest AS (
+    SELECT DISTINCT ON (bucket_id, key) bucket_id, key, version_id, s3_version_id,
+           delete_marker
+    FROM object_versions
+    ORDER BY bucket_id, key, sequence
+), stale AS (
+    SELECT o.bucket_id, o.key
+    FROM objects o
+    LEFT JOIN latest l ON l.bucket_id = o.bucket_id AND l.key = o.key
+    WHERE (l.version_id, l.s3_version_id) IS DISTINCT FROM (o.version_id, o.s3_version_id)
+    UNION
+    SELECT l.bucket_id, l.key
+    FROM latest l
+    WHERE NOT l.delete_marker
+      AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.bucket_id = l.bucket_id AND o.key = l.key)
+)
+SELECT b.name AS bucket, s.key
+FROM stale s JOIN buckets b ON b.id = s.bucket_id
+ORDER BY b.name, s.key;

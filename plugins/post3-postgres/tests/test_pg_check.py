@@ -104,3 +104,69 @@ async def test_check_refuses_an_unmigrated_database(new_postgres_database) -> No
     result = await asyncio.to_thread(post3, "postgres", "check", "-o", f"dsn={dsn}")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "migrat" in result.stderr
+
+
+async def test_check_knows_versioned_buckets_and_rebuilds_stale_listings(
+    new_postgres_database,
+) -> None:
+    from post3.backend import ENABLED, SUSPENDED
+    from post3.testing import payload
+    from post3.versioning import new_version
+
+    dsn = await new_postgres_database(migrated=True)
+    backend = PostgresBackend(dsn, retired_grace=3600)
+    await backend.open()
+    try:
+        await backend.create_bucket("versioned")
+        await put_bytes(backend, "versioned", "k", b"null before")
+        await backend.put_bucket_versioning("versioned", ENABLED)
+        for body in (b"one", b"two"):
+            await backend.put_object("versioned", "k", payload(body), attributes=attrs(),
+                                     version=new_version())
+        await backend.delete_object("versioned", "gone", marker=new_version())
+        await put_bytes(backend, "versioned", "hidden", b"x")
+        await backend.delete_object("versioned", "hidden", marker=new_version())
+        await backend.put_bucket_versioning("versioned", SUSPENDED)
+        await put_bytes(backend, "versioned", "s", b"suspended null")
+
+        # noncurrent versions and delete markers are neither orphans nor stale
+        healthy = await asyncio.to_thread(post3, "postgres", "check", "-o", f"dsn={dsn}")
+        assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+        assert "stale listings: 0 key(s)" in healthy.stdout
+
+        # a listing row lost, one left behind a delete marker, one naming an old version
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute("DELETE FROM objects WHERE key = 's'")
+            old = await connection.fetchrow(
+                "SELECT version_id, s3_version_id FROM object_versions WHERE key = 'k'"
+                " ORDER BY sequence DESC LIMIT 1")
+            await connection.execute(
+                "UPDATE objects SET version_id = $1, s3_version_id = $2 WHERE key = 'k'",
+                old["version_id"], old["s3_version_id"])
+            await connection.execute(
+                "INSERT INTO objects (bucket_id, key, version_id, s3_version_id, size, etag,"
+                " last_modified) SELECT bucket_id, key, version_id, s3_version_id, size, etag,"
+                " last_modified FROM object_versions WHERE key = 'hidden' AND NOT delete_marker")
+        finally:
+            await connection.close()
+        assert sorted(e.key for e in await backend.list_objects_page("versioned")) == [
+            "hidden", "k"]
+        found = await asyncio.to_thread(post3, "postgres", "check", "-o", f"dsn={dsn}")
+        assert found.returncode == 1, found.stdout + found.stderr
+        assert "stale listings: 3 key(s)" in found.stdout
+        assert "orphaned versions: 0" in found.stdout
+
+        repaired = await asyncio.to_thread(
+            post3, "postgres", "check", "--repair", "-o", f"dsn={dsn}")
+        assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+        assert "rebuilt 3 stale listing(s)" in repaired.stdout
+        listed = {e.key: e.version_id for e in await backend.list_objects_page("versioned")}
+        versions = {(v.key, v.is_latest): v.version_id
+                    for v in await backend.list_object_versions_page("versioned")}
+        assert listed == {"k": versions["k", True], "s": "null"}
+        assert await read_object(backend, "versioned", "k") == b"two"
+        again = await asyncio.to_thread(post3, "postgres", "check", "-o", f"dsn={dsn}")
+        assert again.returncode == 0, again.stdout + again.stderr
+    finally:
+        await backend.close()

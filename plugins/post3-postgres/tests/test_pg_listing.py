@@ -25,9 +25,10 @@ async def fill(sql: asyncpg.Connection, bucket_id: int, count: int, prefix: str)
             SELECT $1, 'live', 1, 'etag', now() FROM generate_series(1, $2)
             RETURNING id
         )
-        INSERT INTO objects (bucket_id, key, version_id, size, etag, last_modified)
-        SELECT $1, $3 || lpad(row_number() OVER (ORDER BY id)::text, 6, '0'), id, 1, 'etag',
-               now()
+        INSERT INTO objects (bucket_id, key, version_id, s3_version_id, size, etag,
+                             last_modified)
+        SELECT $1, $3 || lpad(row_number() OVER (ORDER BY id)::text, 6, '0'), id, 'null', 1,
+               'etag', now()
         FROM v
         """,
         bucket_id, count, prefix,
@@ -101,3 +102,50 @@ def test_prefix_successor() -> None:
     assert prefix_successor("a\U0010ffff") == "b"
     assert prefix_successor("\U0010ffff") is None
     assert prefix_successor("\ud7ff") == "\ue000"
+
+
+@pytest.mark.slow
+async def test_noncurrent_versions_do_not_cost_listings(
+    postgres_backend, empty_postgres_database
+) -> None:
+    """ListObjects reads only the latest versions however many noncurrent versions the keys
+    have; a ListObjectVersions page reads about a page."""
+    await postgres_backend.create_bucket("history")
+    sql = await asyncpg.connect(empty_postgres_database)
+    try:
+        bucket_id = await sql.fetchval("SELECT id FROM buckets WHERE name = 'history'")
+        await fill(sql, bucket_id, 2_000, "k/")
+        # each object its key's latest version, and 26 older delete markers per key
+        await sql.execute(
+            """
+            INSERT INTO object_versions (bucket_id, key, sequence, s3_version_id,
+                                         delete_marker, version_id, size, etag, last_modified)
+            SELECT o.bucket_id, o.key, s.sequence, s.sequence, s.n > 0,
+                   CASE WHEN s.n = 0 THEN o.version_id END, 0, '', now()
+            FROM objects o, LATERAL (
+                SELECT n, lpad(to_hex(n), 32, '0') AS sequence FROM generate_series(0, 26) n
+            ) s
+            WHERE o.bucket_id = $1
+            """,
+            bucket_id,
+        )
+        await sql.execute("ANALYZE objects; ANALYZE object_versions")
+        for args in [("list_objects", bucket_id, "", "", 1000),
+                     ("list_objects", bucket_id, "k/001500", "", 1000)]:
+            plan = await explain(sql, *args)
+            assert rows_read(plan) <= 2 * 1000 + 2, (args, plan)
+        for args in [("list_versions", bucket_id, "", "", "", 1000),
+                     ("list_versions", bucket_id, "", "k/000700", None, 1000),
+                     ("list_versions_prefix", bucket_id, "k/", "", "", 1000,
+                      prefix_successor("k/"))]:
+            plan = await explain(sql, *args)
+            # each listed version also probes its key's first version (is_latest)
+            assert rows_read(plan) <= 3 * 1000 + 30, (args, plan)
+    finally:
+        await sql.close()
+    page = await postgres_backend.list_object_versions_page("history", limit=27)
+    assert [(e.key, e.delete_marker, e.is_latest) for e in page[:2]] == [
+        ("k/000001", False, True), ("k/000001", True, False)]
+    assert page[-1].key == "k/000001"
+    assert [e.key for e in await postgres_backend.list_objects_page("history", limit=2)] == [
+        "k/000001", "k/000002"]

@@ -36,8 +36,8 @@ async def run_sql(dsn: str, statement: str, *args: object) -> None:
 async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
     dsn = await new_postgres_database()
     backend = PostgresBackend(dsn)
-    pending = (r"needs 3 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs\)"
-               r".*migrate")
+    pending = (r"needs 4 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs, "
+               r"0004_object_versions\).*migrate")
     with pytest.raises(BackendError, match=pending):
         await backend.open()
 
@@ -104,11 +104,17 @@ async def test_database_newer_than_the_code_is_refused(new_postgres_database) ->
         dsn,
         "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')",
     )
-    with pytest.raises(BackendError, match="9999_future.*newer than the code"):
+    with pytest.raises(BackendError, match="written by a newer post3-postgres.*9999_future"
+                                           ".*upgrade post3-postgres"):
         await PostgresBackend(dsn).open()
+    with pytest.raises(BackendError, match="written by a newer post3-postgres"):
+        await PostgresBackend(dsn, auto_migrate=True).open()
     result = await asyncio.to_thread(CliRunner().invoke, postgres, ["status", "-o", f"dsn={dsn}"])
     assert result.exit_code == 2
-    assert "newer than the code" in result.output
+    assert "written by a newer post3-postgres" in result.output
+    result = await asyncio.to_thread(CliRunner().invoke, postgres, ["migrate", "-o", f"dsn={dsn}"])
+    assert result.exit_code == 1
+    assert "written by a newer post3-postgres" in result.output
 
 
 async def test_unreachable_server_is_one_clear_line() -> None:
@@ -161,3 +167,40 @@ async def _drop_database(server: str, dsn: str) -> None:
     from post3_postgres.testing import drop_database
 
     await drop_database(server, dsn.rpartition("/")[2])
+
+
+async def test_0004_makes_every_object_of_a_0003_database_its_null_version(
+    new_postgres_database,
+) -> None:
+    from post3.versioning import new_version
+
+    dsn = await new_postgres_database()
+    connection = await asyncpg.connect(dsn)
+    try:
+        assert [m.label for m in await migrate(connection, until=3)][-1] == "0003_bucket_configs"
+        await connection.execute("""
+            INSERT INTO buckets (name, created) VALUES ('a', now()), ('b', now());
+            INSERT INTO versions (bucket_id, state, size, etag, last_modified)
+            SELECT id, 'live', 1, 'e', now() FROM buckets, generate_series(1, 2);
+            INSERT INTO versions (bucket_id, state, size, etag, last_modified)
+            SELECT id, 'retired', 1, 'e', now() FROM buckets WHERE name = 'a';
+            INSERT INTO objects (bucket_id, key, version_id, size, etag, last_modified)
+            SELECT bucket_id, 'key-' || id, id, 1, 'e', now() FROM versions
+            WHERE state = 'live';
+        """)
+        assert [m.label for m in await migrate(connection)] == ["0004_object_versions"]
+        rows = await connection.fetch(
+            "SELECT h.*, o.s3_version_id AS listed_id FROM object_versions h"
+            " JOIN objects o USING (bucket_id, key) ORDER BY key")
+        statuses = await connection.fetch("SELECT versioning FROM buckets")
+    finally:
+        await connection.close()
+    assert len(rows) == 4  # the retired version is nobody's version
+    newest_possible = new_version().sequence
+    for row in rows:
+        assert (row["s3_version_id"], row["listed_id"], row["delete_marker"]) == (
+            "null", "null", False)
+        assert row["version_id"] == int(row["key"].removeprefix("key-"))
+        # older than any write to come
+        assert len(row["sequence"]) == 32 and row["sequence"] > newest_possible
+    assert [row["versioning"] for row in statuses] == [None, None]
