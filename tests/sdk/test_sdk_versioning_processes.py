@@ -61,7 +61,8 @@ def test_concurrent_writes_each_keep_a_version(clients, versioned):  # noqa: F81
     listed = versions_of(clients[0], versioned, "busy")
     assert sorted(v["VersionId"] for v in listed) == sorted(written.values())
     assert [v["IsLatest"] for v in listed].count(True) == 1
-    assert listed[0]["IsLatest"]
+    assert listed[0]["IsLatest"], [(v["VersionId"], v["IsLatest"], str(v["LastModified"]))
+                                   for v in listed]
     for writer, version_id in written.items():
         client = clients[(writer + 1) % len(clients)]
         got = client.get_object(Bucket=versioned, Key="busy", VersionId=version_id)
