@@ -46,7 +46,10 @@ def md5(data: bytes) -> str:
 def test_concurrent_writes_each_keep_a_version(clients, versioned):  # noqa: F811
     """N unconditional PUTs of one key over both servers: N versions with N distinct ids,
     every one readable by id from either server with its writer's bytes; exactly one is the
-    latest, and it is what a plain GET returns on both servers."""
+    latest, it is listed first (ListObjectVersions lists a key's versions newest first, the
+    latest with ``IsLatest``), and it is what a plain GET returns on both servers. Which of
+    the racing writes wins is not S3's to say ("the request with the latest timestamp wins");
+    that the listing, ``IsLatest`` and GET agree on it is."""
     written: dict[int, str] = {}
 
     def attempt(client, writer):
