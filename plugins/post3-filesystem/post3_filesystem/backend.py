@@ -271,13 +271,20 @@ class FilesystemBackend(JobLocks, MultipartUploads):
             found: list[ListEntry] = []
             if limit <= 0:
                 return found
-            for _key, file_path in layout.walk(
+            for key, file_path, memo in layout.walk(
                 os.path.join(path, "objects"), prefix, start_after, self._dirs
             ):
-                header = versions.read_header(file_path)
-                if header is None or header.get("delete_marker"):
-                    continue  # deleted while we walked, or deleted behind a marker
-                found.append(records.list_entry(header))
+                entry = None if memo is None else memo.get(key)
+                if entry is None:
+                    header = versions.read_header(file_path)
+                    if header is None:
+                        continue  # deleted while we walked
+                    entry = records.list_entry(header)
+                    if memo is not None:
+                        self._dirs.remember(memo, entry.key, entry)
+                if entry.delete_marker:
+                    continue  # deleted behind a marker
+                found.append(entry)
                 if len(found) >= limit:
                     break
             return found
@@ -311,8 +318,8 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                         and not add(after.key):
                     return page
             # every key with a version has its latest at o<f>: walking objects/ finds them all
-            for key, _ in layout.walk(os.path.join(path, "objects"), prefix, start_after,
-                                      self._dirs):
+            for key, _, _ in layout.walk(os.path.join(path, "objects"), prefix,
+                                         start_after, self._dirs):
                 if not add(key):
                     break
             return page

@@ -123,7 +123,8 @@ async def test_pages_of_a_kept_listing_match_sorted_keys(backend, bucket):
 
 
 @pytest.mark.slow
-async def test_pages_of_a_flat_bucket_do_not_read_its_directory_again(tmp_path, scandir_calls):
+async def test_pages_of_a_flat_bucket_do_not_read_its_directory_again(tmp_path, scandir_calls,
+                                                                    monkeypatch):
     backend = FilesystemBackend(root=str(tmp_path / "data"), fsync=False)
     await backend.open()
     try:
@@ -138,9 +139,20 @@ async def test_pages_of_a_flat_bucket_do_not_read_its_directory_again(tmp_path, 
             start = page[-1].key
         assert seen == keys
         scandir_calls.clear()
+        opened = []
+        real_open = os.open
+
+        def counting_open(path, *args, **kwargs):
+            opened.append(path)
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", counting_open)
         page = await backend.list_objects_page("flat", start_after="obj-01499", limit=2)
+        monkeypatch.undo()
         assert [o.key for o in page] == ["obj-01500", "obj-01501"]
+        assert [o.size for o in page] == [1, 1]
         assert scandir_calls == []  # the sorted names were kept: a stat, then a bisection
+        assert opened == []  # and what the first walk read of each record
     finally:
         await backend.close()
         remove_tree(backend.root)
@@ -182,7 +194,7 @@ async def test_a_kept_listing_shows_every_change_at_once(tmp_path):
 
 
 def test_kept_listings_stay_under_their_bound(tmp_path):
-    dirs = SortedDirs(max_names=10)
+    dirs = SortedDirs(max_bytes=10 * SortedDirs.NAME_BYTES)
     for d in range(4):
         path = tmp_path / f"d{d}"
         path.mkdir()
@@ -190,5 +202,10 @@ def test_kept_listings_stay_under_their_bound(tmp_path):
             (path / f"ok{i}").touch()
     settle()
     for d in range(4):
-        assert dirs.names(str(tmp_path / f"d{d}")) == [f"ok{i}" for i in range(4)]
-    assert dirs.held <= 10
+        listing = dirs.listing(str(tmp_path / f"d{d}"))
+        assert listing.names == [f"ok{i}" for i in range(4)]
+        assert listing.memo is not None  # kept, evicting the oldest
+        assert dirs.held <= dirs.max_bytes
+    dirs.remember(listing.memo, "k", "v")  # a memo entry does not fit, and evicts nothing
+    assert listing.memo == {}
+    assert dirs.listing(str(tmp_path / "d3")) is listing
