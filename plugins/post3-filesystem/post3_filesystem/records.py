@@ -67,7 +67,7 @@ def read(fd: int) -> tuple[dict[str, Any], int]:
         raw = tail[len(tail) - _TRAILER.size - length: len(tail) - _TRAILER.size]
     else:
         raw = os.pread(fd, length, data_size)
-    header = json.loads(raw)
+    header = json.loads(raw.decode())  # a str skips json's detection of the encoding
     if header.get("size") != data_size:
         raise CorruptRecord("A stored object is damaged (size mismatch)")
     return header, data_size
