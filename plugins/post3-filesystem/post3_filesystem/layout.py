@@ -199,7 +199,10 @@ class SortedDirs:
     read, even in the same clock tick as the one before it, always shows as another ctime. A
     memo entry is read after its listing's stamp was checked, so it is at least as new as the
     listing; if the directory changed meanwhile, the listing is never used again. A directory
-    that changes all the time is read afresh each time, as before.
+    that changes all the time is read afresh each time, as before. This takes the data root's
+    ctimes from this host's clock, as any local filesystem does (several processes sharing one
+    root on one host, as ``--workers`` does, are covered; hosts sharing a network filesystem
+    with skewed clocks are not).
     """
 
     #: How old a directory's last change must be for its listing to be kept: far more than

@@ -35,7 +35,12 @@ versioning and unmarked, is format 2 without versions (records without version f
 null versions), so opening it only writes the marker. A root marked with a newer format
 than :data:`FORMAT` is refused: this release would misread it.
 
-Blocking system calls run in this backend's thread pool, never on the event loop.
+Blocking system calls run in this backend's thread pool, never on the event loop. A trip
+through the pool costs the event loop more than a small write's system calls, so a PUT whose
+body arrives whole within :data:`WRITE_BLOCK` takes one: temporary file, bytes, header,
+fsync, then the commit under its locks, which is also where the bucket is checked (a PUT into
+a missing bucket is answered once its body is read). A longer body takes one trip to create
+its temporary file (checking the bucket first), one per block written and one to commit.
 """
 
 from __future__ import annotations
