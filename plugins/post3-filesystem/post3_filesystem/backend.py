@@ -274,14 +274,15 @@ class FilesystemBackend(JobLocks, MultipartUploads):
             for key, file_path, memo in layout.walk(
                 os.path.join(path, "objects"), prefix, start_after, self._dirs
             ):
-                entry = None if memo is None else memo.get(key)
-                if entry is None:
+                fields = None if memo is None else memo.get(key)
+                if fields is None:
                     header = versions.read_header(file_path)
                     if header is None:
                         continue  # deleted while we walked
-                    entry = records.list_entry(header)
+                    fields = records.list_fields(header)
                     if memo is not None:
-                        self._dirs.remember(memo, entry.key, entry)
+                        self._dirs.remember(memo, key, fields)
+                entry = ListEntry(key, *fields)
                 if entry.delete_marker:
                     continue  # deleted behind a marker
                 found.append(entry)

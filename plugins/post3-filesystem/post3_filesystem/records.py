@@ -124,11 +124,22 @@ def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> O
 def list_entry(header: dict[str, Any], is_latest: bool = True) -> ListEntry:
     """The record as a listing shows it: :func:`object_info` without decoding the metadata
     (a listing reads a header per key, so this is on its path once per key)."""
+    return ListEntry(header["key"], *list_fields(header), is_latest=is_latest)
+
+
+#: ListEntry's fields after the key: size, etag, last modified, storage class, version id,
+#: delete marker, sequence.
+ListFields = tuple[int, str, dt.datetime, str, str, bool, str]
+
+
+def list_fields(header: dict[str, Any]) -> ListFields:
+    """:class:`ListEntry`'s fields after the key, as a tuple: what a kept listing remembers
+    of a record (a tuple of strings, numbers and a time is left alone by the cyclic garbage
+    collector, where 100,000 dataclass objects would be walked by every full collection)."""
     version_id, sequence = identity(header)
-    return ListEntry(header["key"], header["size"], header["etag"],
-                     parse_time(header["last_modified"]),
-                     storage_class_from_pairs(header["metadata"]), version_id,
-                     header.get("delete_marker", False), sequence, is_latest)
+    return (header["size"], header["etag"], parse_time(header["last_modified"]),
+            storage_class_from_pairs(header["metadata"]), version_id,
+            header.get("delete_marker", False), sequence)
 
 
 def part_header(part: PartInfo) -> dict[str, Any]:
