@@ -80,11 +80,12 @@ T = TypeVar("T")
 
 #: Writes are handed to a thread once this much body has arrived.
 WRITE_BLOCK = 1 << 20
-#: Threads of the pool. Small writes spend most of their time waiting in ``fsync``, and the
-#: filesystem's journal makes the fsyncs waiting at once durable together, so more waiting
-#: threads are more writes per journal commit (ext4 on this project's 2-core machine: 2,800
-#: create-fsync-rename-fsync/s with 6 threads, 4,400 with 16, 5,700 with 32).
-THREADS = 32
+#: Threads of the pool. More would let more small writes wait in ``fsync`` together (the
+#: journal makes the fsyncs waiting at once durable in one commit: 2,800 create-fsync-rename-
+#: fsync/s with 6 threads, 4,400 with 16 on this project's 2-core machine), but every request
+#: handed to a sleeping thread wakes it and contends for the GIL with the event loop: with 32,
+#: 4 KiB GETs at 16 clients fell to 0.78x while PUTs gained 1.08x (benchmarks/README.md).
+THREADS = min(32, (os.cpu_count() or 1) + 4)
 #: Key lock stripes: bounded lock files, rare false sharing between keys.
 KEY_STRIPES = 256
 #: Keys up to 1024 bytes can need about 3.1 KB of path below a bucket (escapes, type
