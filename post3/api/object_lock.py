@@ -72,9 +72,10 @@ async def write_lock(s3: S3Request, asked: ObjectLock | None, *,
     config = await bucket_lock(s3)
     if asked is None:
         return ObjectLock() if config is None else config.default_lock(utcnow())
-    if config is None and await bucket_lock(s3, fresh=True) is None:
-        raise errors.InvalidRequest(MISSING)
-    config = config or object_lock.Configuration()
+    if config is None:
+        config = await bucket_lock(s3, fresh=True)
+        if config is None:
+            raise errors.InvalidRequest(MISSING)
     if asked.mode is None:
         return replace(config.default_lock(utcnow()), legal_hold=asked.legal_hold)
     if require_checksum:
