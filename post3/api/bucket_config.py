@@ -19,7 +19,6 @@ _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
     "GetBucketPolicy": errors.NoSuchBucketPolicy,
     "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
     "GetBucketEncryption": errors.ServerSideEncryptionConfigurationNotFoundError,
-    "GetObjectLockConfiguration": errors.ObjectLockConfigurationNotFoundError,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
     "GetBucketReplication": errors.ReplicationConfigurationNotFoundError,
     "GetBucketOwnershipControls": errors.OwnershipControlsNotFoundError,
