@@ -1,4 +1,5 @@
-"""ACLs: post3 keeps no ACLs, so every resource has its owner's FULL_CONTROL and nothing else.
+"""ACLs: post3 keeps no ACLs, so every resource has its owner's FULL_CONTROL and nothing else
+(the owner of a bucket, :mod:`post3.api.owners`, owns its objects too).
 
 Clients ask anyway (s3cmd reads ``?acl`` for every ``info``, and sets ``private``), so reads
 answer that policy and writes accept exactly that policy; a grant post3 cannot honour is
@@ -11,9 +12,11 @@ from aiohttp import web
 
 from post3 import errors, xml
 from post3.api.body import read_xml_body
+from post3.api.owners import bucket_owner
 from post3.api.request import S3Request
-from post3.api.responses import OWNER, xml_response
+from post3.api.responses import xml_response
 from post3.api.versioning import head_version, requested_version
+from post3.principals import ROOT, Principal
 
 _CANNED_OK = {"private", "bucket-owner-full-control", "bucket-owner-read"}
 #: Every canned ACL S3 knows; any other ``x-amz-acl`` value is the client's mistake.
@@ -23,24 +26,23 @@ _GRANT_HEADERS = ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp
                   "x-amz-grant-write-acp", "x-amz-grant-full-control")
 
 
-def owner_policy() -> bytes:
-    grantee = ("Grantee", OWNER, {"xmlns:xsi": xml.XSI, "xsi:type": "CanonicalUser"})
+def owner_policy(owner: Principal) -> bytes:
+    grantee = ("Grantee", owner.owner_xml(), {"xmlns:xsi": xml.XSI, "xsi:type": "CanonicalUser"})
     return xml.render("AccessControlPolicy", [
-        ("Owner", OWNER),
+        ("Owner", owner.owner_xml()),
         ("AccessControlList", [("Grant", [grantee, ("Permission", "FULL_CONTROL")])]),
     ])
 
 
-async def _check_exists(s3: S3Request) -> None:
+async def _owner_of_target(s3: S3Request) -> Principal:
+    """The owner of the bucket or object the request names (it must exist)."""
     if s3.key:
         await head_version(s3, s3.bucket, s3.key, requested_version(s3))
-    else:
-        await s3.backend.head_bucket(s3.bucket)
+    return await bucket_owner(s3)
 
 
 async def handle_get_acl(s3: S3Request) -> web.StreamResponse:
-    await _check_exists(s3)
-    return xml_response(owner_policy())
+    return xml_response(owner_policy(await _owner_of_target(s3)))
 
 
 def check_canned_acl(value: str | None) -> None:
@@ -54,7 +56,9 @@ def check_canned_acl(value: str | None) -> None:
 
 
 async def handle_put_acl(s3: S3Request) -> web.StreamResponse:
-    await _check_exists(s3)
+    owner = await _owner_of_target(s3)
+    # the id S3 showed before owners were recorded names the root user still
+    owner_ids = [owner.canonical_id, *(["post3"] if owner == ROOT else [])]
     check_canned_acl(s3.headers.get("x-amz-acl"))
     for header in _GRANT_HEADERS:
         if header in s3.headers:
@@ -68,7 +72,8 @@ async def handle_put_acl(s3: S3Request) -> web.StreamResponse:
         for grant in grants:
             permission = xml.child_text(grant, "Permission")
             grantee_ids = [xml.child_text(g, "ID") for g in xml.children(grant, "Grantee")]
-            if permission != "FULL_CONTROL" or grantee_ids != ["post3"]:
+            if permission != "FULL_CONTROL" or len(grantee_ids) != 1 \
+                    or grantee_ids[0] not in owner_ids:
                 raise errors.NotImplemented("post3 keeps no ACLs; only the owner's "
                                             "FULL_CONTROL grant can be set")
     return web.Response(status=200)
