@@ -189,7 +189,9 @@ def _principals(raw: object,
 def _aws_principal(value: str) -> str:
     if _ACCOUNT_ID.match(value):
         return f"arn:aws:iam::{value}:root"  # S3 stores an account id as this ARN
-    if value.startswith("arn:") and len(value.split(":", 5)) == 6:
+    parts = value.split(":", 5)
+    # arn:partition:service:region:account:resource; only region and account may be empty
+    if len(parts) == 6 and parts[0] == "arn" and all(parts[i] for i in (1, 2, 5)):
         return value
     raise PolicyError("Invalid principal in policy")
 

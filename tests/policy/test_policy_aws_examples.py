@@ -33,7 +33,8 @@ EXAMPLES = {
             "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": OBJECTS,
             "Condition": {"StringEquals": {"s3:x-amz-acl": ["public-read"]}}}),
         [
-            (request("s3:PutObject", "a.txt", ACCOUNT_1, ctx={"s3:x-amz-acl": "public-read"}), "Allow"),
+            (request("s3:PutObject", "a.txt", ACCOUNT_1, ctx={"s3:x-amz-acl": "public-read"}),
+             "Allow"),
             (request("s3:PutObjectAcl", "a.txt", ACCOUNT_2, ctx={"s3:x-amz-acl": "public-read"}),
              "Allow"),
             (request("s3:PutObject", "a.txt", ACCOUNT_1, ctx={"s3:x-amz-acl": "private"}), None),
@@ -97,8 +98,8 @@ EXAMPLES = {
             (request("s3:GetObject", "k"), "Allow"),  # Bool on an absent key is false
         ]),
     "a specific HTTP referer": (
-        document({"Sid": "Allow only GET requests originating from www.example.com and example.com.",
-                  "Effect": "Allow", "Principal": "*",
+        document({"Sid": "Allow only GET requests originating from www.example.com and "
+                         "example.com.", "Effect": "Allow", "Principal": "*",
                   "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": OBJECTS,
                   "Condition": {"StringLike": {"aws:Referer": ["http://www.example.com/*",
                                                                "http://example.com/*"]}}}),
