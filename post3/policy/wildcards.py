@@ -1,10 +1,11 @@
 """Wildcard patterns as the policy language writes them: ``*`` is any run of characters
 (``/`` and ``:`` included), ``?`` is exactly one character, everything else is literal.
 
-A pattern is matched by tracking every position it could be at (a small NFA), never by a regular
-expression: a bucket's owner writes the policy, and a pattern such as ``a*a*a*a*a*b`` must not
-cost exponential backtracking against a long key on every request. The cost here is at most
-len(pattern) x len(text).
+Matching never uses a regular expression: a bucket's owner writes the policy, and a pattern
+such as ``a*a*a*a*a*b`` must not cost exponential backtracking against a long key on every
+request. Between two stars a pattern is a run of fixed length; each run is looked for at its
+leftmost place after the previous one (which is always the best place for it), so no position of
+the text is tried by more than one run: the cost is at most len(text) x the longest run.
 
 A Pattern is a tuple of parts, not a string, so that text substituted for a policy variable
 (``${aws:username}``) stays literal: a user named ``*`` must not become a wildcard.
@@ -12,7 +13,6 @@ A Pattern is a tuple of parts, not a string, so that text substituted for a poli
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -58,12 +58,30 @@ class Pattern:
         return Pattern(tuple(p.lower() if isinstance(p, str) else p for p in self.parts))
 
     def matches(self, text: str) -> bool:
-        return len(self.parts) in self._positions_after(text)
+        runs = self._runs()
+        if len(runs) == 1:
+            return len(text) == len(runs[0]) and _run_at(runs[0], text, 0)
+        first, *middle, last = runs
+        start, end = len(first), len(text) - len(last)
+        if end < start or not (_run_at(first, text, 0) and _run_at(last, text, end)):
+            return False
+        for run in middle:
+            found = _find(run, text, start, end)
+            if found < 0:
+                return False
+            start = found + len(run)
+        return True
 
     def matches_something_starting(self, prefix: str) -> bool:
-        """Whether some string that begins with ``prefix`` matches: any position still alive
-        after ``prefix`` can be completed (literals by themselves, wildcards by anything)."""
-        return bool(self._positions_after(prefix))
+        """Whether some string that begins with ``prefix`` matches. Up to the first star the
+        pattern must fit ``prefix``; the star can then take the rest of it, and whatever follows
+        the star can be met by what is added after ``prefix``."""
+        first = self._runs()[0]
+        fixed = first if len(self._runs()) > 1 or len(prefix) <= len(first) else None
+        if fixed is None:
+            return False  # no star, and the pattern is shorter than the prefix
+        length = min(len(prefix), len(fixed))
+        return _run_at(fixed[:length], prefix[:length], 0)
 
     def split(self, separator: str, maxsplit: int) -> list[Pattern]:
         """Split at literal ``separator`` characters, like ``str.split`` (for ARN components)."""
@@ -78,33 +96,30 @@ class Pattern:
     def __str__(self) -> str:
         return "".join(p if isinstance(p, str) else p.symbol for p in self.parts)
 
-    def _positions_after(self, text: str) -> set[int]:
-        positions = self._closure({0})
-        for char in text:
-            if not positions:
-                break
-            positions = self._closure(set(self._step(positions, char)))
-        return positions
-
-    def _step(self, positions: Iterable[int], char: str) -> Iterable[int]:
-        for i in positions:
-            if i == len(self.parts):
-                continue
-            part = self.parts[i]
+    def _runs(self) -> list[tuple[Part, ...]]:
+        """The parts between stars: ``a?*b**c`` is ``[(a, ?), (b,), (), (c,)]``."""
+        runs: list[list[Part]] = [[]]
+        for part in self.parts:
             if part is STAR:
-                yield i  # the star eats the character and may go on eating
-            elif part is ONE or part == char:
-                yield i + 1
+                runs.append([])
+            else:
+                runs[-1].append(part)
+        return [tuple(run) for run in runs]
 
-    def _closure(self, positions: set[int]) -> set[int]:
-        # A star may also match nothing: being before it is being after it.
-        todo = list(positions)
-        while todo:
-            i = todo.pop()
-            if i < len(self.parts) and self.parts[i] is STAR and i + 1 not in positions:
-                positions.add(i + 1)
-                todo.append(i + 1)
-        return positions
+
+def _run_at(run: tuple[Part, ...], text: str, at: int) -> bool:
+    return len(text) - at >= len(run) and all(
+        part is ONE or part == text[at + i] for i, part in enumerate(run))
+
+
+def _find(run: tuple[Part, ...], text: str, start: int, end: int) -> int:
+    """The leftmost place of ``run`` within ``text[start:end]``, or -1."""
+    if ONE not in run:
+        return text.find("".join(str(p) for p in run), start, end)
+    for at in range(start, end - len(run) + 1):
+        if _run_at(run, text, at):
+            return at
+    return -1
 
 
 def _wildcard_or_char(char: str) -> Part:
