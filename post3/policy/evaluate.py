@@ -46,9 +46,12 @@ def applies(statement: Statement, request: Request) -> bool:
     action = request.action.lower()
     if any(p.matches(action) for p in statement.actions) == statement.not_action:
         return False
-    resources = [t.pattern(request.context) for t in statement.resources]
-    if None in resources:
-        return False  # a variable the request cannot fill: the statement does not apply
-    if any(p.matches(request.resource) for p in resources if p) == statement.not_resource:
+    named = False
+    for template in statement.resources:
+        pattern = template.pattern(request.context)
+        if pattern is None:
+            return False  # a variable the request cannot fill: the statement does not apply
+        named = named or pattern.matches(request.resource)
+    if named == statement.not_resource:
         return False
     return all(c.holds(request.context) for c in statement.conditions)

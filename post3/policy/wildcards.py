@@ -14,6 +14,7 @@ A Pattern is a tuple of parts, not a string, so that text substituted for a poli
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 
 class Wildcard:
@@ -49,16 +50,8 @@ class Pattern:
     def __add__(self, other: Pattern) -> Pattern:
         return Pattern(self.parts + other.parts)
 
-    @property
-    def has_wildcards(self) -> bool:
-        return any(isinstance(p, Wildcard) for p in self.parts)
-
-    def lower(self) -> Pattern:
-        """The same pattern with its literal characters lower-cased (for case-blind matching)."""
-        return Pattern(tuple(p.lower() if isinstance(p, str) else p for p in self.parts))
-
     def matches(self, text: str) -> bool:
-        runs = self._runs()
+        runs = self.runs
         if len(runs) == 1:
             return len(text) == len(runs[0]) and _run_at(runs[0], text, 0)
         first, *middle, last = runs
@@ -76,12 +69,10 @@ class Pattern:
         """Whether some string that begins with ``prefix`` matches. Up to the first star the
         pattern must fit ``prefix``; the star can then take the rest of it, and whatever follows
         the star can be met by what is added after ``prefix``."""
-        first = self._runs()[0]
-        fixed = first if len(self._runs()) > 1 or len(prefix) <= len(first) else None
-        if fixed is None:
+        first = self.runs[0]
+        if len(self.runs) == 1 and len(prefix) > len(first):
             return False  # no star, and the pattern is shorter than the prefix
-        length = min(len(prefix), len(fixed))
-        return _run_at(fixed[:length], prefix[:length], 0)
+        return _run_at(first[:len(prefix)], prefix, 0)
 
     def split(self, separator: str, maxsplit: int) -> list[Pattern]:
         """Split at literal ``separator`` characters, like ``str.split`` (for ARN components)."""
@@ -96,7 +87,8 @@ class Pattern:
     def __str__(self) -> str:
         return "".join(p if isinstance(p, str) else p.symbol for p in self.parts)
 
-    def _runs(self) -> list[tuple[Part, ...]]:
+    @cached_property
+    def runs(self) -> list[tuple[Part, ...]]:
         """The parts between stars: ``a?*b**c`` is ``[(a, ?), (b,), (), (c,)]``."""
         runs: list[list[Part]] = [[]]
         for part in self.parts:
