@@ -91,7 +91,11 @@ def parse_policy(document: str | bytes, bucket: str, *,
     try:
         top = json.loads(text, object_pairs_hook=_refuse_duplicates,
                          parse_constant=_refuse_constant)
-    except json.JSONDecodeError:
+    except PolicyError:
+        raise
+    except (ValueError, RecursionError):
+        # ValueError: not JSON, or an integer too long to convert; RecursionError: nesting
+        # deeper than the parser goes. Either way the document is refused, not the server.
         raise PolicyError("This policy contains invalid Json") from None
     _refuse_unknown(top, _TOP_FIELDS)
     version = top.get("Version", "2008-10-17")

@@ -31,6 +31,8 @@ REFUSED = [
     ('{"Statement": [{"Effect": "Allow", "Condition": {"NumericLessThan": {"aws:EpochTime": NaN}}'
      ', "Principal": "*", "Action": "s3:GetObject", "Resource": "' + OBJECTS + '"}]}',
      "This policy contains invalid Json"),
+    ('{"Statement": ' + "[" * 5000 + "]" * 5000 + "}", "This policy contains invalid Json"),
+    ('{"Version": ' + "9" * 5000 + "}", "This policy contains invalid Json"),
     ('{"Version": "2012-10-17"}', "Missing required field Statement"),
     (json.dumps({"Statement": []}), "Could not parse the policy: Statement is empty!"),
     (json.dumps({"Statement": "Allow everything"}),
