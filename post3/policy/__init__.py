@@ -3,7 +3,7 @@
 A pure package (no server, no backend): ``parse_policy`` validates a document into typed
 statements or raises PolicyError with the reason; ``evaluate`` decides one request (Allow, Deny
 or no decision, with the statement that decided); ``is_public`` says whether S3 would call the
-policy public.
+policy public; ``required_action`` names the action an S3 operation is authorized as.
 
     policy = parse_policy(text, "photos")
     decision = evaluate(policy, Request(ANONYMOUS, "s3:GetObject",
@@ -16,10 +16,11 @@ from post3.policy.context import ANONYMOUS, Request, Requester, context, resourc
 from post3.policy.document import MAX_POLICY_BYTES, Policy, Statement, parse_policy
 from post3.policy.errors import PolicyError
 from post3.policy.evaluate import NO_DECISION, Decision, evaluate
+from post3.policy.operations import required_action
 from post3.policy.public import is_public
 
 __all__ = [
     "ANONYMOUS", "MAX_POLICY_BYTES", "NO_DECISION", "Decision", "Policy", "PolicyError",
     "Request", "Requester", "Statement", "context", "evaluate", "is_public", "parse_policy",
-    "resource_arn",
+    "required_action", "resource_arn",
 ]

@@ -21,6 +21,7 @@ JOHN = user("arn:aws:iam::111122223333:user/JohnDoe")
 JOHN_ROLE = user("arn:aws:iam::111122223333:role/JohnDoe")
 ANA = user("arn:aws:iam::111122223333:user/Ana")
 BOB = user("arn:aws:iam::111122223333:user/Bob")
+DAVE = user("arn:aws:iam::111122223333:user/Dave")
 OBJECTS = f"arn:aws:s3:::{BUCKET}/*"
 THE_BUCKET = f"arn:aws:s3:::{BUCKET}"
 
@@ -313,6 +314,25 @@ EXAMPLES = {
             (request("s3:PutObject", "k", JOHN, ctx={
                 "s3:x-amz-server-side-encryption-aws-kms-key-id":
                     "arn:aws:kms:us-east-2:111122223333:key/other"}), "Deny"),
+        ]),
+    "explicit deny of deletes beside a grant (Amazon S3 actions page)": (
+        document(
+            {"Sid": "statement1", "Effect": "Allow",
+             "Principal": {"AWS": "arn:aws:iam::111122223333:user/Dave"},
+             "Action": ["s3:GetObjectVersion", "s3:GetBucketAcl"],
+             "Resource": [THE_BUCKET, OBJECTS]},
+            {"Sid": "statement2", "Effect": "Deny",
+             "Principal": {"AWS": "arn:aws:iam::111122223333:user/Dave"},
+             "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion",
+                        "s3:PutLifecycleConfiguration"],
+             "Resource": [THE_BUCKET, OBJECTS]}),
+        [
+            (request("s3:GetObjectVersion", "k", DAVE), "Allow"),
+            (request("s3:GetBucketAcl", None, DAVE), "Allow"),
+            (request("s3:DeleteObject", "k", DAVE), "Deny"),
+            (request("s3:PutLifecycleConfiguration", None, DAVE), "Deny"),
+            (request("s3:GetObject", "k", DAVE), None),
+            (request("s3:DeleteObject", "k", ANA), None),
         ]),
     "S3 Inventory and analytics writes from one source bucket": (
         document({"Sid": "InventoryAndAnalyticsExamplePolicy", "Effect": "Allow",
