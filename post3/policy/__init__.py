@@ -10,6 +10,18 @@ policy public; ``required_action`` names the action an S3 operation is authorize
                                         resource_arn("photos", "cat.jpg"),
                                         context({"aws:SecureTransport": True})))
     log.debug("bucket policy: %s", decision)   # "Allow by statement 1 (Sid 'PublicRead')"
+
+What the caller supplies: the requester (``Requester``: its canonical id for
+``{"CanonicalUser": ...}``, its ARNs for ``{"AWS": ...}``; ``ANONYMOUS`` for unsigned
+requests), the action (``required_action``) and the resource ARN, and the context keys the
+request has: ``aws:SourceIp``, ``aws:SecureTransport``, ``aws:CurrentTime``,
+``aws:EpochTime``, ``aws:UserAgent``, ``aws:Referer``, ``aws:username``, ``aws:userid``,
+``aws:PrincipalArn`` (authenticated requests), ``s3:prefix``, ``s3:delimiter``,
+``s3:max-keys`` (listings, as sent), ``s3:x-amz-acl`` and the ``s3:x-amz-grant-*`` headers,
+``s3:VersionId``, ``s3:ExistingObjectTag/<key>`` (the stored object's tags),
+``s3:RequestObjectTag/<key>`` and ``s3:RequestObjectTagKeys`` (the tags being written). A key
+the request does not have is left out, never set empty: ``Null`` and ``...IfExists`` read
+absence. Nothing here reads a clock or a socket.
 """
 
 from post3.policy.context import ANONYMOUS, Request, Requester, context, resource_arn
