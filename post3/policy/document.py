@@ -147,19 +147,27 @@ def _statement(index: int, raw: object, bucket: str, variables: bool,
         kinds |= _resource_kinds(resource, bucket)
     conditions = parse_conditions(raw.get("Condition", {}), variables=variables)
     if action_field == "Action":
-        concrete = [a.lower() for a in action_texts if "*" not in a and "?" not in a]
-        if resource_field == "Resource" and any(
-                s3_actions.kind(a) not in (None, *kinds) for a in concrete):
-            raise PolicyError("Action does not apply to any resource(s) in statement")
-        if any(a not in KEY_ACTIONS[c.key] for c in conditions if c.key in KEY_ACTIONS
-               for a in concrete):
-            raise PolicyError(
-                "Conditions do not apply to combination of actions and resources in statement")
+        _check_actions_apply(action_texts, kinds if resource_field == "Resource" else None,
+                             conditions)
     return Statement(
         index, sid, effect, principals, principal_field == "NotPrincipal",
         tuple(Pattern.parse(a.lower()) for a in action_texts), action_field == "NotAction",
         tuple(Template.parse(r, variables=variables) for r in resource_texts),
         resource_field == "NotResource", conditions)
+
+
+def _check_actions_apply(actions: list[str], kinds: set[str] | None,
+                         conditions: tuple[Condition, ...]) -> None:
+    """S3's checks that a statement can mean what it says: every action it names (wildcards
+    aside) acts on a kind of resource (bucket, object) that its Resource can name, and a
+    condition key that only some actions have (``s3:prefix``: listings) is used with those."""
+    for action in (a.lower() for a in actions if "*" not in a and "?" not in a):
+        kind = s3_actions.kind(action)
+        if kinds is not None and kind is not None and kind not in kinds:
+            raise PolicyError("Action does not apply to any resource(s) in statement")
+        if any(c.key in KEY_ACTIONS and action not in KEY_ACTIONS[c.key] for c in conditions):
+            raise PolicyError(
+                "Conditions do not apply to combination of actions and resources in statement")
 
 
 def _principals(raw: object,
