@@ -58,8 +58,7 @@ _S3_KEYS = frozenset({
     "s3:x-amz-server-side-encryption-customer-algorithm", "s3:x-amz-storage-class",
     "s3:x-amz-website-redirect-location", "s3:x-amz-object-ownership",
     "s3:x-amz-grant-read", "s3:x-amz-grant-write", "s3:x-amz-grant-read-acp",
-    "s3:x-amz-grant-write-acp", "s3:x-amz-grant-full-control",
-    "s3:requestobjecttagkeys", "s3:existingobjecttag", "s3:requestobjecttag",
+    "s3:x-amz-grant-write-acp", "s3:x-amz-grant-full-control", "s3:requestobjecttagkeys",
     "s3:object-lock-mode", "s3:object-lock-retain-until-date",
     "s3:object-lock-remaining-retention-days", "s3:object-lock-legal-hold",
     "s3:authtype", "s3:signatureversion", "s3:signatureage", "s3:tlsversion",
@@ -67,6 +66,7 @@ _S3_KEYS = frozenset({
     "s3:dataaccesspointaccount", "s3:accesspointnetworkorigin", "s3:if-match",
     "s3:if-none-match", "s3:objectcreationoperation",
 })
+# Keys that name a tag after "/": s3:ExistingObjectTag/<key>, s3:RequestObjectTag/<key>.
 _TAG_KEYS = frozenset({"s3:existingobjecttag", "s3:requestobjecttag"})
 _GLOBAL_KEY = re.compile(r"^aws:[a-z0-9_.-]+$")
 
