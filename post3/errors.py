@@ -215,6 +215,11 @@ class RequestTimeout(S3Error):
     )
 
 
+class MissingSecurityHeader(S3Error):
+    status = 400
+    default_message = "Your request was missing a required header"
+
+
 class UnexpectedContent(S3Error):
     status = 400
     default_message = "This request does not support content."

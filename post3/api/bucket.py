@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from post3 import errors, listing, xml
-from post3.api import authentication, object_lock
-from post3.api.acl import check_canned_acl
+from post3 import acl, errors, listing, xml
+from post3.api import authentication, bucket_access, object_lock
 from post3.api.body import read_xml_body
 from post3.api.owners import bucket_owner, record_owner, requester
 from post3.api.request import S3Request
@@ -62,7 +61,13 @@ async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
 
 
 async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
+    ownership = bucket_access.ownership_header(s3)
+    bucket_acl = acl.from_headers(s3.headers, requester(s3)) or acl.PRIVATE
+    if bucket_acl.grants and ownership == bucket_access.BUCKET_OWNER_ENFORCED:
+        raise errors.InvalidBucketAclWithObjectOwnership()
+    if bucket_acl.public:
+        # a new bucket's public access block is on (as AWS makes it): no public ACL
+        raise errors.AccessDenied("A new bucket's public access block refuses a public ACL")
     body = await read_xml_body(s3)
     if body:
         config = xml.parse(body, "CreateBucketConfiguration")
@@ -93,6 +98,7 @@ async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
             raise
     else:
         await record_owner(s3)
+        await bucket_access.initialize(s3, ownership, bucket_acl)
         if locked:
             await object_lock.enable(s3)
     return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})

@@ -10,7 +10,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from post3 import conditions, errors, listing, multipart, xml
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.body import read_xml_body
 from post3.api.copy import parse_copy_source
 from post3.api.object_headers import (
@@ -44,8 +44,7 @@ def _checksum_headers(part: PartInfo) -> dict[str, str]:
 
 
 async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
-    attributes = attributes_from_request(s3.headers)
+    attributes = replace(attributes_from_request(s3.headers), access=await write_access(s3))
     settings = multipart.checksum_settings(s3.headers)
     algorithm, kind = settings if settings is not None else (None, None)
     attributes = replace(attributes, checksums=Checksums({}, kind))
