@@ -89,7 +89,7 @@ async def handle_get_acl(s3: S3Request) -> web.StreamResponse:
 
 async def handle_put_acl(s3: S3Request) -> web.StreamResponse:
     owner, _, info = await _bucket_or_object(s3)
-    access = await bucket_access(s3.backend, s3.bucket)
+    access = await bucket_access(s3.backend, s3.bucket, fresh=True)
     body = await read_xml_body(s3)
     the_bucket_owner = await bucket_owner(s3)
     from_headers = acl.from_headers(s3.headers, the_bucket_owner)

@@ -4,9 +4,11 @@ per-process caches: object ownership (``ownership``), the public access block
 operations that set and read them.
 
 A bucket created now gets BucketOwnerEnforced ownership (ACLs disabled) and a public access
-block with all four settings on, as AWS gives new buckets. A bucket made before post3 kept
-these has neither document, and is treated the same way (it could never be public); its
-Get* answers say nothing is configured.
+block with all four settings on, as AWS gives new buckets. Without a public access block
+(deleted, or a bucket made before post3 kept one) nothing is blocked, as in S3. Without
+ownership controls, post3 keeps ACLs disabled, as BucketOwnerEnforced does (S3 would take such
+a bucket as ObjectWriter; a bucket made before post3 kept ACLs never had any, and enabling them
+is left to an explicit PutBucketOwnershipControls).
 
 The caches make a change made through another worker or host take effect there within
 :data:`CACHE_SECONDS`, at once through the one that made it. That holds for revocations too
@@ -61,8 +63,10 @@ class PublicAccessBlock:
         return cls(*(bool(data.get(name, False)) for name in _BLOCK_FIELDS))
 
 
-#: What a bucket without the document gets: nothing public, ever.
+#: What a new bucket gets: nothing public.
 BLOCK_ALL = PublicAccessBlock()
+#: What a bucket without the document has, as in S3.
+NO_BLOCK = PublicAccessBlock(False, False, False, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ class BucketAccess:
     """Everything about a bucket that an authorization decision reads."""
 
     ownership: str = BUCKET_OWNER_ENFORCED
-    block: PublicAccessBlock = BLOCK_ALL
+    block: PublicAccessBlock = NO_BLOCK
     policy: Policy | None = None
     acl: acl.Acl = acl.PRIVATE
     #: the policy has conditions on s3:ExistingObjectTag, which need the object's tags
@@ -92,13 +96,15 @@ _acls = DocumentCache(ACL, acl.Acl.from_json, CACHE_SECONDS)
 _parsed: dict[tuple[str, str], Policy] = {}
 
 
-async def bucket_access(backend: Backend, bucket: str) -> BucketAccess:
-    """The bucket's settings (NoSuchBucket if it does not exist)."""
+async def bucket_access(backend: Backend, bucket: str, *, fresh: bool = False
+                        ) -> BucketAccess:
+    """The bucket's settings (NoSuchBucket if it does not exist); ``fresh`` reads storage
+    (the operations that change settings check the others as they are now)."""
     if not backend.capabilities.bucket_config:
         return BucketAccess()
-    ownership = await _ownership.get(backend, bucket) or BUCKET_OWNER_ENFORCED
-    block = await _blocks.get(backend, bucket) or BLOCK_ALL
-    text = await _policies.get(backend, bucket)
+    ownership = await _ownership.get(backend, bucket, fresh=fresh) or BUCKET_OWNER_ENFORCED
+    block = await _blocks.get(backend, bucket, fresh=fresh) or NO_BLOCK
+    text = await _policies.get(backend, bucket, fresh=fresh)
     policy = None
     if text is not None:
         policy = _parsed.get((bucket, text))
@@ -106,7 +112,7 @@ async def bucket_access(backend: Backend, bucket: str) -> BucketAccess:
             if len(_parsed) > 1000:
                 _parsed.clear()
             policy = _parsed[(bucket, text)] = parse_policy(text, bucket)
-    bucket_acl = await _acls.get(backend, bucket) or acl.PRIVATE
+    bucket_acl = await _acls.get(backend, bucket, fresh=fresh) or acl.PRIVATE
     reads_tags = text is not None and "s3:existingobjecttag/" in text.lower()
     return BucketAccess(ownership, block, policy, bucket_acl, reads_tags)
 
@@ -150,7 +156,7 @@ def ownership_header(s3: S3Request) -> str:
 async def handle_put_ownership_controls(s3: S3Request) -> web.StreamResponse:
     ownership = parse_ownership(await read_xml_body(s3))
     if ownership == BUCKET_OWNER_ENFORCED and \
-            (await bucket_access(s3.backend, s3.bucket)).acl.grants:
+            (await bucket_access(s3.backend, s3.bucket, fresh=True)).acl.grants:
         raise errors.InvalidBucketAclWithObjectOwnership()
     await _store(s3, _ownership, OWNERSHIP, ownership)
     return web.Response(status=200)
@@ -211,7 +217,7 @@ async def handle_put_bucket_policy(s3: S3Request) -> web.StreamResponse:
         policy = parse_policy(body, s3.bucket)
     except PolicyError as exc:
         raise errors.MalformedPolicy(str(exc)) from None
-    access = await bucket_access(s3.backend, s3.bucket)
+    access = await bucket_access(s3.backend, s3.bucket, fresh=True)
     if access.block.block_public_policy and is_public(policy):
         raise errors.AccessDenied(
             "User is not authorized to put a public policy: the bucket's public access "
