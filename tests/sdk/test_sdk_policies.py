@@ -12,6 +12,7 @@ ignoring object ACLs ("Controlling ownership of objects and disabling ACLs").
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -198,3 +199,29 @@ def _may(call) -> bool:  # noqa: ANN001
             raise
         return False
     return True
+
+
+def test_every_decision_is_explained_at_debug_level(tmp_path) -> None:  # noqa: ANN001
+    """``--log-level debug``: the statement, grant or rule that decided each request."""
+    from tests.conftest import start_server
+    from tests.sdk.test_sdk_object_lock import client
+
+    running = start_server("filesystem", {"root": str(tmp_path / "data"), "fsync": "false"},
+                           workdir=tmp_path, args=("--log-level", "debug"))
+    try:
+        s3 = client(running.endpoint)
+        s3.create_bucket(Bucket="explained")
+        s3.delete_public_access_block(Bucket="explained")
+        s3.put_bucket_policy(Bucket="explained", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "Downloads", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::explained/pub/*"}]}))
+        s3.put_object(Bucket="explained", Key="pub/a", Body=b"a")
+        assert curl(f"{running.endpoint}/explained/pub/a") == 200
+        assert curl(f"{running.endpoint}/explained/secret") == 403
+    finally:
+        running.stop()
+    log = running.stderr()
+    assert re.search(r"GetObject on explained/pub/a: anonymous allowed: Allow by statement "
+                     r".*Downloads", log), log[-2000:]
+    assert "GetObject on explained/secret: anonymous refused" in log
