@@ -73,7 +73,8 @@ async def admit_post_form(s3: S3Request) -> None:
     if key is None:
         raise errors.InvalidAccessKeyId(AWSAccessKeyId=signed.access_key_id)
     form.policy = signed.verify(key.secret_access_key)
-    await authorize(s3, key, "PostObject")
+    object_key = next((v for k, v in form.fields.items() if k.lower() == "key"), "")
+    await authorize(s3, key, "PostObject", object_key=object_key)
     s3.identity = key
 
 

@@ -121,8 +121,10 @@ async def _existing(s3: S3Request, bucket: str, key_name: str) -> ObjectInfo | N
     return None if info.delete_marker else info
 
 
-async def authorize(s3: S3Request, key: AccessKey | None, operation: str | None = None) -> None:
-    """Raise AccessDenied unless the request may run (see the module docstring)."""
+async def authorize(s3: S3Request, key: AccessKey | None, operation: str | None = None,
+                    object_key: str | None = None) -> None:
+    """Raise AccessDenied unless the request may run (see the module docstring).
+    ``object_key``: the object a POST form names."""
     operation = operation or s3.operation
     if operation == "ListBuckets":
         if key is None:
@@ -130,10 +132,30 @@ async def authorize(s3: S3Request, key: AccessKey | None, operation: str | None 
         return  # any key may ask; the answer shows only the buckets it may read
     if key is not None and key.admin:
         return
+    if operation == "DeleteObjects":
+        # S3 decides each listed key as a DeleteObject of its own (authorize_listed_key): a
+        # policy may allow or deny some keys of a bucket and not others. Only a missing
+        # bucket is answered here, as for every operation.
+        by_grant = key is not None and key.allows(s3.bucket, "write")
+        try:
+            await bucket_access(s3.backend, s3.bucket)
+        except errors.NoSuchBucket:
+            if not by_grant:
+                raise errors.AccessDenied() from None
+        return
     source = _copy_source(s3, operation)
     if source is not None:
         await _decide(s3, key, source[0], source[1], "GetObject")
-    await _decide(s3, key, s3.bucket, s3.key, operation)
+    await _decide(s3, key, s3.bucket, s3.key if object_key is None else object_key, operation)
+
+
+async def authorize_listed_key(s3: S3Request, object_key: str) -> None:
+    """DeleteObjects: may the request delete ``object_key``? (AccessDenied: that key's
+    ``<Error>``.)"""
+    key = s3.identity
+    if not s3.settings.auth or key is not None and key.admin:
+        return
+    await _decide(s3, key, s3.bucket, object_key, "DeleteObject")
 
 
 def _copy_source(s3: S3Request, operation: str) -> tuple[str, str] | None:

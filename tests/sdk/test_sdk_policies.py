@@ -180,6 +180,27 @@ def test_a_deny_beats_an_allow(server: Server, owned) -> None:  # noqa: ANN001, 
     assert server.s3.get_object(Bucket=bucket, Key="report.txt")["Body"].read() == b"numbers"
 
 
+def test_delete_objects_is_decided_key_by_key(server: Server, owned) -> None:  # noqa: ANN001, F811
+    """S3 authorizes each key of a DeleteObjects as a DeleteObject of its own."""
+    bucket, alice, bob = owned
+    alice.put_object(Bucket=bucket, Key="tmp/a", Body=b"a")
+    alice.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/bob"},
+             "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{bucket}/tmp/*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+             "Resource": f"arn:aws:s3:::{bucket}/report.txt"}]}))
+    time.sleep(PROPAGATION)
+    result = bob.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": "tmp/a"}, {"Key": "report.txt"}]})
+    assert [d["Key"] for d in result.get("Deleted", [])] == ["tmp/a"]
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("report.txt", "AccessDenied")]
+    # the Deny holds for the owner's key too, whose grant would allow it
+    result = alice.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "report.txt"}]})
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("report.txt", "AccessDenied")]
+    assert alice.get_object(Bucket=bucket, Key="report.txt")["Body"].read() == b"numbers"
+
+
 def test_a_malformed_policy_is_refused_with_the_reason(owned) -> None:  # noqa: ANN001
     bucket, alice, _ = owned
     with pytest.raises(ClientError) as raised:
