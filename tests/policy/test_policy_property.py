@@ -24,6 +24,7 @@ from post3.policy import (
     Requester,
     context,
     evaluate,
+    is_public,
     parse_policy,
 )
 
@@ -286,3 +287,41 @@ def test_evaluator_never_grants_what_the_reference_refuses(policy, reqs):
         if expected != "Allow":
             assert actual != "Allow", (policy, requester, action, resource, values)
         assert actual == expected, (policy, requester, action, resource, values)
+
+
+limits = st.sampled_from([{}, {"IpAddress": {"aws:SourceIp": ["10.1.0.0/16"]}},
+                          {"IpAddress": {"aws:SourceIp": ["192.0.2.1", "2001:db8::/32"]}}])
+open_grants = st.builds(
+    lambda principal, block, limit: {"Effect": "Allow", "Principal": principal, "Action": "*",
+                                     "Resource": "*",
+                                     **({"Condition": {**block, **limit}} if block or limit
+                                        else {})},
+    st.sampled_from(["*", {"AWS": "*"}]), conditions(), limits)
+open_policies = st.lists(st.one_of(open_grants, open_grants, statements()), min_size=1,
+                         max_size=3).map(lambda s: {"Version": "2012-10-17", "Statement": s})
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(open_policies, st.lists(requests(), min_size=1, max_size=8))
+def test_a_policy_not_public_never_lets_anonymous_in_without_a_limiting_key(policy, reqs):
+    # The public check is sound for what it guards: when it says "not public", no anonymous
+    # request is allowed unless it carries one of the limiting keys (here aws:SourceIp).
+    parsed = parsed_or_none(policy)
+    assume(parsed is not None and not is_public(parsed))
+    for _, action, resource, values in reqs:
+        values.pop("aws:SourceIp", None)
+        request = Request(ANONYMOUS, action, resource, context(values))
+        assert evaluate(parsed, request).effect != "Allow", (policy, action, resource, values)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(policies, statements(), st.lists(requests(), min_size=1, max_size=8))
+def test_a_deny_statement_never_allows_more(policy, extra, reqs):
+    before = parsed_or_none(policy)
+    after = parsed_or_none({**policy, "Statement": [*policy["Statement"],
+                                                    {**extra, "Effect": "Deny"}]})
+    assume(before is not None and after is not None)
+    for requester, action, resource, values in reqs:
+        request = Request(requester, action, resource, context(values))
+        if evaluate(after, request).effect == "Allow":
+            assert evaluate(before, request).effect == "Allow"
