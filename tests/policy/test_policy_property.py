@@ -71,6 +71,9 @@ CONDITION_KEYS = {
     "aws:SourceIp": (["IpAddress", "NotIpAddress"],
                      ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.1", "2001:db8::/32"]),
     "aws:SecureTransport": (["Bool"], ["true", "false"]),
+    "aws:SourceArn": (["ArnLike", "ArnEquals", "ArnNotLike", "ArnNotEquals"],
+                      ["arn:aws:s3:::logs", "arn:aws:s3:*:*:log?", "arn:aws:*:::*",
+                       f"arn:aws:s3:::{USERNAME}", "arn:aws:s3:::*:x", "*"]),
     "aws:MultiFactorAuthAge": (["Numeric" + o for o in ORDERED], ["0", "10", "3600"]),
     "aws:CurrentTime": (["Date" + o for o in ORDERED],
                         ["2026-01-01T00:00:00Z", "2026-06-01", "2027-01-01T00:00:00+01:00"]),
@@ -126,6 +129,9 @@ CONTEXT_VALUES = {
     "aws:SourceIp": st.sampled_from(["10.1.2.3", "10.2.0.1", "192.0.2.1", "2001:db8::5",
                                      "::ffff:10.1.2.3", "11.0.0.1"]),
     "aws:SecureTransport": st.booleans(),
+    "aws:SourceArn": st.sampled_from(["arn:aws:s3:::logs", "arn:aws:s3:::logs:x",
+                                      "arn:aws:s3:eu:1:logs", "arn:aws:s3:::alice",
+                                      "arn:aws:iam::1:user/alice", "not-an-arn"]),
     "aws:MultiFactorAuthAge": st.sampled_from([0, 5, 10, 3600, 7200]),
     "aws:CurrentTime": st.sampled_from(TIMES),
     "aws:username": st.sampled_from(["alice", "*", "a", "?", "a/*"]),
@@ -146,6 +152,7 @@ def requests(draw):
 
 NEGATED = {"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase":
            "StringEqualsIgnoreCase", "StringNotLike": "StringLike", "NotIpAddress": "IpAddress",
+           "ArnNotLike": "ArnLike", "ArnNotEquals": "ArnEquals",
            "NumericNotEquals": "NumericEquals", "DateNotEquals": "DateEquals"}
 
 
@@ -179,6 +186,14 @@ def matches(test, actual, wanted, username):
         return actual.lower() == wanted.replace(USERNAME, username or "").lower()
     if test == "StringLike":
         return glob(wanted, actual, username)
+    if test in ("ArnLike", "ArnEquals"):
+        # six colon-separated components, each matched on its own (the variable's own colon
+        # is kept out of the split; no generated user name has one)
+        parts = actual.split(":", 5)
+        patterns = wanted.replace(USERNAME, "\0").split(":", 5)
+        return len(parts) == len(patterns) == 6 and all(
+            glob(pattern.replace("\0", USERNAME), part, username)
+            for pattern, part in zip(patterns, parts, strict=True))
     if test == "Bool":
         return actual == wanted
     if test == "IpAddress":
