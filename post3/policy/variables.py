@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from post3.policy.context import normalize_key
-from post3.policy.wildcards import Pattern
+from post3.policy.wildcards import Part, Pattern
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _WITH_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
@@ -66,16 +66,16 @@ class Template:
     def pattern(self, context: Mapping[str, tuple[str, ...]]) -> Pattern | None:
         """The wildcard pattern with the variables filled in as literal text; None when the
         context lacks one of them."""
-        pattern = Pattern(())
+        parts: list[Part] = []
         for piece in self.pieces:
             if isinstance(piece, str):
-                pattern += Pattern.parse(piece)
+                parts.extend(Pattern.parse(piece).parts)
                 continue
             value = piece.text if isinstance(piece, Literal) else _value(piece, context)
             if value is None:
                 return None
-            pattern += Pattern.literal(value)
-        return pattern
+            parts.extend(value)  # literal characters, never wildcards
+        return Pattern(tuple(parts))
 
     def string(self, context: Mapping[str, tuple[str, ...]]) -> str | None:
         """The text with the variables filled in (for operators without wildcards)."""

@@ -43,13 +43,6 @@ class Pattern:
         """``*`` and ``?`` in ``text`` are wildcards; every other character is literal."""
         return cls(tuple(_wildcard_or_char(c) for c in text))
 
-    @classmethod
-    def literal(cls, text: str) -> Pattern:
-        return cls(tuple(text))
-
-    def __add__(self, other: Pattern) -> Pattern:
-        return Pattern(self.parts + other.parts)
-
     def matches(self, text: str) -> bool:
         runs = self.runs
         if len(runs) == 1:

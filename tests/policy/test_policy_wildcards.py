@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from post3.policy import context
+from post3.policy.variables import Template
 from post3.policy.wildcards import Pattern
 
 ROWS = [
@@ -29,11 +31,15 @@ def test_matches(pattern, text, expected):
     assert Pattern.parse(pattern).matches(text) is expected
 
 
-def test_literal_text_is_never_a_wildcard():
-    assert Pattern.literal("*").matches("*")
-    assert not Pattern.literal("*").matches("x")
-    assert (Pattern.parse("home/") + Pattern.literal("?") + Pattern.parse("/*")).matches("home/?/a")
-    assert not (Pattern.parse("home/") + Pattern.literal("?")).matches("home/x")
+def filled(text, **values):
+    return Template.parse(text, variables=True).pattern(context(values))
+
+
+def test_substituted_text_is_never_a_wildcard():
+    assert filled("home/${aws:username}/*", **{"aws:username": "?"}).matches("home/?/a")
+    assert not filled("home/${aws:username}/*", **{"aws:username": "?"}).matches("home/x/a")
+    assert not filled("${aws:username}", **{"aws:username": "*"}).matches("x")
+    assert filled("${*}", **{}).matches("*") and not filled("${*}").matches("x")
 
 
 @pytest.mark.parametrize(("pattern", "prefix", "expected"), [
@@ -45,8 +51,8 @@ def test_matches_something_starting(pattern, prefix, expected):
     assert Pattern.parse(pattern).matches_something_starting(prefix) is expected
 
 
-def test_split_at_literal_separators_only():
-    pieces = (Pattern.parse("arn:aws:") + Pattern.literal("a:b")).split(":", 5)
+def test_split_at_literal_separators():
+    pieces = filled("arn:aws:${aws:username}", **{"aws:username": "a:b"}).split(":", 5)
     assert [str(p) for p in pieces] == ["arn", "aws", "a", "b"]
     assert [str(p) for p in Pattern.parse("a:b:c").split(":", 1)] == ["a", "b:c"]
 
