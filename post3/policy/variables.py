@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from post3.policy.context import normalize_key
 from post3.policy.wildcards import Part, Pattern
@@ -59,13 +60,22 @@ class Template:
             pieces.append(text[at:])
         return cls(tuple(pieces), text)
 
-    @property
+    @cached_property
     def has_variables(self) -> bool:
         return any(isinstance(p, Variable) for p in self.pieces)
+
+    @cached_property
+    def _without_variables(self) -> Pattern | None:
+        # Most templates have no variable: their pattern is made once, not on every request.
+        return None if self.has_variables else self._fill({})
 
     def pattern(self, context: Mapping[str, tuple[str, ...]]) -> Pattern | None:
         """The wildcard pattern with the variables filled in as literal text; None when the
         context lacks one of them."""
+        fixed = self._without_variables
+        return fixed if fixed is not None else self._fill(context)
+
+    def _fill(self, context: Mapping[str, tuple[str, ...]]) -> Pattern | None:
         parts: list[Part] = []
         for piece in self.pieces:
             if isinstance(piece, str):
