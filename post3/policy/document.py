@@ -20,7 +20,7 @@ from post3.policy.conditions import KEY_ACTIONS, Condition, parse_conditions
 from post3.policy.context import Requester
 from post3.policy.errors import PolicyError
 from post3.policy.variables import Literal, Template
-from post3.policy.wildcards import STAR, Pattern
+from post3.policy.wildcards import STAR, Part, Pattern
 
 MAX_POLICY_BYTES = 20 * 1024  # "Bucket policies are limited to 20 KB in size"
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -225,15 +225,15 @@ def _resource_kinds(resource: str, bucket: str) -> set[str]:
 
 def _any_value(text: str) -> Pattern:
     """``text`` with each policy variable read as ``*``: the values it could take."""
-    pattern = Pattern(())
+    parts: list[Part] = []
     for piece in Template.parse(text, variables=True).pieces:
         if isinstance(piece, str):
-            pattern += Pattern.parse(piece)
+            parts.extend(Pattern.parse(piece).parts)
         elif isinstance(piece, Literal):
-            pattern += Pattern.literal(piece.text)
+            parts.extend(piece.text)
         else:
-            pattern += Pattern((STAR,))
-    return pattern
+            parts.append(STAR)
+    return Pattern(tuple(parts))
 
 
 def _one_of(raw: dict[str, Any], field: str, negated: str) -> str:

@@ -4,10 +4,10 @@ bucket that has one to its owner's users).
 
 S3 (user guide, "The meaning of public") begins by assuming a policy is public, and it is not
 only if every grant is limited to fixed values — no wildcard, no policy variable — of a
-principal, or of one of a few condition keys (aws:SourceIp with a range no broader than /8 for
-IPv4 or /32 for IPv6, aws:SourceArn, aws:SourceVpc, aws:SourceVpce, aws:SourceOwner,
-aws:SourceAccount, aws:userid, s3:DataAccessPointArn, s3:DataAccessPointAccount, and the keys
-naming a principal such as aws:PrincipalOrgID).
+principal, or of one of a few condition keys: aws:SourceIp with a range no broader than /8 for
+IPv4 (or inside a private RFC 1918 range) or /32 for IPv6, aws:SourceArn, aws:SourceVpc,
+aws:SourceVpce, aws:SourceOwner, aws:SourceAccount, aws:userid, s3:DataAccessPointArn,
+s3:DataAccessPointAccount, and the keys naming a principal such as aws:PrincipalOrgID.
 
 Here a statement grants publicly when it is an Allow whose Principal is ``*`` (or a
 NotPrincipal, which names everyone else) and none of its conditions is such a limit. Deny

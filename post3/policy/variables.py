@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from post3.policy.context import normalize_key
-from post3.policy.wildcards import Pattern
+from post3.policy.wildcards import Part, Pattern
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _WITH_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
@@ -59,23 +60,32 @@ class Template:
             pieces.append(text[at:])
         return cls(tuple(pieces), text)
 
-    @property
+    @cached_property
     def has_variables(self) -> bool:
         return any(isinstance(p, Variable) for p in self.pieces)
+
+    @cached_property
+    def _without_variables(self) -> Pattern | None:
+        # Most templates have no variable: their pattern is made once, not on every request.
+        return None if self.has_variables else self._fill({})
 
     def pattern(self, context: Mapping[str, tuple[str, ...]]) -> Pattern | None:
         """The wildcard pattern with the variables filled in as literal text; None when the
         context lacks one of them."""
-        pattern = Pattern(())
+        fixed = self._without_variables
+        return fixed if fixed is not None else self._fill(context)
+
+    def _fill(self, context: Mapping[str, tuple[str, ...]]) -> Pattern | None:
+        parts: list[Part] = []
         for piece in self.pieces:
             if isinstance(piece, str):
-                pattern += Pattern.parse(piece)
+                parts.extend(Pattern.parse(piece).parts)
                 continue
             value = piece.text if isinstance(piece, Literal) else _value(piece, context)
             if value is None:
                 return None
-            pattern += Pattern.literal(value)
-        return pattern
+            parts.extend(value)  # literal characters, never wildcards
+        return Pattern(tuple(parts))
 
     def string(self, context: Mapping[str, tuple[str, ...]]) -> str | None:
         """The text with the variables filled in (for operators without wildcards)."""

@@ -4,8 +4,8 @@
 Matching never uses a regular expression: a bucket's owner writes the policy, and a pattern
 such as ``a*a*a*a*a*b`` must not cost exponential backtracking against a long key on every
 request. Between two stars a pattern is a run of fixed length; each run is looked for at its
-leftmost place after the previous one (which is always the best place for it), so no position of
-the text is tried by more than one run: the cost is at most len(text) x the longest run.
+leftmost place after the previous one (which is always the best place for it), in one pass over
+the text that follows: the whole match reads the text about once, whatever the pattern.
 
 A Pattern is a tuple of parts, not a string, so that text substituted for a policy variable
 (``${aws:username}``) stays literal: a user named ``*`` must not become a wildcard.
@@ -42,13 +42,6 @@ class Pattern:
     def parse(cls, text: str) -> Pattern:
         """``*`` and ``?`` in ``text`` are wildcards; every other character is literal."""
         return cls(tuple(_wildcard_or_char(c) for c in text))
-
-    @classmethod
-    def literal(cls, text: str) -> Pattern:
-        return cls(tuple(text))
-
-    def __add__(self, other: Pattern) -> Pattern:
-        return Pattern(self.parts + other.parts)
 
     def matches(self, text: str) -> bool:
         runs = self.runs
@@ -108,9 +101,19 @@ def _find(run: tuple[Part, ...], text: str, start: int, end: int) -> int:
     """The leftmost place of ``run`` within ``text[start:end]``, or -1."""
     if ONE not in run:
         return text.find("".join(str(p) for p in run), start, end)
-    for at in range(start, end - len(run) + 1):
-        if _run_at(run, text, at):
-            return at
+    # Shift-And: bit i of ``state`` is set when run[:i + 1] matches the text just read. One
+    # pass over the text whatever the run, so no pattern can make a search slow.
+    wild = sum(1 << i for i, part in enumerate(run) if part is ONE)
+    masks: dict[str, int] = {}
+    for i, part in enumerate(run):
+        if isinstance(part, str):
+            masks[part] = masks.get(part, wild) | 1 << i
+    complete = 1 << (len(run) - 1)
+    state = 0
+    for at in range(start, end):
+        state = (state << 1 | 1) & masks.get(text[at], wild)
+        if state & complete:
+            return at - len(run) + 1
     return -1
 
 

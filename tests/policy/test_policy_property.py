@@ -24,6 +24,7 @@ from post3.policy import (
     Requester,
     context,
     evaluate,
+    is_public,
     parse_policy,
 )
 
@@ -70,6 +71,9 @@ CONDITION_KEYS = {
     "aws:SourceIp": (["IpAddress", "NotIpAddress"],
                      ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.1", "2001:db8::/32"]),
     "aws:SecureTransport": (["Bool"], ["true", "false"]),
+    "aws:SourceArn": (["ArnLike", "ArnEquals", "ArnNotLike", "ArnNotEquals"],
+                      ["arn:aws:s3:::logs", "arn:aws:s3:*:*:log?", "arn:aws:*:::*",
+                       f"arn:aws:s3:::{USERNAME}", "arn:aws:s3:::*:x", "*"]),
     "aws:MultiFactorAuthAge": (["Numeric" + o for o in ORDERED], ["0", "10", "3600"]),
     "aws:CurrentTime": (["Date" + o for o in ORDERED],
                         ["2026-01-01T00:00:00Z", "2026-06-01", "2027-01-01T00:00:00+01:00"]),
@@ -125,6 +129,9 @@ CONTEXT_VALUES = {
     "aws:SourceIp": st.sampled_from(["10.1.2.3", "10.2.0.1", "192.0.2.1", "2001:db8::5",
                                      "::ffff:10.1.2.3", "11.0.0.1"]),
     "aws:SecureTransport": st.booleans(),
+    "aws:SourceArn": st.sampled_from(["arn:aws:s3:::logs", "arn:aws:s3:::logs:x",
+                                      "arn:aws:s3:eu:1:logs", "arn:aws:s3:::alice",
+                                      "arn:aws:iam::1:user/alice", "not-an-arn"]),
     "aws:MultiFactorAuthAge": st.sampled_from([0, 5, 10, 3600, 7200]),
     "aws:CurrentTime": st.sampled_from(TIMES),
     "aws:username": st.sampled_from(["alice", "*", "a", "?", "a/*"]),
@@ -145,6 +152,7 @@ def requests(draw):
 
 NEGATED = {"StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase":
            "StringEqualsIgnoreCase", "StringNotLike": "StringLike", "NotIpAddress": "IpAddress",
+           "ArnNotLike": "ArnLike", "ArnNotEquals": "ArnEquals",
            "NumericNotEquals": "NumericEquals", "DateNotEquals": "DateEquals"}
 
 
@@ -178,6 +186,14 @@ def matches(test, actual, wanted, username):
         return actual.lower() == wanted.replace(USERNAME, username or "").lower()
     if test == "StringLike":
         return glob(wanted, actual, username)
+    if test in ("ArnLike", "ArnEquals"):
+        # six colon-separated components, each matched on its own (the variable's own colon
+        # is kept out of the split; no generated user name has one)
+        parts = actual.split(":", 5)
+        patterns = wanted.replace(USERNAME, "\0").split(":", 5)
+        return len(parts) == len(patterns) == 6 and all(
+            glob(pattern.replace("\0", USERNAME), part, username)
+            for pattern, part in zip(patterns, parts, strict=True))
     if test == "Bool":
         return actual == wanted
     if test == "IpAddress":
@@ -286,3 +302,41 @@ def test_evaluator_never_grants_what_the_reference_refuses(policy, reqs):
         if expected != "Allow":
             assert actual != "Allow", (policy, requester, action, resource, values)
         assert actual == expected, (policy, requester, action, resource, values)
+
+
+limits = st.sampled_from([{}, {"IpAddress": {"aws:SourceIp": ["10.1.0.0/16"]}},
+                          {"IpAddress": {"aws:SourceIp": ["192.0.2.1", "2001:db8::/32"]}}])
+open_grants = st.builds(
+    lambda principal, block, limit: {"Effect": "Allow", "Principal": principal, "Action": "*",
+                                     "Resource": "*",
+                                     **({"Condition": {**block, **limit}} if block or limit
+                                        else {})},
+    st.sampled_from(["*", {"AWS": "*"}]), conditions(), limits)
+open_policies = st.lists(st.one_of(open_grants, open_grants, statements()), min_size=1,
+                         max_size=3).map(lambda s: {"Version": "2012-10-17", "Statement": s})
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(open_policies, st.lists(requests(), min_size=1, max_size=8))
+def test_a_policy_not_public_never_lets_anonymous_in_without_a_limiting_key(policy, reqs):
+    # The public check is sound for what it guards: when it says "not public", no anonymous
+    # request is allowed unless it carries one of the limiting keys (here aws:SourceIp).
+    parsed = parsed_or_none(policy)
+    assume(parsed is not None and not is_public(parsed))
+    for _, action, resource, values in reqs:
+        values.pop("aws:SourceIp", None)
+        request = Request(ANONYMOUS, action, resource, context(values))
+        assert evaluate(parsed, request).effect != "Allow", (policy, action, resource, values)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(policies, statements(), st.lists(requests(), min_size=1, max_size=8))
+def test_a_deny_statement_never_allows_more(policy, extra, reqs):
+    before = parsed_or_none(policy)
+    after = parsed_or_none({**policy, "Statement": [*policy["Statement"],
+                                                    {**extra, "Effect": "Deny"}]})
+    assume(before is not None and after is not None)
+    for requester, action, resource, values in reqs:
+        request = Request(requester, action, resource, context(values))
+        if evaluate(after, request).effect == "Allow":
+            assert evaluate(before, request).effect == "Allow"
