@@ -201,6 +201,18 @@ def test_delete_objects_is_decided_key_by_key(server: Server, owned) -> None:  #
     assert alice.get_object(Bucket=bucket, Key="report.txt")["Body"].read() == b"numbers"
 
 
+def test_a_presigned_url_carries_exactly_its_key_s_rights(server: Server, owned) -> None:  # noqa: ANN001, F811
+    bucket, alice, bob = owned
+    reader = user_key(server, "carol", f"{bucket}:read")
+    params = {"Bucket": bucket, "Key": "report.txt"}
+    assert curl(alice.generate_presigned_url("get_object", Params=params)) == 200
+    assert curl(reader.generate_presigned_url("get_object", Params=params)) == 200
+    assert curl(bob.generate_presigned_url("get_object", Params=params)) == 403
+    put = reader.generate_presigned_url("put_object", Params=params)
+    assert curl(put, "-X", "PUT", "--data-binary", "overwritten") == 403
+    assert alice.get_object(**params)["Body"].read() == b"numbers"
+
+
 def test_a_malformed_policy_is_refused_with_the_reason(owned) -> None:  # noqa: ANN001
     bucket, alice, _ = owned
     with pytest.raises(ClientError) as raised:
