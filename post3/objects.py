@@ -154,6 +154,17 @@ class ObjectLock:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectAccess:
+    """Who owns a version and its ACL, in a bucket whose ACLs are enabled (ObjectWriter,
+    BucketOwnerPreferred): ``owner`` is the user who owns it when that is not the bucket's
+    owner, ``acl`` its grants as :meth:`post3.acl.Acl.to_json` writes them. Both None: the
+    bucket's owner owns it, with no other grant."""
+
+    owner: str | None = None
+    acl: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectAttributes:
     """Everything a write stores besides the bytes and the tags, as typed values.
 
@@ -167,6 +178,7 @@ class ObjectAttributes:
     storage_class: str = STANDARD
     multipart: MultipartOrigin | None = None
     lock: ObjectLock = field(default_factory=ObjectLock)
+    access: ObjectAccess = field(default_factory=ObjectAccess)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +289,8 @@ _UPLOAD_ID = "x-post3-upload-id"
 _LOCK_MODE = "x-amz-object-lock-mode"
 _LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
 _LEGAL_HOLD = "x-amz-object-lock-legal-hold"
+_OWNER = "x-post3-owner"
+_ACL = "x-post3-acl"
 #: The one pair a listing needs (see :func:`storage_class_from_pairs`).
 STORAGE_CLASS_PAIR = _STORAGE_CLASS
 
@@ -303,6 +317,10 @@ def attributes_to_pairs(
         pairs[_LOCK_UNTIL] = lock.retain_until.isoformat()
     if lock.legal_hold is not None:
         pairs[_LEGAL_HOLD] = "ON" if lock.legal_hold else "OFF"
+    if attributes.access.owner is not None:
+        pairs[_OWNER] = attributes.access.owner
+    if attributes.access.acl is not None:
+        pairs[_ACL] = attributes.access.acl
     origin = attributes.multipart
     if origin is not None:
         pairs[_UPLOAD_ID] = origin.upload_id
@@ -344,6 +362,7 @@ def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
         storage_class=pairs.get(_STORAGE_CLASS) or STANDARD,
         multipart=origin,
         lock=lock,
+        access=ObjectAccess(pairs.get(_OWNER), pairs.get(_ACL)),
     )
 
 
@@ -474,6 +493,7 @@ __all__ = [
     "ENABLED",
     "GOVERNANCE",
     "LOCK_MODES",
+    "ObjectAccess",
     "ObjectLock",
     "NewVersion",
     "SUSPENDED",
