@@ -204,3 +204,33 @@ async def test_0004_makes_every_object_of_a_0003_database_its_null_version(
         # older than any write to come
         assert len(row["sequence"]) == 32 and row["sequence"] > newest_possible
     assert [row["versioning"] for row in statuses] == [None, None]
+
+
+async def test_0005_gives_keys_of_a_0004_database_a_user_of_their_own(
+    new_postgres_database,
+) -> None:
+    from post3.credentials import key_store_for, new_access_key
+
+    dsn = await new_postgres_database()
+    connection = await asyncpg.connect(dsn)
+    try:
+        await migrate(connection, until=4)
+        await connection.execute(
+            "INSERT INTO api_keys (access_key_id, secret, name, admin, grants, created) "
+            "VALUES ('P3OLDKEY', $1, 'old', false, '{\"photos\": \"read\"}', now())", "s" * 40)
+        assert [m.label for m in await migrate(connection)][0] == "0005_key_users"
+    finally:
+        await connection.close()
+    backend = PostgresBackend(dsn)
+    await backend.open()
+    try:
+        keys = key_store_for(backend)
+        assert keys is not None
+        old = await keys.get_access_key("P3OLDKEY")
+        assert old is not None and old.user == "" and old.principal.user == "P3OLDKEY"
+        assert old.grants == {"photos": "read"}
+        alice = new_access_key("ci", user="alice")
+        await keys.put_access_key(alice)
+        assert await keys.get_access_key(alice.access_key_id) == alice
+    finally:
+        await backend.close()
