@@ -137,13 +137,19 @@ def post3_env(server: Server, source: Path | None = None) -> dict[str, str]:
 
 
 def extract_revision(revision: str, into: Path) -> Path:
-    """The post3 package as it was at ``revision`` (``git archive``), under ``into``. The
-    plugins stay those installed: the baseline measures the core's request path."""
+    """The post3 package and both plugins' packages as they were at ``revision`` (``git
+    archive``), side by side under ``into``, which goes first on ``PYTHONPATH``: the installed
+    entry points name the modules, and these copies are found first. The baseline is the
+    whole revision, so a change to a backend is measured as well as one to the core."""
     top = HERE.parent
-    archive = subprocess.run(["git", "-C", str(top), "archive", revision, "post3"],
+    paths = ["post3", "plugins/post3-filesystem/post3_filesystem",
+             "plugins/post3-postgres/post3_postgres"]
+    archive = subprocess.run(["git", "-C", str(top), "archive", revision, *paths],
                              check=True, capture_output=True).stdout
     into.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    for plugin in ("post3_filesystem", "post3_postgres"):
+        (into / "plugins" / plugin.replace("_", "-") / plugin).rename(into / plugin)
     return into
 
 

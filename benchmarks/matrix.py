@@ -597,7 +597,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a PostgreSQL DSN allowed to CREATE DATABASE")
     parser.add_argument("--baseline-rev", default=None,
                         help="also run the post3 servers from this git revision of the post3 "
-                        "package (plugins as installed), in the same rounds")
+                        "package and its plugins' packages, in the same rounds")
     parser.add_argument("--s3rver", default=None, help="path of the s3rver executable")
     parser.add_argument("--no-install", action="store_true",
                         help="never npm-install s3rver into a temporary directory")

@@ -42,7 +42,7 @@ from post3_filesystem import files, layout, records, versions
 from post3_filesystem.jobs import JobLocks
 from post3_filesystem.keys import FilesystemKeyStore, KeyFile
 from post3_filesystem.multipart import MultipartUploads
-from post3_filesystem.store import BUCKET_NAME, StatusChanged
+from post3_filesystem.store import BUCKET_NAME, StatusChanged, body_chunks, first_block
 from post3_filesystem.stream import FileObjectStream
 from post3_filesystem.versions import KeyPaths
 
@@ -140,7 +140,8 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                 path = self._require_bucket(bucket)
                 # Noncurrent versions never outlive their key's latest version, so the first
                 # key of objects/ answers; versions/ is looked at too, up to its first version.
-                if next(layout.walk(os.path.join(path, "objects"), "", ""), None) is not None \
+                if next(layout.walk(os.path.join(path, "objects"), "", "", self._dirs),
+                        None) is not None \
                         or versions.any_record(os.path.join(path, "versions")):
                     raise errors.BucketNotEmpty(BucketName=bucket)
                 # pending uploads go with it
@@ -273,13 +274,21 @@ class FilesystemBackend(JobLocks, MultipartUploads):
             found: list[ListEntry] = []
             if limit <= 0:
                 return found
-            for _key, file_path in layout.walk(
-                os.path.join(path, "objects"), prefix, start_after
+            for key, file_path, memo in layout.walk(
+                os.path.join(path, "objects"), prefix, start_after, self._dirs
             ):
-                header = versions.read_header(file_path)
-                if header is None or header.get("delete_marker"):
-                    continue  # deleted while we walked, or deleted behind a marker
-                found.append(records.object_info(header, {}).entry())
+                fields = None if memo is None else memo.get(key)
+                if fields is None:
+                    header = versions.read_header(file_path)
+                    if header is None:
+                        continue  # deleted while we walked
+                    fields = records.list_fields(header)
+                    if memo is not None:
+                        self._dirs.remember(memo, key, fields)
+                entry = ListEntry(key, *fields)
+                if entry.delete_marker:
+                    continue  # deleted behind a marker
+                found.append(entry)
                 if len(found) >= limit:
                     break
             return found
@@ -313,7 +322,8 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                         and not add(after.key):
                     return page
             # every key with a version has its latest at o<f>: walking objects/ finds them all
-            for key, _ in layout.walk(os.path.join(path, "objects"), prefix, start_after):
+            for key, _, _ in layout.walk(os.path.join(path, "objects"), prefix,
+                                         start_after, self._dirs):
                 if not add(key):
                     break
             return page
@@ -326,11 +336,11 @@ class FilesystemBackend(JobLocks, MultipartUploads):
         latest = versions.read_header(paths.latest)
         if latest is None:
             return []
-        entries = [records.object_info(latest, {}).entry(is_latest=True)]
+        entries = [records.list_entry(latest, is_latest=True)]
         for name in versions.noncurrent(paths, latest)[0]:
             header = versions.read_header(paths.noncurrent(name))
             if header is not None:
-                entries.append(records.object_info(header, {}).entry(is_latest=False))
+                entries.append(records.list_entry(header, is_latest=False))
         return sorted(entries, key=lambda entry: entry.sequence)
 
     async def put_object(
@@ -345,14 +355,34 @@ class FilesystemBackend(JobLocks, MultipartUploads):
         version: NewVersion | None = None,
     ) -> ObjectInfo:
         layout.key_location(key)  # rejects an unmappable key before reading the body
-        await self._run(self._require_bucket, bucket)
-        tmp = await self._receive(body, "put")
+        # The bucket is checked by the commit, under its lock; a body too long for one block
+        # also has it checked in the hop that creates its temporary file, before the rest.
+        chunks = body_chunks(body)
+        async with contextlib.aclosing(chunks):
+            head, whole = await first_block(chunks)
+            if whole:
+                # One thread hop writes, seals and commits: a small PUT's round trips through
+                # the pool cost more than its system calls.
+                info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
+                return await self._run(self._put_whole, head, bucket, info, condition, version)
+            tmp = await self._receive_rest(chunks, head, "put",
+                                           functools.partial(self._require_bucket, bucket))
         try:
             info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
         except BaseException:
             tmp.discard()
             raise
         return await self._run(self._commit_object, tmp, bucket, info, condition, version)
+
+    def _put_whole(self, data: bytearray, bucket: str, info: ObjectInfo,
+                   condition: WriteCondition | None, version: NewVersion | None) -> ObjectInfo:
+        tmp = files.TempFile.create(self._tmp, "put")
+        try:
+            files.write_all(tmp.fd, data)
+        except BaseException:
+            tmp.discard()
+            raise
+        return self._commit_object(tmp, bucket, info, condition, version)
 
     async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
                             ) -> ObjectInfo | None:

@@ -190,10 +190,12 @@ def replace_into(
 ) -> None:
     """``os.replace(src, base/names.../filename)``, creating the directories. A concurrent
     delete may remove an emptied directory between our mkdir and our rename; then the
-    rename fails with ENOENT and we build the path again."""
-    for _ in range(_RETRIES):
+    rename fails with ENOENT and we build the path again. The first attempt assumes the
+    directories exist (they do for all but a prefix's first key), sparing a mkdir each."""
+    for attempt in range(_RETRIES):
         try:
-            directory = _make_dirs(base, names, durable)
+            directory = _make_dirs(base, names, durable) if attempt else os.path.join(
+                base, *names)
             os.replace(src, os.path.join(directory, filename))
         except FileNotFoundError:
             if not os.path.isdir(base) or not os.path.exists(src):

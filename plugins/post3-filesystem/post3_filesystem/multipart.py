@@ -11,6 +11,7 @@ into the tmp area and removes it there. The core validates part lists and comput
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import secrets
 import time
@@ -96,8 +97,8 @@ class MultipartUploads(FilesystemStore):
     async def upload_part(
         self, bucket: str, key: str, upload_id: str, part_number: int, body: PayloadStream
     ) -> PartInfo:
-        await self._run(self._upload, bucket, key, upload_id)
-        tmp = await self._receive(body, "part")
+        tmp = await self._receive(body, "part",
+                                  functools.partial(self._upload, bucket, key, upload_id))
         try:
             digest = body.digest
         except BaseException:

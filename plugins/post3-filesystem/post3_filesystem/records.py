@@ -26,16 +26,20 @@ from typing import Any
 from post3 import errors
 from post3.backend import (
     NULL_VERSION,
+    ListEntry,
     ObjectInfo,
     PartInfo,
     UploadInfo,
     attributes_from_pairs,
     attributes_to_pairs,
     sorted_tags,
+    storage_class_from_pairs,
 )
 from post3.versioning import legacy_sequence
 
 MAGIC = b"P3OBJv1\n"
+#: Bytes read from a record's end to find its header: most headers are well under this.
+TAIL = 4096
 _TRAILER = struct.Struct(">I8s")
 
 
@@ -49,15 +53,21 @@ def encode(header: dict[str, Any]) -> bytes:
 
 
 def read(fd: int) -> tuple[dict[str, Any], int]:
-    """The header of the record open at ``fd`` and the size of its data."""
+    """The header of the record open at ``fd`` and the size of its data. One read takes
+    the trailer with the header in front of it when that is no longer than :data:`TAIL`."""
     total = os.fstat(fd).st_size
     if total < _TRAILER.size:
         raise CorruptRecord("A stored object is damaged (too short)")
-    length, magic = _TRAILER.unpack(os.pread(fd, _TRAILER.size, total - _TRAILER.size))
+    tail = os.pread(fd, min(total, TAIL), max(0, total - TAIL))
+    length, magic = _TRAILER.unpack_from(tail, len(tail) - _TRAILER.size)
     data_size = total - _TRAILER.size - length
     if magic != MAGIC or data_size < 0:
         raise CorruptRecord("A stored object is damaged (bad trailer)")
-    header = json.loads(os.pread(fd, length, data_size))
+    if length + _TRAILER.size <= len(tail):
+        raw = tail[len(tail) - _TRAILER.size - length: len(tail) - _TRAILER.size]
+    else:
+        raw = os.pread(fd, length, data_size)
+    header = json.loads(raw.decode())  # a str skips json's detection of the encoding
     if header.get("size") != data_size:
         raise CorruptRecord("A stored object is damaged (size mismatch)")
     return header, data_size
@@ -112,6 +122,27 @@ def object_info(header: dict[str, Any], side: dict[str, Any] | None = None) -> O
         delete_marker=header.get("delete_marker", False),
         sequence=sequence,
     )
+
+
+def list_entry(header: dict[str, Any], is_latest: bool = True) -> ListEntry:
+    """The record as a listing shows it: :func:`object_info` without decoding the metadata
+    (a listing reads a header per key, so this is on its path once per key)."""
+    return ListEntry(header["key"], *list_fields(header), is_latest=is_latest)
+
+
+#: ListEntry's fields after the key: size, etag, last modified, storage class, version id,
+#: delete marker, sequence.
+ListFields = tuple[int, str, dt.datetime, str, str, bool, str]
+
+
+def list_fields(header: dict[str, Any]) -> ListFields:
+    """:class:`ListEntry`'s fields after the key, as a tuple: what a kept listing remembers
+    of a record (a tuple of strings, numbers and a time is left alone by the cyclic garbage
+    collector, where 100,000 dataclass objects would be walked by every full collection)."""
+    version_id, sequence = identity(header)
+    return (header["size"], header["etag"], parse_time(header["last_modified"]),
+            storage_class_from_pairs(header["metadata"]), version_id,
+            header.get("delete_marker", False), sequence)
 
 
 def part_header(part: PartInfo) -> dict[str, Any]:

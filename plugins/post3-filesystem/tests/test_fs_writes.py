@@ -87,6 +87,39 @@ async def test_corrupt_upload_leaves_nothing(backend, bucket):
     assert tmp_entries(backend) == []
 
 
+@pytest.fixture
+def thread_hops(backend, monkeypatch):
+    """Every call handed to the backend's thread pool, by name."""
+    hops: list[str] = []
+    real = backend.executor.submit
+
+    def counting(fn, *args, **kwargs):
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(backend.executor, "submit", counting)
+    return hops
+
+
+async def test_a_small_put_takes_one_thread_hop(backend, bucket, thread_hops):
+    body = pattern(4096)
+    info = await backend.put_object(bucket, "small", payload(body), attributes=attrs())
+    assert thread_hops == ["_put_whole"]  # write, seal, fsync and commit together
+    assert info.size == 4096
+    assert await read_object(backend, bucket, "small") == body
+    assert tmp_entries(backend) == []
+
+
+async def test_a_large_put_checks_the_bucket_before_its_rest(backend, thread_hops):
+    with pytest.raises(errors.NoSuchBucket):
+        await backend.put_object("no-such-bucket", "k", payload(pattern(3 * MiB)),
+                                 attributes=attrs())
+    assert thread_hops == ["_create_temp"]  # nothing written: the first hop refused it
+    with pytest.raises(errors.NoSuchBucket):
+        await backend.put_object("no-such-bucket", "k", payload(b"small"), attributes=attrs())
+    assert tmp_entries(backend) == []
+
+
 async def test_starting_worker_does_not_sweep_a_live_upload(backend, bucket):
     release = asyncio.Event()
     first, rest = pattern(MiB + 5, seed=1), pattern(700, seed=2)
