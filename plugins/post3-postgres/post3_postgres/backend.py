@@ -232,6 +232,11 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
             await pool.close()
             raise
         self._database = Database(pool)
+        if await self._database.fetchval("autovacuum_setting") == "off":
+            log.warning(
+                "autovacuum is off on %s: the space of deleted and replaced objects is not "
+                "reused until VACUUM runs, and the database grows with every byte written",
+                redact(self.dsn))
         self._leases = Leases(self._database, self.retired_grace)
         await self.remove_stale_versions()
         self._background = [asyncio.create_task(self._clean_up_periodically()),

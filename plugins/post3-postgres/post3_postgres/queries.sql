@@ -499,6 +499,9 @@ WHERE id IN (
 -- name: ping
 SELECT 1;
 
+-- name: autovacuum_setting
+SELECT current_setting('autovacuum');
+
 -- name: lock_bucket_for_tags
 -- Tag writers of one bucket serialize; object commits (KEY SHARE) are not blocked.
 SELECT id FROM buckets WHERE name = $1 FOR NO KEY UPDATE;
