@@ -87,12 +87,13 @@ async def test_an_upload_judged_abandoned_cannot_finish(no_grace, empty_postgres
     assert await fetchval(empty_postgres_database, "SELECT count(*) FROM versions") == 0
 
 
-async def test_blocks_are_vacuumed_at_a_fiftieth_dead(postgres_backend, empty_postgres_database):
+async def test_blocks_are_vacuumed_early_and_fast(postgres_backend, empty_postgres_database):
     options = await fetchval(empty_postgres_database, """
         SELECT array[array_to_string(c.reloptions, ','), array_to_string(t.reloptions, ',')]
         FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid
         WHERE c.oid = 'blocks'::regclass""")
-    assert options == ["autovacuum_vacuum_scale_factor=0.02"] * 2
+    assert options == [
+        "autovacuum_vacuum_scale_factor=0.02,autovacuum_vacuum_cost_limit=2000"] * 2
 
 
 async def test_autovacuum_off_is_reported_at_start(empty_postgres_database, caplog) -> None:
