@@ -93,7 +93,7 @@ async def test_blocks_are_vacuumed_early_and_fast(postgres_backend, empty_postgr
         FROM pg_class c JOIN pg_class t ON t.oid = c.reltoastrelid
         WHERE c.oid = 'blocks'::regclass""")
     assert options == [
-        "autovacuum_vacuum_scale_factor=0.02,autovacuum_vacuum_cost_limit=2000"] * 2
+        "autovacuum_vacuum_scale_factor=0.02,autovacuum_vacuum_cost_delay=0"] * 2
 
 
 async def test_autovacuum_off_is_reported_at_start(empty_postgres_database, caplog) -> None:
