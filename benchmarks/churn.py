@@ -1,11 +1,13 @@
 """Does the store stop growing under steady churn at a fixed live size?
 
     python benchmarks/churn.py [--backend postgres|filesystem] [--minutes 10]
-                               [--objects 2000] [--size 65536] [--versioned] [--dsn DSN]
+                               [--objects 2000] [--size 65536] [--versioned] [--rate N]
+                               [--dsn DSN]
 
 One post3 server holds ``--objects`` live objects of ``--size`` bytes; then, for
 ``--minutes``, 8 clients overwrite, delete and re-create random keys, so the live data stays
-the same size. Every 15 s the script samples the size of the store and prints it:
+the same size: as fast as they can, or ``--rate`` PUTs a second in all. Every 15 s the
+script samples the size of the store and prints it:
 
 * PostgreSQL: ``pg_database_size``, the ``blocks`` table with its TOAST, and how often
   autovacuum has vacuumed that TOAST table. Without ``--dsn`` the script starts a PostgreSQL
@@ -119,6 +121,15 @@ async def churn(server: Server, sample: Sampler, args: argparse.Namespace) -> li
         started = time.monotonic()
         deadline = started + args.minutes * 60
         written = {"bytes": args.objects * args.size}
+        pace = {"next": started}
+
+        async def paced() -> None:
+            """Wait for the next of ``--rate`` slots a second, shared by every worker."""
+            if args.rate:
+                now = time.monotonic()
+                slot = max(now, pace["next"])
+                pace["next"] = slot + 1 / args.rate
+                await asyncio.sleep(slot - now)
 
         async def record() -> None:
             size, detail = await sample()
@@ -130,6 +141,7 @@ async def churn(server: Server, sample: Sampler, args: argparse.Namespace) -> li
             rng = random.Random(seed)
             while time.monotonic() < deadline:
                 key = rng.choice(keys)
+                await paced()
                 if rng.random() < 0.2:  # delete and re-create: same live size after
                     await client.call("DELETE", f"/churn/{key}")
                 await client.call("PUT", f"/churn/{key}", body=body)
@@ -204,6 +216,8 @@ def main() -> int:
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--size", type=int, default=64 * 1024)
     parser.add_argument("--versioned", action="store_true")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="PUTs a second, all clients together (default: unlimited)")
     parser.add_argument("--dsn", help="a PostgreSQL server to use (default: start one)")
     parser.add_argument("-o", dest="options", action="append", default=[],
                         help="a backend option for post3 run, e.g. -o retired_grace=60")
@@ -240,7 +254,8 @@ def main() -> int:
         finally:
             server.stop()
     levelled, summary = verdict(samples, args.objects * args.size)
-    print(f"\n{args.backend}{' versioned' if args.versioned else ''}: {summary}")
+    rate = f" at {args.rate:g} PUT/s" if args.rate else ""
+    print(f"\n{args.backend}{' versioned' if args.versioned else ''}{rate}: {summary}")
     return 0 if levelled else 1
 
 
