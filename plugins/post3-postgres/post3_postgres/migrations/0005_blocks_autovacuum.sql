@@ -7,7 +7,7 @@
 -- * How fast: unthrottled (autovacuum_vacuum_cost_delay 0). New blocks land in the space the
 --   last vacuum freed, all over the table, so each vacuum reads about the whole table, and
 --   the dead blocks pile up for as long as it takes. Throttled, the vacuum fell behind a
---   20-30 MB/s churn (benchmarks/README.md, churn.py): at PostgreSQL's default budget for
+--   17-23 MB/s churn (benchmarks/README.md, churn.py): at PostgreSQL's default budget for
 --   good, at ten times that budget the database still stepped up by a gigabyte in one slow
 --   cycle. Its work is what the writes left to do; an operator who shares the server with
 --   other work can throttle it again with ALTER TABLE.
