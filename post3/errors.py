@@ -215,6 +215,11 @@ class RequestTimeout(S3Error):
     )
 
 
+class MissingSecurityHeader(S3Error):
+    status = 400
+    default_message = "Your request was missing a required header"
+
+
 class UnexpectedContent(S3Error):
     status = 400
     default_message = "This request does not support content."
@@ -289,6 +294,33 @@ class NoSuchTagSet(S3Error):
     default_message = "The TagSet does not exist"
 
 
+class UnresolvableGrantByEmailAddress(S3Error):
+    status = 400
+    default_message = "The e-mail address you provided does not match any account on record."
+
+
+class MalformedACLError(S3Error):
+    status = 400
+    default_message = ("The XML you provided was not well-formed or did not validate against "
+                       "our published schema.")
+
+
+class AccessControlListNotSupported(S3Error):
+    status = 400
+    default_message = "The bucket does not allow ACLs"
+
+
+class InvalidBucketAclWithObjectOwnership(S3Error):
+    status = 400
+    default_message = ("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced "
+                       "setting")
+
+
+class MalformedPolicy(S3Error):
+    status = 400
+    default_message = "Policies must be valid JSON and the first byte must be '{'"
+
+
 class NoSuchBucketPolicy(S3Error):
     status = 404
     default_message = "The bucket policy does not exist"
@@ -317,6 +349,16 @@ class ServerSideEncryptionConfigurationNotFoundError(S3Error):
 class ObjectLockConfigurationNotFoundError(S3Error):
     status = 404
     default_message = "Object Lock configuration does not exist for this bucket"
+
+
+class NoSuchObjectLockConfiguration(S3Error):
+    status = 404
+    default_message = "The specified object does not have a ObjectLock configuration"
+
+
+class InvalidBucketState(S3Error):
+    status = 409
+    default_message = "The request is not valid with the current state of the bucket."
 
 
 class ReplicationConfigurationNotFoundError(S3Error):

@@ -7,7 +7,6 @@ An operation this table does not know needs ``owner``: new operations are closed
 
 from __future__ import annotations
 
-from post3 import errors
 from post3.credentials import AccessKey
 
 _WRITE = frozenset({
@@ -30,11 +29,8 @@ def required_permission(operation: str) -> str | None:
     return "owner"
 
 
-def authorize(key: AccessKey, operation: str, bucket: str, copy_source_bucket: str | None) -> None:
-    """Raise AccessDenied unless ``key`` may run ``operation``; a copy also needs ``read`` on
-    the source bucket."""
-    permission = required_permission(operation)
-    if permission is not None and not key.allows(bucket, permission):
-        raise errors.AccessDenied()
-    if copy_source_bucket is not None and not key.allows(copy_source_bucket, "read"):
-        raise errors.AccessDenied()
+def may_bypass_governance(key: AccessKey | None, bucket: str) -> bool:
+    """Whether ``key`` may lift a GOVERNANCE retention on ``bucket`` (S3's
+    ``s3:BypassGovernanceRetention``): the bucket's owners and admins may (None: a server run
+    without authentication, where every request may do everything)."""
+    return key is None or key.allows(bucket, "owner")

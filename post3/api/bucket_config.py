@@ -16,14 +16,9 @@ from post3.api.responses import xml_response
 
 #: operation -> the error S3 sends when nothing is configured
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
-    "GetBucketPolicy": errors.NoSuchBucketPolicy,
-    "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
     "GetBucketEncryption": errors.ServerSideEncryptionConfigurationNotFoundError,
-    "GetObjectLockConfiguration": errors.ObjectLockConfigurationNotFoundError,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
     "GetBucketReplication": errors.ReplicationConfigurationNotFoundError,
-    "GetBucketOwnershipControls": errors.OwnershipControlsNotFoundError,
-    "GetPublicAccessBlock": errors.NoSuchPublicAccessBlockConfiguration,
 }
 
 #: operation -> the document S3 sends when nothing is configured
@@ -35,9 +30,7 @@ _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
 }
 
 _DELETES = (
-    "DeleteBucketPolicy", "DeleteBucketEncryption",
-    "DeleteBucketWebsite", "DeleteBucketReplication", "DeleteBucketOwnershipControls",
-    "DeletePublicAccessBlock",
+    "DeleteBucketEncryption", "DeleteBucketWebsite", "DeleteBucketReplication",
 )
 
 

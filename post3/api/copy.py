@@ -8,18 +8,20 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from post3 import conditions, errors, names, xml
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.object_headers import (
     attributes_from_request,
     checksum_children,
     quote_etag,
     tags_from_header,
 )
+from post3.api.object_lock import write_lock
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
 from post3.api.versioning import backend_version, version_headers
 from post3.backend import NULL_VERSION, Backend, ObjectInfo
+from post3.object_lock import lock_from_headers
 from post3.versioning import check_version_id, new_version
 
 
@@ -74,7 +76,6 @@ def _directive(s3: S3Request, header: str) -> str:
 
 async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
     source = parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend)
-    check_canned_acl(s3.headers.get("x-amz-acl"))
     replace_metadata = _directive(s3, "x-amz-metadata-directive") == "REPLACE"
     replace_tags = _directive(s3, "x-amz-tagging-directive") == "REPLACE"
     # Copying a named version onto its own key is how S3 users restore it: allowed.
@@ -96,11 +97,12 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
         check_conditions(info)
         copied.append(info)
 
+    lock = await write_lock(s3, lock_from_headers(s3.headers))
     info = await s3.backend.copy_object(
         source.bucket, source.key, s3.bucket, s3.key,
         attributes=attributes, tags=tags, condition=write_condition(s3),
         source_check=source_check, source_version_id=source.version_id,
-        version=new_version(),
+        version=new_version(), lock=lock, access=await write_access(s3),
     )
     body = xml.render("CopyObjectResult", [
         ("ETag", quote_etag(info.etag)), ("LastModified", info.last_modified),

@@ -10,7 +10,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from post3 import conditions, errors, listing, multipart, xml
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.body import read_xml_body
 from post3.api.copy import parse_copy_source
 from post3.api.object_headers import (
@@ -19,11 +19,14 @@ from post3.api.object_headers import (
     quote_etag,
     tags_from_header,
 )
+from post3.api.object_lock import bucket_lock, completed_lock, write_lock
+from post3.api.owners import bucket_owner
 from post3.api.put import write_condition
 from post3.api.request import S3Request
-from post3.api.responses import OWNER, xml_response
+from post3.api.responses import xml_response
 from post3.api.versioning import version_headers
 from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
+from post3.object_lock import lock_from_headers
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
 from post3.versioning import new_version
@@ -41,12 +44,16 @@ def _checksum_headers(part: PartInfo) -> dict[str, str]:
 
 
 async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
-    attributes = attributes_from_request(s3.headers)
+    attributes = replace(attributes_from_request(s3.headers), access=await write_access(s3))
     settings = multipart.checksum_settings(s3.headers)
     algorithm, kind = settings if settings is not None else (None, None)
     attributes = replace(attributes, checksums=Checksums({}, kind))
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
+    asked = lock_from_headers(s3.headers)
+    if asked is not None:
+        await write_lock(s3, asked)  # refused in a bucket without object lock
+        # a default retention is counted from the completion (completed_lock)
+        attributes = replace(attributes, lock=asked)
     upload = await s3.backend.create_multipart_upload(
         s3.bucket, s3.key, attributes=attributes, tags=tags, checksum_algorithm=algorithm)
     headers = {}
@@ -117,6 +124,8 @@ async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
     parts = multipart.select_parts(requested, stored)
     info = multipart.completed_info(upload, parts)
     multipart.check_expected_checksum(s3.headers, info)
+    lock = completed_lock(await bucket_lock(s3), info.attributes.lock, info)
+    info = replace(info, attributes=replace(info.attributes, lock=lock))
     try:
         info = await s3.backend.complete_multipart_upload(
             s3.bucket, s3.key, upload_id, parts, info, write_condition(s3),
@@ -184,9 +193,11 @@ async def handle_list_parts(s3: S3Request) -> web.StreamResponse:
              if p.part_number > marker]
     page, truncated = parts[:max_parts], len(parts) > max_parts
     algorithm = upload.checksum_algorithm
+    # post3 does not record who initiated an upload: the owner of what it will make
+    owner = (await bucket_owner(s3)).owner_xml()
     children: list[xml.Child] = [
         ("Bucket", s3.bucket), ("Key", s3.key), ("UploadId", upload_id),
-        ("Initiator", OWNER), ("Owner", OWNER),
+        ("Initiator", owner), ("Owner", owner),
         ("StorageClass", upload.attributes.storage_class),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", page[-1].part_number if page else marker),
@@ -249,10 +260,11 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
         ("MaxUploads", max_uploads), ("EncodingType", s3.query.get("encoding-type")),
         ("IsTruncated", truncated),
     ]
+    owner = (await bucket_owner(s3)).owner_xml()
     for upload in uploads:
         children.append(("Upload", [
             ("Key", encode(upload.key)), ("UploadId", upload.upload_id),
-            ("Initiator", OWNER), ("Owner", OWNER),
+            ("Initiator", owner), ("Owner", owner),
             ("StorageClass", upload.attributes.storage_class),
             ("Initiated", upload.initiated),
         ]))

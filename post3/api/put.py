@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from post3 import errors
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.lifecycle import expiration_headers
 from post3.api.object_headers import (
     attributes_from_request,
@@ -14,9 +16,11 @@ from post3.api.object_headers import (
     tags_from_header,
     unquote_etag,
 )
+from post3.api.object_lock import write_lock
 from post3.api.request import S3Request
 from post3.api.versioning import version_headers
 from post3.backend import WriteCondition
+from post3.object_lock import lock_from_headers
 from post3.versioning import new_version
 
 
@@ -36,10 +40,11 @@ def write_condition(s3: S3Request) -> WriteCondition | None:
 
 
 async def handle_put_object(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
     attributes = attributes_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)
+    lock = await write_lock(s3, lock_from_headers(s3.headers), require_checksum=True)
+    attributes = replace(attributes, lock=lock, access=await write_access(s3))
     body = s3.payload(max_size=s3.settings.max_put_size)
     info = await s3.backend.put_object(
         s3.bucket, s3.key, body, attributes=attributes, tags=tags, condition=condition,

@@ -292,6 +292,15 @@ SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT versioning FROM bucket) AS 
                WHERE o.bucket_id = unversioned.id AND o.key = $2) AS seen,
        EXISTS (SELECT 1 FROM gone) AS deleted;
 
+-- name: replace_object_metadata
+-- A version's attributes changed in place (object lock): as replace_object_tags.
+WITH removed AS (
+    DELETE FROM object_metadata WHERE version_id = $1 AND name <> ALL ($2::text[])
+)
+INSERT INTO object_metadata (version_id, name, value)
+SELECT $1, m.name, m.value FROM unnest($2::text[], $3::text[]) AS m (name, value)
+ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
+
 -- name: replace_object_tags
 -- As replace_bucket_tags: a tag that stays is updated, not deleted and inserted again.
 WITH removed AS (
@@ -507,19 +516,19 @@ SELECT current_setting('autovacuum');
 SELECT id FROM buckets WHERE name = $1 FOR NO KEY UPDATE;
 
 -- name: get_access_key
-SELECT access_key_id, secret, name, admin, grants::text AS grants, created
+SELECT access_key_id, secret, name, admin, grants::text AS grants, created, user_name
 FROM api_keys WHERE access_key_id = $1;
 
 -- name: list_access_keys
-SELECT access_key_id, secret, name, admin, grants::text AS grants, created
+SELECT access_key_id, secret, name, admin, grants::text AS grants, created, user_name
 FROM api_keys ORDER BY access_key_id;
 
 -- name: put_access_key
-INSERT INTO api_keys (access_key_id, secret, name, admin, grants, created)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+INSERT INTO api_keys (access_key_id, secret, name, admin, grants, created, user_name)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
 ON CONFLICT (access_key_id) DO UPDATE
 SET secret = EXCLUDED.secret, name = EXCLUDED.name, admin = EXCLUDED.admin,
-    grants = EXCLUDED.grants;
+    grants = EXCLUDED.grants, user_name = EXCLUDED.user_name;
 
 -- name: delete_access_key
 DELETE FROM api_keys WHERE access_key_id = $1;
