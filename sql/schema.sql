@@ -64,6 +64,13 @@ CREATE TABLE blocks (
 -- Stored out of line but uncompressed: compressing object bytes costs time on most payloads
 -- and prevents substring() from fetching only the slice a range needs.
 ALTER TABLE blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+-- Vacuumed when a fiftieth of it is dead, not PostgreSQL's default fifth, and unthrottled,
+-- so that the space of the blocks the clean-up deleted is reused while writes go on (see the
+-- plugin README, "Space").
+ALTER TABLE blocks SET (autovacuum_vacuum_scale_factor = 0.02,
+                        autovacuum_vacuum_cost_delay = 0,
+                        toast.autovacuum_vacuum_scale_factor = 0.02,
+                        toast.autovacuum_vacuum_cost_delay = 0);
 
 CREATE TABLE object_metadata (
     version_id bigint NOT NULL REFERENCES versions (id) ON DELETE CASCADE,

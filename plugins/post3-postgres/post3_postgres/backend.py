@@ -18,10 +18,13 @@ How the guarantees of :mod:`post3.backend` are kept (see also the package README
   is in the history, whatever is written after it. Removing a version (an unversioned
   overwrite or delete, a null version replaced, a delete by id) retires it.
 * **Untorn reads.** A reader streams one immutable version (``reads.py``); the replaced
-  version is retired, not deleted, and stays readable while readers keep renewing its lease.
+  version is retired, not deleted, and stays readable while the reader's process renews its
+  lease (every quarter of ``retired_grace``, however slowly the client reads).
 * **Clean-up.** At start and every ``cleanup_interval`` seconds, versions whose upload stopped
   (no block for ``abandoned_after`` seconds) and retired versions no reader renewed for
-  ``retired_grace`` seconds are deleted, a batch at a time.
+  ``retired_grace`` seconds are deleted, in batches bounded in rows and in bytes. Under steady
+  churn the database holds, beyond the live data, what is written in about
+  ``retired_grace + cleanup_interval`` seconds, plus what autovacuum has not yet made reusable.
 """
 
 from __future__ import annotations
@@ -70,13 +73,15 @@ from post3_postgres.database import Connection, Database
 from post3_postgres.jobs import JobLocks
 from post3_postgres.migrations import ensure_schema
 from post3_postgres.multipart import MultipartMixin
-from post3_postgres.reads import PostgresObjectStream
+from post3_postgres.reads import Leases, PostgresObjectStream
 from post3_postgres.writes import StagedBody, discard, stage_body
 
 log = logging.getLogger(__name__)
 
-#: Versions the clean-up deletes per statement.
+#: Versions the clean-up retires or deletes per statement.
 CLEANUP_BATCH = 500
+#: Blocks (1 MiB at most each) the clean-up deletes per statement.
+CLEANUP_BLOCKS = 256
 
 
 def pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -158,11 +163,11 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         ),
         Option.number(
             "retired_grace",
-            "seconds a replaced or deleted object's bytes stay readable for a reader that "
-            "opened them before (each block batch read renews it)",
-            900.0,
+            "seconds a replaced or deleted object's bytes are kept after the last reader "
+            "that opened them stopped renewing its lease (renewed every quarter of this)",
+            30.0,
         ),
-        Option.number("cleanup_interval", "seconds between clean-up runs", 60.0),
+        Option.number("cleanup_interval", "seconds between clean-up runs", 10.0),
     )
 
     def __init__(
@@ -176,8 +181,8 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         connect_timeout: float = 10.0,
         statement_cache_size: int = 100,
         abandoned_after: float = 3600.0,
-        retired_grace: float = 900.0,
-        cleanup_interval: float = 60.0,
+        retired_grace: float = 30.0,
+        cleanup_interval: float = 10.0,
     ) -> None:
         if not dsn:
             raise BackendError(
@@ -201,7 +206,8 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         self.retired_grace = retired_grace
         self.cleanup_interval = cleanup_interval
         self._database: Database | None = None
-        self._cleanup: asyncio.Task[None] | None = None
+        self._leases: Leases | None = None
+        self._background: list[asyncio.Task[None]] = []
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -228,15 +234,24 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
             await pool.close()
             raise
         self._database = Database(pool)
+        if await self._database.fetchval("autovacuum_setting") == "off":
+            log.warning(
+                "autovacuum is off on %s: the space of deleted and replaced objects is not "
+                "reused until VACUUM runs, and the database grows with every byte written",
+                redact(self.dsn))
+        self._leases = Leases(self._database, self.retired_grace)
         await self.remove_stale_versions()
-        self._cleanup = asyncio.create_task(self._clean_up_periodically())
+        self._background = [asyncio.create_task(self._clean_up_periodically()),
+                            asyncio.create_task(self._leases.renew_periodically())]
 
     async def close(self) -> None:
-        if self._cleanup is not None:
-            self._cleanup.cancel()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._cleanup
-            self._cleanup = None
+                await task
+        self._background = []
+        self._leases = None
         if self._database is not None:
             await self._database.pool.close()
             self._database = None
@@ -245,18 +260,23 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         await self._db.fetchval("ping")
 
     async def remove_stale_versions(self) -> int:
-        """Delete abandoned uploads and expired retired versions; return how many."""
+        """Delete abandoned uploads and expired retired versions; return how many versions.
+
+        Every statement is a bounded batch in its own transaction (queries.sql); the pass goes
+        on until a round finds less than a full batch everywhere.
+        """
         removed = 0
         while True:
-            status = await self._db.execute(
-                "remove_stale_versions",
-                float(self.abandoned_after),
-                float(self.retired_grace),
-                CLEANUP_BATCH,
-            )
-            count = int(status.split()[-1])
+            retired = await self._db.execute(
+                "retire_abandoned_versions", float(self.abandoned_after), CLEANUP_BATCH)
+            blocks = await self._db.execute(
+                "remove_expired_blocks", float(self.retired_grace), CLEANUP_BLOCKS)
+            versions = await self._db.execute(
+                "remove_expired_versions", float(self.retired_grace), CLEANUP_BATCH)
+            count = int(versions.split()[-1])
             removed += count
-            if count < CLEANUP_BATCH:
+            if (int(retired.split()[-1]) < CLEANUP_BATCH
+                    and int(blocks.split()[-1]) < CLEANUP_BLOCKS and count < CLEANUP_BATCH):
                 return removed
 
     async def _clean_up_periodically(self) -> None:
@@ -398,7 +418,8 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         if stored is None:  # a delete marker: no bytes, and no range to resolve
             return BytesObjectStream(info, (), 0, 0)
         start, stop = (0, info.size) if byte_range is None else byte_range.resolve(info)
-        return PostgresObjectStream(self._db, stored, info, start, stop)
+        assert self._leases is not None  # set with the database, by open()
+        return PostgresObjectStream(self._db, self._leases, stored, info, start, stop)
 
     async def put_object(
         self,

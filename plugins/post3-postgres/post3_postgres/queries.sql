@@ -98,14 +98,6 @@ WHERE b.name = $1;
 -- name: read_blocks
 -- The bytes [$2, $3) of version $1: only the blocks that overlap, and only the needed slice
 -- of the edge blocks (uncompressed out-of-line values are sliced without reading them whole).
--- A retired version is still being read: renew its lease so the clean-up leaves it alone.
--- The UPDATE makes PostgreSQL hold the whole result before sending it; whole blocks are
--- passed through untouched so that it holds only their out-of-line pointers, not their bytes
--- (substring() on every block made it copy each batch into a temporary file first, which
--- halved GET throughput).
-WITH lease AS (
-    UPDATE versions SET touched_at = now() WHERE id = $1 AND state = 'retired'
-)
 SELECT position,
        CASE WHEN position >= $2 AND position + length(data) <= $3 THEN data
             ELSE substring(data FROM (greatest($2 - position, 0) + 1)::integer
@@ -117,6 +109,11 @@ WHERE version_id = $1
   AND position > $2 - 1048576 AND position < $3
   AND position + length(data) > $2
 ORDER BY position;
+
+-- name: renew_leases
+-- The retired versions among $1 are still being read: the clean-up leaves them alone for
+-- another grace period (reads.Leases).
+UPDATE versions SET touched_at = now() WHERE id = ANY ($1::bigint[]) AND state = 'retired';
 
 -- name: begin_version
 INSERT INTO versions (bucket_id)
@@ -467,21 +464,52 @@ WHERE u.bucket_id = $1
 ORDER BY u.key, u.upload_id
 LIMIT $5;
 
--- name: remove_stale_versions
--- The clean-up: versions whose writer stopped beating (crashed, cancelled, disconnected)
--- and retired versions no reader renewed, a batch at a time. SKIP LOCKED: a version being
--- written or read right now is never waited for, and several post3 processes share the work.
-DELETE FROM versions
+-- The clean-up, in three steps, each a bounded batch; SKIP LOCKED everywhere: a version being
+-- written or renewed right now is never waited for, and several post3 processes share the work.
+
+-- name: retire_abandoned_versions
+-- Uploads whose writer stopped beating (crashed, killed, disconnected) for $1 seconds: from now
+-- on their writer can neither add a block nor finish (both need 'writing'), and their blocks
+-- go as a retired version's do. No reader can hold them (nothing ever pointed at them), so
+-- they are due at once: touched_at '-infinity'.
+UPDATE versions SET state = 'retired', touched_at = '-infinity'
 WHERE id IN (
     SELECT id FROM versions
-    WHERE (state = 'writing' AND touched_at < now() - make_interval(secs => $1))
-       OR (state = 'retired' AND touched_at < now() - make_interval(secs => $2))
-    LIMIT $3
+    WHERE state = 'writing' AND touched_at < now() - make_interval(secs => $1)
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+);
+
+-- name: remove_expired_blocks
+-- At most $2 blocks (of 1 MiB at most) of retired versions no reader renewed for $1 seconds:
+-- a batch bounded in bytes, whatever the size of the objects (a 5 GiB version is 5,120
+-- blocks, and one DELETE of it would hold its transaction for all of them).
+DELETE FROM blocks
+WHERE (version_id, position) IN (
+    SELECT b.version_id, b.position
+    FROM versions v JOIN blocks b ON b.version_id = v.id
+    WHERE v.state = 'retired' AND v.touched_at < now() - make_interval(secs => $1)
+    LIMIT $2
+    FOR UPDATE OF b SKIP LOCKED
+);
+
+-- name: remove_expired_versions
+-- Then the rows of those versions whose blocks are gone (their metadata and tags follow by
+-- ON DELETE CASCADE), at most $2.
+DELETE FROM versions
+WHERE id IN (
+    SELECT v.id FROM versions v
+    WHERE v.state = 'retired' AND v.touched_at < now() - make_interval(secs => $1)
+      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.version_id = v.id)
+    LIMIT $2
     FOR UPDATE SKIP LOCKED
 );
 
 -- name: ping
 SELECT 1;
+
+-- name: autovacuum_setting
+SELECT current_setting('autovacuum');
 
 -- name: lock_bucket_for_tags
 -- Tag writers of one bucket serialize; object commits (KEY SHARE) are not blocked.

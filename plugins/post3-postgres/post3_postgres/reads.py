@@ -2,15 +2,20 @@
 
 The stream knows only the version id it opened. Versions are immutable, so a concurrent
 overwrite or delete cannot tear it; a replaced version is kept ("retired") until the clean-up
-removes it, and every batch fetched renews that lease. Each batch borrows a pooled connection
-for one query only, so a slow client never pins a connection; memory per download is bounded
-by two batches.
+removes it, and while the stream still has blocks to fetch it holds a lease on the version
+(:class:`Leases`), which its process renews on a timer, however slowly the client reads. So a
+retired version's space is held while a reader has it open, as an unlinked file's is on a
+filesystem, and comes back ``retired_grace`` after the last reader finished or its process
+died. Each batch borrows a pooled connection for one query only, so a slow client never pins
+a connection; memory per download is bounded by two batches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from post3 import errors
@@ -21,15 +26,66 @@ BLOCK_SIZE = 1 << 20
 #: Bytes per query: four blocks.
 BATCH_SIZE = 4 * BLOCK_SIZE
 
+log = logging.getLogger(__name__)
+
+
+class Leases:
+    """The versions this process's streams are reading, renewed together by one statement.
+
+    A renewal sets a retired version's ``touched_at`` to now; the clean-up deletes retired
+    versions untouched for ``retired_grace`` seconds. Renewing every quarter of the grace
+    leaves room for three renewals in a row to be late or fail (a busy event loop, a pool
+    with no free connection, a database failing over) before a reader loses its version;
+    the cost is one statement per period per process, whatever the number of readers.
+    """
+
+    def __init__(self, database: Database, grace: float) -> None:
+        self._database = database
+        self.period = max(grace / 4, 0.1)
+        self._held: collections.Counter[int] = collections.Counter()
+
+    def hold(self, version_id: int) -> None:
+        self._held[version_id] += 1
+
+    def release(self, version_id: int) -> None:
+        self._held[version_id] -= 1
+        if self._held[version_id] <= 0:
+            del self._held[version_id]
+
+    async def renew(self) -> None:
+        if self._held:
+            await self._database.execute("renew_leases", list(self._held))
+
+    async def renew_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.period)
+            try:
+                await self.renew()
+            except Exception:
+                log.warning("renewing read leases failed; will retry", exc_info=True)
+
 
 class PostgresObjectStream(ObjectStream):
     def __init__(
-        self, database: Database, version_id: int, info: ObjectInfo, start: int, stop: int
+        self, database: Database, leases: Leases, version_id: int, info: ObjectInfo,
+        start: int, stop: int,
     ) -> None:
         self.info, self.start, self.stop = info, start, stop
         self._database = database
+        self._leases = leases
         self._version_id = version_id
         self._ahead: asyncio.Task[list[bytes]] | None = None
+        self._leased = False
+
+    def _hold(self) -> None:
+        if not self._leased:
+            self._leases.hold(self._version_id)
+            self._leased = True
+
+    def _release(self) -> None:
+        if self._leased:
+            self._leases.release(self._version_id)
+            self._leased = False
 
     async def _batch(self, start: int, stop: int) -> list[bytes]:
         rows = await self._database.fetch("read_blocks", self._version_id, start, stop)
@@ -54,16 +110,20 @@ class PostgresObjectStream(ObjectStream):
         position = self.start
         if position >= self.stop:
             return
+        self._hold()
         ahead: asyncio.Task[list[bytes]] | None = self._fetch(position)
         self._ahead = ahead
         while ahead is not None and position < self.stop:
             blocks = await ahead
             position = self._batch_end(position)
             ahead = self._ahead = self._fetch(position) if position < self.stop else None
+            if ahead is None:  # every byte is fetched: the version is no longer needed
+                self._release()
             for block in blocks:
                 yield block
 
     async def aclose(self) -> None:
+        self._release()
         if self._ahead is not None:
             self._ahead.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -13,6 +13,7 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 import pytest
+from post3_postgres.backend import PostgresBackend
 
 from post3.testing import MiB, pattern
 
@@ -121,5 +122,48 @@ async def test_sigkill_mid_upload_leaves_no_partial_object(new_postgres_database
         finally:
             await sql.close()
     finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+
+
+async def test_reader_in_a_frozen_process_loses_its_version_after_the_grace(
+    new_postgres_database,
+) -> None:
+    """Leases are renewed by the reader's process: once it stops (frozen here with SIGSTOP;
+    killed is the same), the replaced version goes after ``retired_grace``, and the download
+    is cut short, never finished with wrong bytes."""
+    dsn = await new_postgres_database(migrated=True)
+    process, endpoint = await start_server(dsn, "retired_grace=2", "cleanup_interval=3600")
+    old = pattern(24 * MiB, seed=5)
+    cleaner = PostgresBackend(dsn, retired_grace=2)
+    writer = None
+    try:
+        async with aiohttp.ClientSession() as http:
+            assert (await http.put(f"{endpoint}/frozen")).status == 200
+            assert (await http.put(f"{endpoint}/frozen/k", data=old)).status == 200
+        host, port = endpoint.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port), limit=MiB)
+        writer.write(f"GET /frozen/k HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        received = await reader.readexactly(MiB)  # the server reads on, a batch ahead
+
+        await cleaner.open()
+        await cleaner.delete_object("frozen", "k")
+        process.send_signal(signal.SIGSTOP)
+        try:
+            await asyncio.sleep(3)
+            assert await cleaner.remove_stale_versions() == 1
+        finally:
+            process.send_signal(signal.SIGCONT)
+        while chunk := await asyncio.wait_for(reader.read(MiB), 30):
+            received += chunk
+        assert len(received) < len(old)
+        assert old.startswith(received)
+    finally:
+        if writer is not None:
+            writer.transport.abort()
+        await cleaner.close()
         process.send_signal(signal.SIGTERM)
         process.wait(10)

@@ -36,8 +36,8 @@ async def run_sql(dsn: str, statement: str, *args: object) -> None:
 async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
     dsn = await new_postgres_database()
     backend = PostgresBackend(dsn)
-    pending = (r"needs 5 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs, "
-               r"0004_object_versions, 0005_key_users\).*migrate")
+    pending = (r"needs 6 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs, "
+               r"0004_object_versions, 0005_key_users, 0006_blocks_autovacuum\).*migrate")
     with pytest.raises(BackendError, match=pending):
         await backend.open()
 
