@@ -27,6 +27,7 @@ from post3.config import (
     parse_option_pairs,
 )
 from post3.credentials import bootstrap_admin_key, first_key_message, is_loopback
+from post3.encryption.cli import kms
 from post3.ops import workers
 from post3.ops.connections import (
     Limits,
@@ -310,6 +311,9 @@ def plugins(ctx: click.Context) -> None:
 def version() -> None:
     """Print post3's version."""
     click.echo(f"post3 {__version__}")
+
+
+cli.add_command(kms)
 
 
 def main() -> None:

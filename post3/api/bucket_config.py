@@ -18,7 +18,6 @@ from post3.api.responses import xml_response
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
     "GetBucketPolicy": errors.NoSuchBucketPolicy,
     "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
-    "GetBucketEncryption": errors.ServerSideEncryptionConfigurationNotFoundError,
     "GetObjectLockConfiguration": errors.ObjectLockConfigurationNotFoundError,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
     "GetBucketReplication": errors.ReplicationConfigurationNotFoundError,
@@ -35,7 +34,7 @@ _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
 }
 
 _DELETES = (
-    "DeleteBucketPolicy", "DeleteBucketEncryption",
+    "DeleteBucketPolicy",
     "DeleteBucketWebsite", "DeleteBucketReplication", "DeleteBucketOwnershipControls",
     "DeletePublicAccessBlock",
 )

@@ -17,6 +17,8 @@ from post3.api.object_headers import (
 from post3.api.request import S3Request
 from post3.api.versioning import version_headers
 from post3.backend import WriteCondition
+from post3.encryption import service as encryption
+from post3.encryption.headers import response_headers as encryption_headers
 from post3.versioning import new_version
 
 
@@ -40,13 +42,17 @@ async def handle_put_object(s3: S3Request) -> web.StreamResponse:
     attributes = attributes_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)
+    sealer = await encryption.for_write(s3)
     body = s3.payload(max_size=s3.settings.max_put_size)
+    if sealer is not None:
+        body, attributes = sealer.seal(body), sealer.attach(attributes)
     info = await s3.backend.put_object(
         s3.bucket, s3.key, body, attributes=attributes, tags=tags, condition=condition,
         version=new_version(),
     )
     headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums),
-               **version_headers(info), **await expiration_headers(s3, info)}
+               **version_headers(info), **await expiration_headers(s3, info),
+               **encryption_headers(info.attributes.encryption)}
     return web.Response(status=200, headers=headers)
 
 
