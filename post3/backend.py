@@ -57,6 +57,14 @@ Rules every backend keeps:
   ``null``.
 * **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
   method of what you declare, and leave the others raising :class:`Unsupported`.
+* **A body may be longer than its size** (encryption at rest, :mod:`post3.encryption`). The
+  core seals objects before they reach the backend: the :class:`PayloadStream` it hands over
+  yields more bytes than ``body.digest.size``, which is the size S3 shows (and what listings
+  and ``ObjectInfo.size`` report). Store every byte the body yields (a part's too) and record
+  ``digest.size``; serve exactly the stored range ``byte_range.resolve(info)`` returns, which
+  may reach past ``info.size``: never clamp it to ``info.size``, never recount the size from
+  the stored bytes, and place a completed upload's parts at the offsets of the bytes they
+  stored, not of their sizes.
 * **Attributes are opaque.** Store :class:`ObjectAttributes` as they are given (or as the
   pairs of :func:`attributes_to_pairs`, however long) and give them back unchanged; interpret
   nothing but the storage class, which a listing shows.

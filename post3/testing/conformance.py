@@ -16,6 +16,7 @@ from post3.testing.job_lock_tests import JobLockTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
 from post3.testing.object_tests import ObjectTests
+from post3.testing.stored_bytes_tests import StoredBytesTests
 from post3.testing.uniformity_tests import UniformityTests
 from post3.testing.versioning_tests import VersioningTests
 from post3.testing.write_tests import AtomicityTests, ConditionTests, CopyTests
@@ -31,6 +32,7 @@ class BackendConformance(
     ConditionTests,
     CopyTests,
     MultipartTests,
+    StoredBytesTests,
     VersioningTests,
     JobLockTests,
     UniformityTests,
