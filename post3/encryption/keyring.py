@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,8 @@ class KeyRing:
         self._keys: dict[str, MasterKey] = dict(keys or {})
         self._path = path
         self._env_key = env_key
+        self._stamp = 0
+        self._checked = 0.0
 
     @classmethod
     def load(cls, path: str | None, env_key: str | None) -> KeyRing:
@@ -86,6 +89,11 @@ class KeyRing:
         return ring
 
     def reload(self) -> None:
+        if self._path is not None:
+            try:
+                self._stamp = os.stat(self._path).st_mtime_ns
+            except OSError:
+                self._stamp = 0
         keys = read_key_file(self._path) if self._path else {}
         if self._env_key is not None:
             if DEFAULT_KEY in keys:
@@ -96,16 +104,33 @@ class KeyRing:
 
     @property
     def configured(self) -> bool:
+        self._refresh()
         return bool(self._keys)
 
     def has(self, key_id: str) -> bool:
+        self._refresh()
         return key_id in self._keys
 
     def keys(self) -> list[MasterKey]:
         return [self._keys[name] for name in sorted(self._keys)]
 
+    def _refresh(self) -> None:
+        """Reload the key file when it changed (``post3 kms rotate`` beside a running
+        server): checked at most once a second, one ``stat`` each time."""
+        now = time.monotonic()
+        if self._path is None or now < self._checked + 1.0:
+            return
+        self._checked = now
+        try:
+            stamp = os.stat(self._path).st_mtime_ns
+        except OSError:
+            return
+        if stamp != self._stamp:
+            self.reload()
+
     def wrap(self, key_id: str, data_key: bytes, context: bytes) -> str:
         """``data_key`` wrapped under the latest version of ``key_id``."""
+        self._refresh()
         master = self._keys.get(key_id)
         if master is None:
             raise NoSuchKmsKey(f"Invalid keyId {key_id}")

@@ -40,6 +40,8 @@ _AAD = struct.Struct(">16sIQ?")
 class TamperedObject(errors.InternalError):
     """A stored segment failed authentication: the bytes were altered, moved or cut."""
 
+    code = "InternalError"
+
     default_message = "The stored object failed its integrity check and was not returned."
 
 

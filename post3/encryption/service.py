@@ -201,7 +201,9 @@ async def open_object(s3: S3Request, bucket: str, key: str, byte_range: ByteRang
             return stream
         sealer = open_sealer(keyring_of(s3), encryption, customer)
         assert wanted.plan is not None
-        return DecryptingStream(stream, wanted.plan, sealer.cipher)
+        opened = DecryptingStream(stream, wanted.plan, sealer.cipher)
+        await opened.prime()
+        return opened
     except BaseException:
         await stream.aclose()
         raise

@@ -109,8 +109,28 @@ class DecryptingStream(ObjectStream):
         self._stored = stored
         self._plan = plan
         self._cipher = cipher
+        self._primed: tuple[bytes | None, AsyncIterator[bytes]] | None = None
+
+    async def prime(self) -> None:
+        """Open the first segment now, before the response is sent: a small object whose
+        bytes were altered then fails with a clean error rather than a cut connection."""
+        iterator = self._iterate()
+        first = await anext(iterator, None)
+        self._primed = (first, iterator)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        primed = self._primed
+        if primed is None:
+            async for block in self._iterate():
+                yield block
+            return
+        first, iterator = primed
+        if first is not None:
+            yield first
+        async for block in iterator:
+            yield block
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
         segments = list(self._plan.segments)
         if not segments:
             return
@@ -118,6 +138,7 @@ class DecryptingStream(ObjectStream):
         position = 0
         source = aiter(self._stored)
         batch: list[tuple[int, bytes]] = []
+        first = True
         while position < len(segments):
             needed = segments[position].stored_length
             while len(buffer) < needed:
@@ -128,7 +149,8 @@ class DecryptingStream(ObjectStream):
             batch.append((position, bytes(buffer[:needed])))
             del buffer[:needed]
             position += 1
-            if len(batch) >= THREAD_BATCH or position == len(segments):
+            if first or len(batch) >= THREAD_BATCH or position == len(segments):
+                first = False
                 if len(batch) > 1:
                     opened = await asyncio.to_thread(self._open_all, segments, batch)
                 else:
