@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -572,3 +573,50 @@ def test_altered_later_segment_cuts_the_transfer(s3, bucket, sse_server):
     got = s3.get_object(Bucket=bucket, Key="large", Range=f"bytes=0-{SEGMENT - 1}")
     assert got["Body"].read() == data[:SEGMENT]
     assert sse_server.process.poll() is None
+
+
+# --------------------------------------------------------------------------- the AWS CLI
+
+
+@pytest.fixture
+def aws(sse_server, aws_env, tmp_path):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "awscli", *args, "--endpoint-url", sse_server.endpoint],
+            env=aws_env, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
+        return result
+    return run
+
+
+def test_aws_cli_sse_sse_c_and_kms(aws, s3, bucket, tmp_path):
+    small, large = data_of(300_000, "cli"), data_of(9 * MiB + 3, "cli-large")
+    (tmp_path / "small").write_bytes(small)
+    (tmp_path / "large").write_bytes(large)  # above the CLI's 8 MiB multipart threshold
+    key = os.urandom(32)
+    (tmp_path / "key.bin").write_bytes(key)
+    aws("s3", "cp", "small", f"s3://{bucket}/sse", "--sse", "AES256")
+    aws("s3", "cp", "small", f"s3://{bucket}/kms", "--sse", "aws:kms", "--sse-kms-key-id", "other")
+    for name in ("small", "large"):
+        aws("s3", "cp", name, f"s3://{bucket}/c-{name}", "--sse-c", "AES256",
+            "--sse-c-key", "fileb://key.bin")
+    assert s3.head_object(Bucket=bucket, Key="sse")["ServerSideEncryption"] == "AES256"
+    head = s3.head_object(Bucket=bucket, Key="kms")
+    assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", "other")
+    assert s3.head_object(Bucket=bucket, Key="c-large", **customer(key))["ContentLength"] \
+        == len(large)
+    for name, data in (("sse", small), ("kms", small)):
+        aws("s3", "cp", f"s3://{bucket}/{name}", f"{name}.out")
+        assert (tmp_path / f"{name}.out").read_bytes() == data
+    for name, data in (("small", small), ("large", large)):
+        aws("s3", "cp", f"s3://{bucket}/c-{name}", f"c-{name}.out", "--sse-c", "AES256",
+            "--sse-c-key", "fileb://key.bin")
+        assert (tmp_path / f"c-{name}.out").read_bytes() == data
+    # A server-side copy from an SSE-C source to SSE-S3.
+    aws("s3", "cp", f"s3://{bucket}/c-small", f"s3://{bucket}/copied",
+        "--sse-c-copy-source", "AES256", "--sse-c-copy-source-key", "fileb://key.bin",
+        "--sse", "AES256")
+    assert s3.get_object(Bucket=bucket, Key="copied")["Body"].read() == small
+    listed = json.loads(aws("s3api", "list-objects-v2", "--bucket", bucket,
+                            "--output", "json").stdout)["Contents"]
+    assert {o["Key"]: o["Size"] for o in listed}["c-large"] == len(large)
