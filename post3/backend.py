@@ -413,13 +413,20 @@ class Backend(abc.ABC):
         (but not its checksums, recomputed, nor its multipart origin: the copy is a new, whole
         object). ``source_check`` sees the source info before any byte is copied (copy-source
         conditions, and the refusal of a delete marker as a source). Checksums stored with
-        the source are recomputed over the copied bytes."""
+        the source are recomputed over the copied bytes.
+
+        The core copies encrypted objects itself (it decrypts and seals again under the
+        destination's key), and asks this method for plain objects only; the fallback refuses
+        an encrypted source rather than copy part of its stored bytes."""
+        from post3 import errors
         from post3.payload import PayloadStream
 
         source = await self.open_object(src_bucket, src_key, version_id=source_version_id)
         try:
             if source_check is not None:
                 source_check(source.info)
+            if source.info.attributes.encryption is not None:
+                raise errors.InternalError("An encrypted object is copied by the core.")
             body = PayloadStream.from_iterable(
                 aiter(source), size=source.info.size,
                 checksum_algorithms=tuple(source.info.checksums.values),

@@ -65,7 +65,7 @@ class SegmentCipher:
     def _aad(self, part: int, index: int, final: bool) -> bytes:
         return _AAD.pack(self._object_id, part, index, final)
 
-    def seal(self, part: int, index: int, final: bool, plaintext: bytes) -> bytes:
+    def seal(self, part: int, index: int, final: bool, plaintext: bytes | memoryview) -> bytes:
         nonce = os.urandom(NONCE)
         return nonce + self._aead.encrypt(nonce, plaintext, self._aad(part, index, final))
 

@@ -4,6 +4,7 @@ segments in, plaintext out on reads. Memory stays at a few segments whatever the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from post3 import errors
@@ -23,6 +24,8 @@ from post3.payload import PayloadDigest, PayloadStream
 #: Segments are sealed and opened in a worker thread when a batch is this large: AES-GCM
 #: runs at a few GB/s and releases the GIL, so the loop receives the next bytes meanwhile.
 THREAD_BATCH = 2
+#: Batches a reader opens ahead of what it has sent.
+READ_AHEAD = 2
 
 
 class EncryptingPayload(PayloadStream):
@@ -49,30 +52,45 @@ class EncryptingPayload(PayloadStream):
         if self._started:
             raise RuntimeError("a PayloadStream can be iterated once")
         self._started = True
-        pending: list[bytes] = []
+        loop = asyncio.get_running_loop()
+        pending: list[bytes | memoryview] = []
         held = 0
         index = 0
-        async for chunk in self._plain:
-            pending.append(bytes(chunk))
-            held += len(chunk)
-            # A full segment is sealed only once a byte beyond it arrived: the last segment
-            # must be marked final.
-            if held > SEGMENT * THREAD_BATCH:
-                data = b"".join(pending)
-                count = (len(data) - 1) // SEGMENT
-                pieces = [data[i * SEGMENT:(i + 1) * SEGMENT] for i in range(count)]
-                sealed = await asyncio.to_thread(self._seal_all, index, pieces)
-                index += count
-                pending, held = [data[count * SEGMENT:]], len(data) - count * SEGMENT
-                for segment in sealed:
+        # The batch sealing in a thread while the next one is received.
+        sealing: asyncio.Future[list[bytes]] | None = None
+        try:
+            async for chunk in self._plain:
+                # A buffer its source may reuse once consumed (aws-chunked) is copied.
+                pending.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
+                held += len(chunk)
+                # A full segment is sealed only once a byte beyond it arrived: the last
+                # segment must be marked final.
+                if held > SEGMENT * THREAD_BATCH:
+                    data = memoryview(b"".join(pending))
+                    count = (len(data) - 1) // SEGMENT
+                    pieces = [data[i * SEGMENT:(i + 1) * SEGMENT] for i in range(count)]
+                    if sealing is not None:
+                        for segment in await sealing:
+                            yield segment
+                    sealing = loop.run_in_executor(None, self._seal_all, index, pieces)
+                    index += count
+                    pending, held = [data[count * SEGMENT:]], len(data) - count * SEGMENT
+            if sealing is not None:
+                for segment in await sealing:
                     yield segment
-        data = b"".join(pending)
+                sealing = None
+        finally:
+            if sealing is not None and not sealing.done():
+                # Failed or cancelled meanwhile: let the thread finish its batch first.
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(sealing)
+        data = memoryview(b"".join(pending))
         count = max(1, -(-len(data) // SEGMENT))
         pieces = [data[i * SEGMENT:(i + 1) * SEGMENT] for i in range(count)]
         for number, piece in enumerate(pieces):
             yield self._cipher.seal(self._part, index + number, number == count - 1, piece)
 
-    def _seal_all(self, index: int, pieces: list[bytes]) -> list[bytes]:
+    def _seal_all(self, index: int, pieces: list[memoryview]) -> list[bytes]:
         return [self._cipher.seal(self._part, index + n, False, piece)
                 for n, piece in enumerate(pieces)]
 
@@ -98,10 +116,40 @@ class SegmentRange(ByteRange):
         return self.plan.start, self.plan.stop
 
 
+class _Cutter:
+    """Cuts the stored blocks a backend yields (of any size) into pieces of the lengths asked
+    for, copying only a piece that spans two blocks."""
+
+    def __init__(self, source: AsyncIterator[bytes]) -> None:
+        self._source = source
+        self._block: memoryview = memoryview(b"")
+
+    async def take(self, length: int) -> bytes | memoryview:
+        if len(self._block) >= length:
+            piece, self._block = self._block[:length], self._block[length:]
+            return piece
+        parts = [self._block]
+        held = len(self._block)
+        while held < length:
+            block = await anext(self._source, None)
+            if block is None:
+                raise errors.InternalError("A stored object is shorter than its segments")
+            view = memoryview(block)
+            need = length - held
+            parts.append(view[:need])
+            self._block = view[need:]
+            held += min(need, len(view))
+        return b"".join(parts)
+
+
 class DecryptingStream(ObjectStream):
     """The plaintext ``[plan.plain_start, plan.plain_stop)`` of an opened encrypted object.
     A segment that fails authentication raises :class:`TamperedObject`; its bytes are never
-    yielded."""
+    yielded.
+
+    A task reads and opens segments a few ahead of what is sent (at most
+    ``READ_AHEAD`` batches of ``THREAD_BATCH``), so reading the storage, decrypting (in a
+    thread, without the GIL) and sending to the client overlap instead of taking turns."""
 
     def __init__(self, stored: ObjectStream, plan: StoredRange, cipher: SegmentCipher) -> None:
         self.info = stored.info
@@ -110,6 +158,7 @@ class DecryptingStream(ObjectStream):
         self._plan = plan
         self._cipher = cipher
         self._primed: tuple[bytes | None, AsyncIterator[bytes]] | None = None
+        self._producer: asyncio.Task[None] | None = None
 
     async def prime(self) -> None:
         """Open the first segment now, before the response is sent: a small object whose
@@ -131,39 +180,54 @@ class DecryptingStream(ObjectStream):
             yield block
 
     async def _iterate(self) -> AsyncIterator[bytes]:
-        segments = list(self._plan.segments)
-        if not segments:
+        if not self._plan.segments:
             return
-        buffer = bytearray()
-        position = 0
-        source = aiter(self._stored)
-        batch: list[tuple[int, bytes]] = []
-        first = True
-        while position < len(segments):
-            needed = segments[position].stored_length
-            while len(buffer) < needed:
-                block = await anext(source, None)
-                if block is None:
-                    raise errors.InternalError("A stored object is shorter than its segments")
-                buffer += block
-            batch.append((position, bytes(buffer[:needed])))
-            del buffer[:needed]
-            position += 1
-            if first or len(batch) >= THREAD_BATCH or position == len(segments):
-                first = False
-                if len(batch) > 1:
-                    opened = await asyncio.to_thread(self._open_all, segments, batch)
-                else:
-                    opened = self._open_all(segments, batch)
-                for number, plaintext in opened:
-                    yield self._trim(segments[number], plaintext)
-                batch = []
+        queue: asyncio.Queue[list[bytes] | BaseException | None] = asyncio.Queue(READ_AHEAD)
+        self._producer = asyncio.ensure_future(self._produce(queue))
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                for block in item:
+                    yield block
+        finally:
+            await self._stop_producer()
 
-    def _open_all(self, segments: list[Segment], batch: list[tuple[int, bytes]]
-                  ) -> list[tuple[int, bytes]]:
-        return [(number, self._cipher.open(segments[number].part, segments[number].index,
-                                           segments[number].final, data))
-                for number, data in batch]
+    async def _produce(self, queue: asyncio.Queue[list[bytes] | BaseException | None]
+                       ) -> None:
+        segments = self._plan.segments
+        cutter = _Cutter(aiter(self._stored))
+        try:
+            position = 0
+            while position < len(segments):
+                # The first batch is one segment, opened at once: what prime() waits for.
+                count = 1 if position == 0 else THREAD_BATCH
+                batch = segments[position:position + count]
+                pieces = [await cutter.take(segment.stored_length) for segment in batch]
+                if len(batch) > 1:
+                    opened = await asyncio.to_thread(self._open_all, batch, pieces)
+                else:
+                    opened = self._open_all(batch, pieces)
+                await queue.put(opened)
+                position += len(batch)
+            await queue.put(None)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # handed to the reader, which raises it
+            await queue.put(exc)
+
+    async def _stop_producer(self) -> None:
+        task, self._producer = self._producer, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _open_all(self, batch: tuple[Segment, ...],
+                  pieces: list[bytes | memoryview]) -> list[bytes]:
+        return [self._trim(segment, self._cipher.open(segment.part, segment.index,
+                                                      segment.final, piece))
+                for segment, piece in zip(batch, pieces, strict=True)]
 
     def _trim(self, segment: Segment, plaintext: bytes) -> bytes:
         low = max(0, self.start - segment.plain_start)
@@ -171,6 +235,7 @@ class DecryptingStream(ObjectStream):
         return plaintext if (low, high) == (0, len(plaintext)) else plaintext[low:high]
 
     async def aclose(self) -> None:
+        await self._stop_producer()
         await self._stored.aclose()
 
 
