@@ -1,6 +1,6 @@
 """Encryption at rest, done in the core: every backend stores ciphertext without knowing it.
 
-* :mod:`~post3.encryption.segments` -- the stored format: AES-256-GCM segments of 1 MiB.
+* :mod:`~post3.encryption.segments` -- the stored format: AES-256-GCM segments of 1 MiB stored.
 * :mod:`~post3.encryption.keyring` -- post3's key service: master keys, ``post3 kms``.
 * :mod:`~post3.encryption.headers` -- SSE-C / SSE-S3 / SSE-KMS request headers, as S3 checks
   them, and the headers S3 answers with.

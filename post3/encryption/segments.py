@@ -1,15 +1,20 @@
 """The stored form of an encrypted object: independent AES-256-GCM segments.
 
-Each 1 MiB of plaintext (the last of a run may be shorter, and an empty run is one empty
-segment) is stored as ``nonce (12) || ciphertext || tag (16)``. The additional data binds the
-object's random id, the part number (0 for an object written whole), the segment's index in its
-part and whether it is the part's last, so a segment moved to another place, another part or
-another object, a run cut short or extended, all fail authentication.
+Each segment is stored as ``nonce (12) || ciphertext || tag (16)`` and is exactly 1 MiB when
+full: it holds 1 MiB - 28 bytes of plaintext (the last of a run may hold fewer, and an empty
+run is one empty segment). Full segments then coincide with the 1 MiB blocks backends store
+and read, so a segment is usually one block, opened without being reassembled first.
+
+The additional data binds the object's random id, the part number (0 for an object written
+whole), the segment's index in its part and whether it is the part's last, so a segment moved
+to another place, another part or another object, a run cut short or extended, all fail
+authentication.
 
 The nonce is random rather than derived from the segment number: a part re-uploaded under the
 same number is encrypted again with the same data key (the upload's), and a derived nonce would
 then repeat, which GCM cannot survive. 96 random bits per segment keep repeats out of reach
-(NIST's bound is 2**32 messages per key; an object has at most 5 TiB / 1 MiB = 2**22 segments).
+(NIST's bound is 2**32 messages per key; an object has at most 5 TiB / 1 MiB, about 2**22
+segments).
 
 A multipart object is its parts' runs one after another; ``Encryption.part_numbers`` and
 ``ObjectInfo.part_sizes`` (plaintext) place every segment, so a plaintext range maps to whole
@@ -28,12 +33,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from post3 import errors
 
-#: Plaintext bytes per segment.
-SEGMENT = 1 << 20
 NONCE = 12
 TAG = 16
 #: What a segment adds to its plaintext.
 OVERHEAD = NONCE + TAG
+#: Stored bytes of a full segment, and the plaintext bytes it holds.
+STORED_SEGMENT = 1 << 20
+SEGMENT = STORED_SEGMENT - OVERHEAD
 _AAD = struct.Struct(">16sIQ?")
 
 

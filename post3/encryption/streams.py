@@ -23,7 +23,7 @@ from post3.payload import PayloadDigest, PayloadStream
 
 #: Segments are sealed and opened in a worker thread when a batch is this large: AES-GCM
 #: runs at a few GB/s and releases the GIL, so the loop receives the next bytes meanwhile.
-THREAD_BATCH = 2
+THREAD_BATCH = 4
 #: Batches a reader opens ahead of what it has sent.
 READ_AHEAD = 2
 

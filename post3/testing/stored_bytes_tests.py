@@ -17,7 +17,7 @@ import pytest
 
 from post3 import errors
 from post3.backend import Backend, ByteRange, Encryption, ObjectAttributes, ObjectInfo
-from post3.encryption.segments import SegmentCipher, stored_size
+from post3.encryption.segments import SEGMENT, SegmentCipher, stored_size
 from post3.encryption.streams import DecryptingStream, EncryptingPayload, SegmentRange
 from post3.multipart import MIN_PART_SIZE
 from post3.testing.base import ConformanceBase, optional
@@ -72,8 +72,8 @@ class StoredBytesTests(ConformanceBase):
         assert len(raw) == stored_size(SIZE), "the stored bytes were cut at info.size"
         assert data not in raw
         assert await _read(backend, bucket, "sealed", cipher) == data
-        for start, stop in ((0, 1), (MiB - 5, MiB + 5), (MiB, 2 * MiB), (2 * MiB + 1, SIZE),
-                            (17, SIZE - 17)):
+        for start, stop in ((0, 1), (SEGMENT - 5, SEGMENT + 5), (SEGMENT, 2 * SEGMENT),
+                            (2 * SEGMENT + 1, SIZE), (MiB - 5, MiB + 5), (17, SIZE - 17)):
             assert await _read(backend, bucket, "sealed", cipher,
                                Range(start, stop)) == data[start:stop]
 

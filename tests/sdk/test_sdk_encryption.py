@@ -24,6 +24,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from post3.encryption.segments import SEGMENT, STORED_SEGMENT
 from tests.conftest import (
     SERVER_BACKENDS,
     RunningServer,
@@ -33,7 +34,6 @@ from tests.conftest import (
 )
 
 MiB = 1 << 20
-SEGMENT = MiB
 PART = 5 * MiB
 
 
@@ -560,7 +560,7 @@ def test_altered_later_segment_cuts_the_transfer(s3, bucket, sse_server):
         pytest.skip("the memory backend's storage is inside the server process")
     data = data_of(3 * SEGMENT, "large")
     s3.put_object(Bucket=bucket, Key="large", Body=data, ServerSideEncryption="AES256")
-    _tamper(sse_server, bucket, 2 * (SEGMENT + 28) + 500)
+    _tamper(sse_server, bucket, 2 * STORED_SEGMENT + 500)
     received = b""
     with pytest.raises(Exception):  # noqa: B017 - the transfer is cut: any read error
         body = s3.get_object(Bucket=bucket, Key="large")["Body"]
