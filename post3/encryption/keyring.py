@@ -160,6 +160,18 @@ class KeyRing:
                                        "master key.") from None
 
 
+    def rewrap(self, wrapped: str, context: bytes) -> str | None:
+        """``wrapped``'s data key wrapped again under its master key's latest version, or
+        None when it already is: what re-wrapping an object after ``rotate`` stores in its
+        attributes (its bytes stay as they are, since the data key does not change)."""
+        key_id, version_text, _ = wrapped.rsplit(":", 2)
+        self._refresh()
+        master = self._keys.get(key_id)
+        if master is not None and int(version_text) == len(master.versions):
+            return None
+        return self.wrap(key_id, self.unwrap(wrapped, context), context)
+
+
 def _context(key_id: str, version: int, context: bytes) -> bytes:
     return f"post3 data key|{key_id}|{version}|".encode() + context
 

@@ -157,6 +157,18 @@ def test_keyring_wraps_under_the_latest_version_and_opens_every_version():
         ring.unwrap(first, b"another object")
 
 
+def test_rewrap_moves_a_data_key_to_the_latest_version():
+    ring = KeyRing({"default": MasterKey("default", "", [os.urandom(32)])})
+    data_key = os.urandom(32)
+    first = ring.wrap("default", data_key, b"object")
+    assert ring.rewrap(first, b"object") is None
+    ring._keys["default"].versions.append(os.urandom(32))
+    again = ring.rewrap(first, b"object")
+    assert again is not None and again.startswith("default:2:")
+    assert ring.unwrap(again, b"object") == data_key
+    assert ring.rewrap(again, b"object") is None
+
+
 def test_key_ids_as_clients_send_them():
     assert key_id_of("arn:aws:kms:us-east-1:111122223333:key/abc-1") == "abc-1"
     assert key_id_of("alias/mine") == "mine"
