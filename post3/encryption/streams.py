@@ -21,10 +21,10 @@ from post3.encryption.segments import (
 )
 from post3.payload import PayloadDigest, PayloadStream
 
-#: Segments are sealed and opened in a worker thread when a batch is this large: AES-GCM
-#: runs at a few GB/s and releases the GIL, so the loop receives the next bytes meanwhile.
-THREAD_BATCH = 4
-#: Batches a reader opens ahead of what it has sent.
+#: Segments are sealed in a worker thread in batches of this many, each while the next is
+#: received: AES-GCM runs at a few GB/s and releases the GIL.
+THREAD_BATCH = 2
+#: Segments a reader opens ahead of what it has sent.
 READ_AHEAD = 2
 
 
@@ -147,9 +147,10 @@ class DecryptingStream(ObjectStream):
     A segment that fails authentication raises :class:`TamperedObject`; its bytes are never
     yielded.
 
-    A task reads and opens segments a few ahead of what is sent (at most
-    ``READ_AHEAD`` batches of ``THREAD_BATCH``), so reading the storage, decrypting (in a
-    thread, without the GIL) and sending to the client overlap instead of taking turns."""
+    A task reads and opens segments ahead of what is sent (at most ``READ_AHEAD``), so
+    reading the storage overlaps decrypting and sending. A segment is opened on the event
+    loop (about 0.4 ms per MiB): measured with one client on a loaded machine, handing each to a
+    thread cost more in waiting for the thread than it saved."""
 
     def __init__(self, stored: ObjectStream, plan: StoredRange, cipher: SegmentCipher) -> None:
         self.info = stored.info
@@ -195,21 +196,11 @@ class DecryptingStream(ObjectStream):
 
     async def _produce(self, queue: asyncio.Queue[list[bytes] | BaseException | None]
                        ) -> None:
-        segments = self._plan.segments
         cutter = _Cutter(aiter(self._stored))
         try:
-            position = 0
-            while position < len(segments):
-                # The first batch is one segment, opened at once: what prime() waits for.
-                count = 1 if position == 0 else THREAD_BATCH
-                batch = segments[position:position + count]
-                pieces = [await cutter.take(segment.stored_length) for segment in batch]
-                if len(batch) > 1:
-                    opened = await asyncio.to_thread(self._open_all, batch, pieces)
-                else:
-                    opened = self._open_all(batch, pieces)
-                await queue.put(opened)
-                position += len(batch)
+            for segment in self._plan.segments:
+                piece = await cutter.take(segment.stored_length)
+                await queue.put(self._open_all((segment,), [piece]))
             await queue.put(None)
         except asyncio.CancelledError:
             raise
