@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from post3 import errors
 from post3.backend import ByteRange, ObjectInfo, ObjectStream
 from post3.encryption.segments import (
-    OVERHEAD,
     SEGMENT,
     Segment,
     SegmentCipher,
@@ -103,11 +102,9 @@ class SegmentRange(ByteRange):
     def __init__(self, wanted: ByteRange | None) -> None:
         self.wanted = wanted
         self.plan: StoredRange | None = None
-        self.plain: tuple[int, int] = (0, 0)
 
     def resolve(self, info: ObjectInfo) -> tuple[int, int]:
         start, stop = (0, info.size) if self.wanted is None else self.wanted.resolve(info)
-        self.plain = (start, stop)
         encryption = info.attributes.encryption
         if encryption is None:
             return start, stop
@@ -230,4 +227,4 @@ class DecryptingStream(ObjectStream):
         await self._stored.aclose()
 
 
-__all__ = ["OVERHEAD", "DecryptingStream", "EncryptingPayload", "SegmentRange"]
+__all__ = ["DecryptingStream", "EncryptingPayload", "SegmentRange"]
