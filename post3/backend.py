@@ -55,6 +55,12 @@ Rules every backend keeps:
   versions other keys have. A backend without the capability stores one ``null`` version per
   key and ignores the ``version`` arguments; the core never sends it a version id other than
   ``null``.
+* **Locked versions stay.** A version's :class:`ObjectLock` travels in its attributes like
+  any other; only :meth:`Backend.delete_object_version` reads it, through
+  ``post3.object_lock.check_removable`` atomically with the removal, so no caller (the API,
+  lifecycle, a command) can remove a version under retention or legal hold. The core refuses
+  to suspend versioning on a bucket with object lock, so a ``null`` write never replaces a
+  locked version.
 * **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
   method of what you declare, and leave the others raising :class:`Unsupported`.
 * **A body may be longer than its size** (encryption at rest, :mod:`post3.encryption`). The
@@ -81,12 +87,15 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
 
+from post3.object_lock import check_removable
 from post3.objects import (
     CHECKSUM_TYPES,
+    COMPLIANCE,
     COMPOSITE,
     CONTENT_FIELDS,
     ENABLED,
     FULL_OBJECT,
+    GOVERNANCE,
     NULL_VERSION,
     STANDARD,
     STORAGE_CLASS_PAIR,
@@ -102,6 +111,7 @@ from post3.objects import (
     NewVersion,
     ObjectAttributes,
     ObjectInfo,
+    ObjectLock,
     PartInfo,
     UploadCursor,
     UploadInfo,
@@ -200,8 +210,9 @@ class Capabilities:
     tagging: bool = False
     #: get_bucket_config, put_bucket_config: a bucket's configuration documents (CORS)
     bucket_config: bool = False
-    #: get/put_bucket_versioning, delete_object_version, list_object_versions_page, and the
-    #: ``version_id`` / ``version`` arguments of the object methods (see "Versions" above)
+    #: get/put_bucket_versioning, delete_object_version, list_object_versions_page,
+    #: put_object_attributes, and the ``version_id`` / ``version`` arguments of the object
+    #: methods (see "Versions" above)
     versioning: bool = False
     #: job_lock: a lock shared by every process and host on the store, for background jobs
     #: (lifecycle passes run one at a time)
@@ -358,11 +369,26 @@ class Backend(abc.ABC):
         Suspended bucket it replaces the ``null`` version) and return it; it is added even when
         the key has no version. ``marker`` None means ``new_version()``."""
 
-    async def delete_object_version(self, bucket: str, key: str, version_id: str
-                                    ) -> ObjectInfo | None:
+    async def delete_object_version(self, bucket: str, key: str, version_id: str, *,
+                                    bypass_governance: bool = False) -> ObjectInfo | None:
         """Remove one version for good (a delete marker included: the key reappears when it
         was the latest). Returns what was removed, None when there was no such version (not an
-        error; a missing bucket is) (``versioning``)."""
+        error; a missing bucket is). A locked version stays: call
+        ``check_removable(info, bypass_governance)`` on it under the same
+        lock or in the same transaction as the removal, and let what it raises through
+        (``versioning``)."""
+        raise Unsupported("versioning")
+
+    async def put_object_attributes(
+        self, bucket: str, key: str, change: Callable[[ObjectInfo], ObjectAttributes],
+        version_id: str | None = None,
+    ) -> ObjectInfo:
+        """Replace the attributes of the latest version (or of ``version_id``) with
+        ``change(info)``, without rewriting its bytes, and return the changed info. ``change``
+        runs under the same lock or in the same transaction as the write (it checks object
+        lock's rules, and may raise to leave the version as it was); a delete marker is given
+        to it like any version. NoSuchKey / NoSuchVersion as :meth:`head_object`
+        (``versioning``: PutObjectRetention, PutObjectLegalHold)."""
         raise Unsupported("versioning")
 
     @abc.abstractmethod
@@ -407,13 +433,15 @@ class Backend(abc.ABC):
         source_check: Callable[[ObjectInfo], None] | None = None,
         source_version_id: str | None = None,
         version: NewVersion | None = None,
+        lock: ObjectLock | None = None,
     ) -> ObjectInfo:
         """Copy an object (the source's latest version, or ``source_version_id``) as a new
         version of the destination. ``attributes``/``tags`` None means "keep the source's"
         (but not its checksums, recomputed, nor its multipart origin: the copy is a new, whole
-        object). ``source_check`` sees the source info before any byte is copied (copy-source
-        conditions, and the refusal of a delete marker as a source). Checksums stored with
-        the source are recomputed over the copied bytes.
+        object, nor its lock: the copy is locked as ``lock`` says). ``source_check`` sees the
+        source info before any byte is copied (copy-source conditions, and the refusal of a
+        delete marker as a source). Checksums stored with the source are recomputed over the
+        copied bytes.
 
         The core copies encrypted objects itself (it decrypts and seals again under the
         destination's key), and asks this method for plain objects only; the fallback refuses
@@ -435,7 +463,7 @@ class Backend(abc.ABC):
                 dst_bucket,
                 dst_key,
                 body,
-                attributes=copied_attributes(source.info, attributes),
+                attributes=copied_attributes(source.info, attributes, lock),
                 tags=source.info.tags if tags is None else tags,
                 condition=condition,
                 version=version,
@@ -522,12 +550,13 @@ def stored_version(version: NewVersion | None, versioning: str | None) -> NewVer
     return (version or new_version()).in_bucket(versioning)
 
 
-def copied_attributes(source: ObjectInfo, attributes: ObjectAttributes | None
-                      ) -> ObjectAttributes:
+def copied_attributes(source: ObjectInfo, attributes: ObjectAttributes | None,
+                      lock: ObjectLock | None = None) -> ObjectAttributes:
     """What a copy of ``source`` is written with: ``attributes`` (the source's when None),
-    without checksums (the copy's body recomputes them) or multipart origin."""
+    without checksums (the copy's body recomputes them) or multipart origin, and locked as
+    ``lock`` says (never as the source is)."""
     kept = source.attributes if attributes is None else attributes
-    return replace(kept, checksums=Checksums(), multipart=None)
+    return replace(kept, checksums=Checksums(), multipart=None, lock=lock or ObjectLock())
 
 
 def md5_of_etags(etags: Iterable[str]) -> str:
@@ -546,6 +575,7 @@ __all__ = [
     "ByteRange",
     "BytesObjectStream",
     "CHECKSUM_TYPES",
+    "COMPLIANCE",
     "COMPOSITE",
     "CONFIG_NAME",
     "CONTENT_FIELDS",
@@ -555,12 +585,14 @@ __all__ = [
     "ContentHeaders",
     "Encryption",
     "FULL_OBJECT",
+    "GOVERNANCE",
     "ListEntry",
     "MultipartOrigin",
     "NULL_VERSION",
     "NewVersion",
     "ObjectAttributes",
     "ObjectInfo",
+    "ObjectLock",
     "ObjectStream",
     "Option",
     "PartInfo",
@@ -576,6 +608,7 @@ __all__ = [
     "attributes_from_pairs",
     "attributes_to_pairs",
     "check_config_name",
+    "check_removable",
     "checksum_algorithm_from_pairs",
     "copied_attributes",
     "md5_of_etags",

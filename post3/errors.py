@@ -325,6 +325,16 @@ class ObjectLockConfigurationNotFoundError(S3Error):
     default_message = "Object Lock configuration does not exist for this bucket"
 
 
+class NoSuchObjectLockConfiguration(S3Error):
+    status = 404
+    default_message = "The specified object does not have a ObjectLock configuration"
+
+
+class InvalidBucketState(S3Error):
+    status = 409
+    default_message = "The request is not valid with the current state of the bucket."
+
+
 class ReplicationConfigurationNotFoundError(S3Error):
     status = 404
     default_message = "The replication configuration was not found"

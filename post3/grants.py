@@ -38,3 +38,10 @@ def authorize(key: AccessKey, operation: str, bucket: str, copy_source_bucket: s
         raise errors.AccessDenied()
     if copy_source_bucket is not None and not key.allows(copy_source_bucket, "read"):
         raise errors.AccessDenied()
+
+
+def may_bypass_governance(key: AccessKey | None, bucket: str) -> bool:
+    """Whether ``key`` may lift a GOVERNANCE retention on ``bucket`` (S3's
+    ``s3:BypassGovernanceRetention``): the bucket's owners and admins may (None: a server run
+    without authentication, where every request may do everything)."""
+    return key is None or key.allows(bucket, "owner")

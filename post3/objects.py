@@ -130,6 +130,29 @@ class MultipartOrigin:
     part_checksums: tuple[str, ...] = ()
 
 
+#: Object lock's retention modes (S3's ``ObjectLockMode``).
+GOVERNANCE, COMPLIANCE = "GOVERNANCE", "COMPLIANCE"
+LOCK_MODES = (GOVERNANCE, COMPLIANCE)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLock:
+    """A version's object lock: its retention (``mode`` until ``retain_until``, both or neither)
+    and its legal hold (None: never set). The rules that read it are in :mod:`post3.object_lock`."""
+
+    mode: str | None = None
+    retain_until: dt.datetime | None = None
+    legal_hold: bool | None = None
+
+    def retained(self, now: dt.datetime) -> bool:
+        """Whether the retention still protects the version at ``now``."""
+        return self.retain_until is not None and self.retain_until > now
+
+    def locked(self, now: dt.datetime) -> bool:
+        """Whether anything protects the version at ``now``."""
+        return bool(self.legal_hold) or self.retained(now)
+
+
 @dataclass(frozen=True, slots=True)
 class Encryption:
     """How the core encrypted an object's bytes (:mod:`post3.encryption`); a backend stores it
@@ -163,6 +186,7 @@ class ObjectAttributes:
     checksums: Checksums = field(default_factory=Checksums)
     storage_class: str = STANDARD
     multipart: MultipartOrigin | None = None
+    lock: ObjectLock = field(default_factory=ObjectLock)
     #: set when the core stored the bytes encrypted (then longer than ``ObjectInfo.size``)
     encryption: Encryption | None = None
 
@@ -272,6 +296,9 @@ _CHECKSUM_TYPE = "x-amz-checksum-type"
 _CHECKSUM_ALGORITHM = "x-amz-checksum-algorithm"
 _PART_CHECKSUMS = "x-post3-part-checksums"
 _UPLOAD_ID = "x-post3-upload-id"
+_LOCK_MODE = "x-amz-object-lock-mode"
+_LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
+_LEGAL_HOLD = "x-amz-object-lock-legal-hold"
 _SSE = "x-amz-server-side-encryption"
 _SSE_KMS_KEY = "x-amz-server-side-encryption-aws-kms-key-id"
 _SSE_C_ALGORITHM = "x-amz-server-side-encryption-customer-algorithm"
@@ -302,6 +329,12 @@ def attributes_to_pairs(
         pairs[_CHECKSUM_ALGORITHM] = checksum_algorithm
     if attributes.storage_class != STANDARD:
         pairs[_STORAGE_CLASS] = attributes.storage_class
+    lock = attributes.lock
+    if lock.mode is not None and lock.retain_until is not None:
+        pairs[_LOCK_MODE] = lock.mode
+        pairs[_LOCK_UNTIL] = lock.retain_until.isoformat()
+    if lock.legal_hold is not None:
+        pairs[_LEGAL_HOLD] = "ON" if lock.legal_hold else "OFF"
     origin = attributes.multipart
     if origin is not None:
         pairs[_UPLOAD_ID] = origin.upload_id
@@ -364,12 +397,20 @@ def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
         algorithm, _, joined = pairs.get(_PART_CHECKSUMS, "").partition(":")
         origin = MultipartOrigin(
             pairs[_UPLOAD_ID], algorithm or None, tuple(joined.split(",")) if algorithm else ())
+    until = pairs.get(_LOCK_UNTIL)
+    hold = pairs.get(_LEGAL_HOLD)
+    lock = ObjectLock(
+        pairs.get(_LOCK_MODE) if until else None,
+        dt.datetime.fromisoformat(until) if until else None,
+        None if hold is None else hold == "ON",
+    )
     return ObjectAttributes(
         content=ContentHeaders(**content),
         user_metadata=user,
         checksums=Checksums(values, pairs.get(_CHECKSUM_TYPE)),
         storage_class=pairs.get(_STORAGE_CLASS) or STANDARD,
         multipart=origin,
+        lock=lock,
         encryption=_encryption_from_pairs(pairs),
     )
 
@@ -497,7 +538,11 @@ class VersionCursor:
 
 
 __all__ = [
+    "COMPLIANCE",
     "ENABLED",
+    "GOVERNANCE",
+    "LOCK_MODES",
+    "ObjectLock",
     "NewVersion",
     "SUSPENDED",
     "VERSIONING_STATUSES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import errors, listing, xml
-from post3.api import authentication
+from post3.api import authentication, object_lock
 from post3.api.acl import check_canned_acl
 from post3.api.body import read_xml_body
 from post3.api.request import S3Request
@@ -73,13 +73,24 @@ async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
                 f"The {constraint} location constraint is incompatible for the region "
                 "specific endpoint this request was sent to."
             )
+    locked = s3.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true"
+    if locked:
+        capabilities = s3.backend.capabilities
+        if not (capabilities.versioning and capabilities.bucket_config):
+            raise errors.NotImplemented(
+                f"Object lock needs versioning, which the {s3.backend.name} backend does not "
+                "support", Header="x-amz-bucket-object-lock-enabled")
     try:
         await s3.backend.create_bucket(s3.bucket)
     except errors.BucketAlreadyOwnedByYou:
         # S3 keeps us-east-1's legacy answer: creating a bucket you already own succeeds and
-        # changes nothing (its objects stay). Every other region answers 409.
-        if s3.settings.region != "us-east-1":
+        # changes nothing (its objects stay). Every other region answers 409, and so does a
+        # request for object lock: success would say the existing bucket has it.
+        if s3.settings.region != "us-east-1" or locked:
             raise
+    else:
+        if locked:
+            await object_lock.enable(s3)
     return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})
 
 

@@ -18,7 +18,6 @@ from post3.api.responses import xml_response
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
     "GetBucketPolicy": errors.NoSuchBucketPolicy,
     "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
-    "GetObjectLockConfiguration": errors.ObjectLockConfigurationNotFoundError,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
     "GetBucketReplication": errors.ReplicationConfigurationNotFoundError,
     "GetBucketOwnershipControls": errors.OwnershipControlsNotFoundError,

@@ -26,7 +26,10 @@ BUCKET_CONFIG_OPERATIONS = (
 )
 #: GetBucketVersioning and ListObjectVersions need nothing: a backend without versioning has
 #: one ``null`` version per key, and its buckets never had versioning.
-VERSIONING_OPERATIONS = ("PutBucketVersioning",)
+VERSIONING_OPERATIONS = (
+    "PutBucketVersioning", "PutObjectLockConfiguration", "PutObjectRetention",
+    "PutObjectLegalHold",
+)
 REQUIRED: dict[str, str] = {
     **dict.fromkeys(MULTIPART_OPERATIONS, "multipart"),
     **dict.fromkeys(TAGGING_OPERATIONS, "tagging"),

@@ -15,6 +15,7 @@ from post3.api.object_headers import (
     quote_etag,
     tags_from_header,
 )
+from post3.api.object_lock import write_lock
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
@@ -22,6 +23,7 @@ from post3.api.versioning import backend_version, version_headers
 from post3.backend import NULL_VERSION, Backend, ObjectInfo
 from post3.encryption import service as encryption
 from post3.encryption.headers import response_headers as encryption_headers
+from post3.object_lock import lock_from_headers
 from post3.versioning import check_version_id, new_version
 
 
@@ -99,11 +101,12 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
         check_conditions(info)
         copied.append(info)
 
+    lock = await write_lock(s3, lock_from_headers(s3.headers))
     info = await encryption.copy_object(
         s3, source.bucket, source.key, s3.bucket, s3.key,
         attributes=attributes, tags=tags, condition=write_condition(s3),
         source_check=source_check, source_version_id=source.version_id,
-        version=new_version(),
+        version=new_version(), lock=lock,
     )
     body = xml.render("CopyObjectResult", [
         ("ETag", quote_etag(info.etag)), ("LastModified", info.last_modified),

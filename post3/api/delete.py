@@ -14,6 +14,7 @@ from aiohttp import web
 
 from post3 import errors, names, versioning, xml
 from post3.api.body import read_xml_body
+from post3.api.object_lock import bypass_governance
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
 from post3.api.versioning import backend_version
@@ -47,15 +48,18 @@ class Deleted:
 
 
 async def delete_one(backend: Backend, bucket: str, key: str,
-                     version_id: str | None) -> Deleted:
-    """Delete ``key`` (its version ``version_id``, already checked); see the module doc."""
+                     version_id: str | None, bypass_governance: bool = False) -> Deleted:
+    """Delete ``key`` (its version ``version_id``, already checked); see the module doc.
+    A version under object lock stays (AccessDenied) unless ``bypass_governance`` lifts its
+    GOVERNANCE retention (:mod:`post3.object_lock`)."""
     asked = backend_version(backend, version_id)
     if asked is None:
         marker = await backend.delete_object(bucket, key, marker=versioning.new_version())
         if marker is None:
             return Deleted(version_id)
         return Deleted(version_id, True, marker.version_id)
-    removed = await backend.delete_object_version(bucket, key, asked)
+    removed = await backend.delete_object_version(bucket, key, asked,
+                                                  bypass_governance=bypass_governance)
     if removed is not None and removed.delete_marker:
         return Deleted(asked, True, asked)
     return Deleted(asked)
@@ -63,7 +67,8 @@ async def delete_one(backend: Backend, bucket: str, key: str,
 
 async def handle_delete_object(s3: S3Request) -> web.StreamResponse:
     version_id = versioning.check_version_id(s3.query.get("versionId"))
-    deleted = await delete_one(s3.backend, s3.bucket, s3.key, version_id)
+    deleted = await delete_one(s3.backend, s3.bucket, s3.key, version_id,
+                               bypass_governance(s3))
     return web.Response(status=204, headers=deleted.headers())
 
 
@@ -91,7 +96,7 @@ async def _delete_listed(s3: S3Request, key: str, version_id: str | None) -> Del
         # S3 answers a malformed id in a DeleteObjects list as a version that does not exist
         # (DeleteObject's own query parameter gets InvalidArgument)
         raise errors.NoSuchVersion(Key=key, VersionId=version_id)
-    return await delete_one(s3.backend, s3.bucket, key, version_id)
+    return await delete_one(s3.backend, s3.bucket, key, version_id, bypass_governance(s3))
 
 
 async def handle_delete_objects(s3: S3Request) -> web.StreamResponse:

@@ -2,27 +2,24 @@
 
 The rules are validated as S3 validates them (:mod:`post3.lifecycle.rules`) and kept as the
 bucket's ``lifecycle`` configuration document. The header tells when the object's current
-version will expire and by which rule. Reading the bucket's rules for every GET would cost
-each request a storage round trip, so each process keeps what it read for
-:data:`CACHE_SECONDS`: a change made through another worker or host shows in the header
-within that time (at once through this one). The job that expires objects reads the rules
-afresh on every pass.
+version will expire and by which rule. Requests read the rules through a
+:class:`~post3.api.bucket_documents.DocumentCache` of :data:`CACHE_SECONDS`; the job that
+expires objects reads them afresh on every pass.
 """
 
 from __future__ import annotations
 
-import time
 import urllib.parse
-import weakref
 
 from aiohttp import web
 
 from post3 import errors
 from post3.api.body import read_xml_body
+from post3.api.bucket_documents import DocumentCache
 from post3.api.object_headers import http_date
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
-from post3.backend import Backend, ObjectInfo, Unsupported
+from post3.backend import Backend, ObjectInfo
 from post3.lifecycle import rules
 
 #: How long a process trusts the rules it read, for the ``x-amz-expiration`` header only.
@@ -30,30 +27,12 @@ CACHE_SECONDS = 10.0
 #: 1,000 rules with long prefixes and tags stay far below this.
 MAX_LIFECYCLE_BODY = 1024 * 1024
 
-_cache: weakref.WeakKeyDictionary[Backend, dict[str, tuple[float, rules.Configuration | None]]] \
-    = weakref.WeakKeyDictionary()
-
-
-def _forget(backend: Backend, bucket: str) -> None:
-    _cache.get(backend, {}).pop(bucket, None)
+_rules = DocumentCache(rules.CONFIG, rules.parse, CACHE_SECONDS)
 
 
 async def bucket_rules(backend: Backend, bucket: str) -> rules.Configuration | None:
     """The bucket's rules as this process last read them (at most CACHE_SECONDS ago)."""
-    entries = _cache.setdefault(backend, {})
-    now = time.monotonic()
-    cached = entries.get(bucket)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    try:
-        document = await backend.get_bucket_config(bucket, rules.CONFIG)
-    except Unsupported:
-        document = None
-    config = None if document is None else rules.parse(document.encode())
-    if len(entries) > 10_000:
-        entries.clear()  # bounded: a scan over many buckets cannot grow it without end
-    entries[bucket] = (now + CACHE_SECONDS, config)
-    return config
+    return await _rules.get(backend, bucket)
 
 
 async def expiration_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
@@ -76,7 +55,7 @@ async def expiration_headers(s3: S3Request, info: ObjectInfo) -> dict[str, str]:
 async def handle_put_bucket_lifecycle(s3: S3Request) -> web.StreamResponse:
     config = rules.parse(await read_xml_body(s3, MAX_LIFECYCLE_BODY))
     await s3.backend.put_bucket_config(s3.bucket, rules.CONFIG, rules.render(config).decode())
-    _forget(s3.backend, s3.bucket)
+    _rules.forget(s3.backend, s3.bucket)
     return web.Response(status=200)
 
 
@@ -89,7 +68,7 @@ async def handle_get_bucket_lifecycle(s3: S3Request) -> web.StreamResponse:
 
 async def handle_delete_bucket_lifecycle(s3: S3Request) -> web.StreamResponse:
     await s3.backend.put_bucket_config(s3.bucket, rules.CONFIG, None)
-    _forget(s3.backend, s3.bucket)
+    _rules.forget(s3.backend, s3.bucket)
     return web.Response(status=204)
 
 

@@ -19,6 +19,7 @@ from post3.api.object_headers import (
     quote_etag,
     tags_from_header,
 )
+from post3.api.object_lock import bucket_lock, completed_lock, write_lock
 from post3.api.put import write_condition
 from post3.api.request import S3Request
 from post3.api.responses import OWNER, xml_response
@@ -26,6 +27,7 @@ from post3.api.versioning import version_headers
 from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
 from post3.encryption import service as encryption
 from post3.encryption.headers import response_headers as encryption_headers
+from post3.object_lock import lock_from_headers
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
 from post3.versioning import new_version
@@ -49,6 +51,11 @@ async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
     algorithm, kind = settings if settings is not None else (None, None)
     attributes = replace(attributes, checksums=Checksums({}, kind))
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
+    asked = lock_from_headers(s3.headers)
+    if asked is not None:
+        await write_lock(s3, asked)  # refused in a bucket without object lock
+        # a default retention is counted from the completion (completed_lock)
+        attributes = replace(attributes, lock=asked)
     sealer = await encryption.for_write(s3)
     if sealer is not None:
         attributes = sealer.attach(attributes)
@@ -130,6 +137,8 @@ async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
     parts = multipart.select_parts(requested, stored)
     info = encryption.completed(multipart.completed_info(upload, parts), parts)
     multipart.check_expected_checksum(s3.headers, info)
+    lock = completed_lock(await bucket_lock(s3), info.attributes.lock, info)
+    info = replace(info, attributes=replace(info.attributes, lock=lock))
     try:
         info = await s3.backend.complete_multipart_upload(
             s3.bucket, s3.key, upload_id, parts, info, write_condition(s3),

@@ -16,6 +16,7 @@ from post3.backend import (
     ObjectAttributes,
     ObjectInfo,
 )
+from post3.object_lock import lock_headers
 from post3.payload import stored_content_encoding
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -170,6 +171,7 @@ def object_headers(info: ObjectInfo, query: Mapping[str, str] | None = None, *,
         headers.update(checksum_headers(attributes.checksums))
     if info.tags:
         headers["x-amz-tagging-count"] = str(len(info.tags))
+    headers.update(lock_headers(attributes.lock))
     for parameter, header in RESPONSE_OVERRIDES.items():
         if query and parameter in query:
             headers.pop(header.lower(), None)

@@ -17,6 +17,7 @@ from aiohttp import BodyPartReader, web
 
 from post3 import checksums, errors, names, xml
 from post3.api.object_headers import attributes_from_request, checksum_headers, quote_etag
+from post3.api.object_lock import write_lock
 from post3.api.request import PostForm, S3Request
 from post3.api.responses import xml_response
 from post3.api.versioning import version_headers
@@ -24,6 +25,7 @@ from post3.auth import PostPolicy
 from post3.backend import Checksums
 from post3.encryption import service as encryption
 from post3.encryption.headers import response_headers as encryption_headers
+from post3.object_lock import lock_from_headers
 from post3.payload import PayloadStream
 from post3.versioning import new_version
 
@@ -125,6 +127,7 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
     if algorithm and expected is not None:
         # Verified by file_chunks before the body ends, so it is the value to store.
         attributes = replace(attributes, checksums=Checksums({algorithm: expected}))
+    attributes = replace(attributes, lock=await write_lock(s3, lock_from_headers(lowered)))
     chunks = file_chunks(file_part, policy, s3.settings.max_put_size,
                          (algorithm, expected) if algorithm and expected else None)
     body = PayloadStream.from_iterable(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from post3 import errors
@@ -14,11 +16,13 @@ from post3.api.object_headers import (
     tags_from_header,
     unquote_etag,
 )
+from post3.api.object_lock import write_lock
 from post3.api.request import S3Request
 from post3.api.versioning import version_headers
 from post3.backend import WriteCondition
 from post3.encryption import service as encryption
 from post3.encryption.headers import response_headers as encryption_headers
+from post3.object_lock import lock_from_headers
 from post3.versioning import new_version
 
 
@@ -42,6 +46,9 @@ async def handle_put_object(s3: S3Request) -> web.StreamResponse:
     attributes = attributes_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)
+    lock = await write_lock(s3, lock_from_headers(s3.headers), require_checksum=True)
+    if lock != attributes.lock:
+        attributes = replace(attributes, lock=lock)
     sealer = await encryption.for_write(s3)
     body = s3.payload(max_size=s3.settings.max_put_size)
     if sealer is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from post3 import errors, versioning, xml
+from post3 import errors, object_lock, versioning, xml
 from post3.api.body import read_xml_body
 from post3.api.object_headers import http_date
 from post3.api.request import S3Request
@@ -95,8 +95,19 @@ async def handle_put_bucket_versioning(s3: S3Request) -> web.StreamResponse:
             "The Versioning element must be specified")
     if mfa_delete == "Enabled" or "x-amz-mfa" in s3.headers:
         raise errors.NotImplemented("MFA delete is not supported", Header="x-amz-mfa")
+    if status != ENABLED and await _has_object_lock(s3):
+        raise errors.InvalidBucketState(
+            "An Object Lock configuration is present on this bucket, so the versioning state "
+            "cannot be changed.")
     await s3.backend.put_bucket_versioning(s3.bucket, status)
     return web.Response(status=200)
+
+
+async def _has_object_lock(s3: S3Request) -> bool:
+    """Read afresh: suspending versioning would let a null write replace a locked version."""
+    if not s3.backend.capabilities.bucket_config:
+        return False
+    return await s3.backend.get_bucket_config(s3.bucket, object_lock.CONFIG) is not None
 
 
 HANDLERS = {

@@ -23,7 +23,7 @@ import contextlib
 import dataclasses
 import itertools
 import secrets
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,7 @@ from post3.backend import (
     VersionCursor,
     WriteCondition,
     check_config_name,
+    check_removable,
     sorted_tags,
     stored_version,
     utcnow,
@@ -298,10 +299,25 @@ class MemoryBackend(Backend):
         target.store(_StoredObject(info, ()))
         return info
 
-    async def delete_object_version(self, bucket: str, key: str, version_id: str
-                                    ) -> ObjectInfo | None:
-        removed = self._bucket(bucket).remove(key, version_id)
+    async def delete_object_version(self, bucket: str, key: str, version_id: str, *,
+                                    bypass_governance: bool = False) -> ObjectInfo | None:
+        target = self._bucket(bucket)
+        try:
+            existing = target.find(key, version_id)
+        except (errors.NoSuchKey, errors.NoSuchVersion):
+            return None
+        check_removable(existing.info, bypass_governance)
+        removed = target.remove(key, version_id)
         return None if removed is None else removed.info
+
+    async def put_object_attributes(
+        self, bucket: str, key: str, change: Callable[[ObjectInfo], ObjectAttributes],
+        version_id: str | None = None,
+    ) -> ObjectInfo:
+        stored = self._object(bucket, key, version_id)
+        info = dataclasses.replace(stored.info, attributes=change(stored.info))
+        self._bucket(bucket).replace(_StoredObject(info, stored.blocks))
+        return info
 
     async def list_objects_page(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000

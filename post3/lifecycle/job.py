@@ -50,6 +50,8 @@ class PassReport:
     noncurrent_versions_removed: int = 0
     delete_markers_removed: int = 0
     uploads_aborted: int = 0
+    #: versions a rule would remove that object lock keeps
+    locked_kept: int = 0
     bytes_freed: int = 0
     duration: float = 0.0
     #: a bucket whose walk stopped at ``max_versions``, to go on next pass
@@ -186,8 +188,8 @@ class LifecyclePass:
                 continue
             if now < rules.expiry(successor, rule.noncurrent_days or 0, self.day_seconds):
                 continue
-            await self._remove_version(bucket, entry, rule.id, "noncurrent")
-            state.remaining -= 1
+            if await self._remove_version(bucket, entry, rule.id, "noncurrent"):
+                state.remaining -= 1
             return
 
     async def _end_of_key(self, bucket: str, enabled: list[Rule], state: _Key) -> None:
@@ -218,25 +220,30 @@ class LifecyclePass:
         log.info("lifecycle: expired %s/%s (rule %s)", bucket, entry.key, rule_id)
 
     async def _remove_version(self, bucket: str, entry: ListEntry, rule_id: str,
-                              kind: str) -> None:
+                              kind: str) -> bool:
+        """Remove a noncurrent version or a delete marker; False when object lock keeps it."""
         what = "delete marker" if entry.delete_marker else "version"
-        self.report.actions.append(
-            f"remove {what} {entry.version_id} of {bucket}/{entry.key} (rule {rule_id})")
+        action = f"remove {what} {entry.version_id} of {bucket}/{entry.key} (rule {rule_id})"
+        if not self.dry_run and self.backend.capabilities.versioning:
+            try:
+                removed = await self.backend.delete_object_version(bucket, entry.key,
+                                                                   entry.version_id)
+            except errors.AccessDenied:
+                # under object lock: S3's lifecycle too leaves a locked version alone
+                log.info("lifecycle: %s %s of %s/%s is locked; kept (rule %s)", what,
+                         entry.version_id, bucket, entry.key, rule_id)
+                self.report.locked_kept += 1
+                return False
+            if removed is not None and not removed.delete_marker:
+                self.report.bytes_freed += removed.size
+            log.info("lifecycle: removed %s %s of %s/%s (rule %s)", what, entry.version_id,
+                     bucket, entry.key, rule_id)
+        self.report.actions.append(action)
         if kind == "marker":
             self.report.delete_markers_removed += 1
         else:
             self.report.noncurrent_versions_removed += 1
-        if self.dry_run:
-            return
-        if self.backend.capabilities.versioning:
-            removed = await self.backend.delete_object_version(bucket, entry.key,
-                                                               entry.version_id)
-        else:
-            removed = None
-        if removed is not None and not removed.delete_marker:
-            self.report.bytes_freed += removed.size
-        log.info("lifecycle: removed %s %s of %s/%s (rule %s)", what, entry.version_id, bucket,
-                 entry.key, rule_id)
+        return True
 
     async def _uploads(self, bucket: str, enabled: list[Rule]) -> None:
         candidates = [r for r in enabled if r.abort_days is not None]

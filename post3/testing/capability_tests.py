@@ -37,6 +37,7 @@ def _calls(backend: Backend, bucket: str) -> dict[str, list[Callable[[], Awaitab
             lambda: backend.get_bucket_versioning(bucket),
             lambda: backend.list_object_versions_page(bucket),
             lambda: backend.delete_object_version(bucket, "k", "null"),
+            lambda: backend.put_object_attributes(bucket, "tagged", lambda info: info.attributes),
         ],
         "bucket_config": [
             lambda: backend.put_bucket_config(bucket, "cors", "<CORSConfiguration/>"),

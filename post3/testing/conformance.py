@@ -15,6 +15,7 @@ from post3.testing.capability_tests import CapabilityTests
 from post3.testing.job_lock_tests import JobLockTests
 from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
+from post3.testing.object_lock_tests import ObjectLockTests
 from post3.testing.object_tests import ObjectTests
 from post3.testing.stored_bytes_tests import StoredBytesTests
 from post3.testing.uniformity_tests import UniformityTests
@@ -34,6 +35,7 @@ class BackendConformance(
     MultipartTests,
     StoredBytesTests,
     VersioningTests,
+    ObjectLockTests,
     JobLockTests,
     UniformityTests,
     AccessKeyTests,

@@ -7,12 +7,13 @@ The layout, the record format and the locking are described in :mod:`.store`,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from post3 import errors
@@ -30,7 +31,9 @@ from post3.backend import (
     Option,
     VersionCursor,
     WriteCondition,
+    attributes_to_pairs,
     check_config_name,
+    check_removable,
     sorted_tags,
     utcnow,
 )
@@ -380,8 +383,8 @@ class FilesystemBackend(JobLocks, MultipartUploads):
         except StatusChanged:
             return await self._run(run)
 
-    async def delete_object_version(self, bucket: str, key: str, version_id: str
-                                    ) -> ObjectInfo | None:
+    async def delete_object_version(self, bucket: str, key: str, version_id: str, *,
+                                    bypass_governance: bool = False) -> ObjectInfo | None:
         def run() -> ObjectInfo | None:
             paths = self._key_paths(bucket, key)
             with self._commit_lock(bucket, key):
@@ -389,8 +392,9 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                 if latest is None:
                     return None
                 if records.identity(latest)[0] == version_id:
+                    removed = records.object_info(latest, versions.latest_side(paths, latest))
+                    check_removable(removed, bypass_governance)
                     gone = versions.delete_latest(paths, latest, self._tmp, self.fsync)
-                    removed = latest
                 else:
                     gone = False
                     name = versions.find_noncurrent(paths, version_id, latest)
@@ -398,33 +402,59 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                         paths.noncurrent(name))
                     if name is None or header is None:
                         return None
+                    removed = records.object_info(
+                        header, versions.side_for(paths.noncurrent_tags(name), header))
+                    check_removable(removed, bypass_governance)
                     versions.remove(paths, [name])
-                    removed = header
             if gone:
                 files.prune_dirs(paths.base, paths.object_names)
-            return records.object_info(removed)
+            return removed
 
         return await self._run(run)
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str],
                               version_id: str | None = None) -> None:
         def run() -> None:
-            paths = self._key_paths(bucket, key)
             with self._commit_lock(bucket, key):
-                header = versions.read_header(paths.latest)
-                side_path = paths.latest_tags
-                if header is None:
-                    raise _missing(key, version_id)
-                if version_id is not None and records.identity(header)[0] != version_id:
-                    name = versions.find_noncurrent(paths, version_id, header)
-                    header = None if name is None else versions.read_header(
-                        paths.noncurrent(name))
-                    if name is None or header is None:
-                        raise errors.NoSuchVersion(Key=key, VersionId=version_id)
-                    side_path = paths.noncurrent_tags(name)
-                versions.write_side(side_path, header, tags, self._tmp, self.fsync)
+                side_path, header, side = self._side(bucket, key, version_id)
+                versions.write_side(side_path, header, tags, self._tmp, self.fsync,
+                                    None if side is None else side.get("metadata"))
 
         await self._run(run)
+
+    async def put_object_attributes(
+        self, bucket: str, key: str, change: Callable[[ObjectInfo], ObjectAttributes],
+        version_id: str | None = None,
+    ) -> ObjectInfo:
+        def run() -> ObjectInfo:
+            with self._commit_lock(bucket, key):
+                side_path, header, side = self._side(bucket, key, version_id)
+                info = records.object_info(header, side)
+                if info.delete_marker:  # a marker has no attributes (the core never asks)
+                    raise errors.NoSuchKey(Key=key)
+                attributes = change(info)
+                versions.write_side(side_path, header, info.tags, self._tmp, self.fsync,
+                                    attributes_to_pairs(attributes))
+                return dataclasses.replace(info, attributes=attributes)
+
+        return await self._run(run)
+
+    def _side(self, bucket: str, key: str, version_id: str | None
+              ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        """The side file path, record header and current side file of the latest version (or
+        of ``version_id``), under the key's commit lock."""
+        paths = self._key_paths(bucket, key)
+        header = versions.read_header(paths.latest)
+        if header is None:
+            raise _missing(key, version_id)
+        if version_id is None or records.identity(header)[0] == version_id:
+            return paths.latest_tags, header, versions.latest_side(paths, header)
+        name = versions.find_noncurrent(paths, version_id, header)
+        header = None if name is None else versions.read_header(paths.noncurrent(name))
+        if name is None or header is None:
+            raise errors.NoSuchVersion(Key=key, VersionId=version_id)
+        side_path = paths.noncurrent_tags(name)
+        return side_path, header, versions.side_for(side_path, header)
 
 
 def _missing(key: str, version_id: str | None) -> errors.S3Error:

@@ -106,16 +106,19 @@ def identity(header: dict[str, Any]) -> tuple[str, str]:
     return header["version_id"], sequence
 
 
-def object_info(header: dict[str, Any], tags: dict[str, str] | None = None) -> ObjectInfo:
+def object_info(header: dict[str, Any], side: dict[str, Any] | None = None) -> ObjectInfo:
+    """The info of the record ``header``, with what its side file changed since (tags,
+    attributes)."""
+    side = side or {}
     version_id, sequence = identity(header)
     return ObjectInfo(
         key=header["key"],
         size=header["size"],
         etag=header["etag"],
         last_modified=parse_time(header["last_modified"]),
-        attributes=attributes_from_pairs(header["metadata"]),
+        attributes=attributes_from_pairs(side.get("metadata", header["metadata"])),
         # Records keep tags in the order they were given; every backend returns them sorted.
-        tags=sorted_tags(header["tags"] if tags is None else tags),
+        tags=sorted_tags(side.get("tags", header["tags"])),
         part_sizes=tuple(header["part_sizes"]),
         version_id=version_id,
         delete_marker=header.get("delete_marker", False),

@@ -253,28 +253,29 @@ class FilesystemStore(Backend):
         current tags, or None when absent. Lock-free: see :mod:`.versions` for why the latest
         is looked at twice."""
         paths = self._key_paths(bucket, key)
-        def latest_tags(header: dict[str, Any]) -> dict[str, str] | None:
-            return versions.latest_tags(paths, header)
+        def latest_side(header: dict[str, Any]) -> dict[str, Any] | None:
+            return versions.latest_side(paths, header)
 
-        found = self._open_at(paths.latest, latest_tags, version_id)
+        found = self._open_at(paths.latest, latest_side, version_id)
         if found is None and version_id is not None:
             name = versions.find_noncurrent(paths, version_id,
                                             versions.read_header(paths.latest))
             if name is not None:
                 tags_path = paths.noncurrent_tags(name)
                 found = self._open_at(paths.noncurrent(name),
-                                      lambda header: versions.tags_for(tags_path, header),
+                                      lambda header: versions.side_for(tags_path, header),
                                       version_id)
             if found is None:
-                found = self._open_at(paths.latest, latest_tags, version_id)
+                found = self._open_at(paths.latest, latest_side, version_id)
         if found is None:
             self._require_bucket(bucket)
         return found
 
     @staticmethod
-    def _open_at(path: str, tags: Callable[[dict[str, Any]], dict[str, str] | None],
+    def _open_at(path: str, side: Callable[[dict[str, Any]], dict[str, Any] | None],
                  version_id: str | None) -> tuple[io.FileIO, ObjectInfo] | None:
-        """The record at ``path`` (if it is ``version_id``) with the tags ``tags`` finds."""
+        """The record at ``path`` (if it is ``version_id``) with the side file ``side``
+        finds."""
         try:
             file = io.FileIO(path, "r")
         except (FileNotFoundError, NotADirectoryError):
@@ -284,7 +285,7 @@ class FilesystemStore(Backend):
             if version_id is not None and records.identity(header)[0] != version_id:
                 file.close()
                 return None
-            return file, records.object_info(header, tags(header))
+            return file, records.object_info(header, side(header))
         except BaseException:
             file.close()
             raise

@@ -4,7 +4,8 @@ Where they live (data format 2)::
 
     <bucket>/objects/<dirs>/o<f>                 the latest version: an object, or a delete
                                                  marker (a record without bytes)
-    <bucket>/objects/<dirs>/t<f>                 tags of the latest version, if changed
+    <bucket>/objects/<dirs>/t<f>                 tags (and attributes) of the latest
+                                                 version, if changed since its write
     <bucket>/versions/<dirs>/v<f>/<seq>          a noncurrent version with its own id
                                                  (id == sequence == file name)
     <bucket>/versions/<dirs>/v<f>/<seq>.null     the noncurrent null version
@@ -113,7 +114,8 @@ def name_of(header: dict[str, Any]) -> str:
 
 
 def read_side(path: str) -> dict[str, Any] | None:
-    """A tag side file: ``{"version": <record token>, "tags": {...}}``, or None."""
+    """A side file: ``{"version": <record token>, "tags": {...}}``, or None. It may also hold
+    ``"metadata"``: the record's attribute pairs as changed since (object lock)."""
     try:
         with open(path, "rb") as f:
             side: dict[str, Any] = json.load(f)
@@ -122,25 +124,23 @@ def read_side(path: str) -> dict[str, Any] | None:
     return side
 
 
-def tags_for(path: str, header: dict[str, Any]) -> dict[str, str] | None:
-    """The tags in the side file ``path`` if it belongs to the record of ``header``."""
+def side_for(path: str, header: dict[str, Any]) -> dict[str, Any] | None:
+    """The side file ``path`` if it belongs to the record of ``header``."""
     side = read_side(path)
     if side is None or side.get("version") != header["version"]:
         return None
-    tags: dict[str, str] = side["tags"]
-    return tags
+    return side
 
 
-def latest_tags(paths: KeyPaths, header: dict[str, Any]) -> dict[str, str] | None:
-    """The changed tags of the latest version (``header``), or None when it has none."""
+def latest_side(paths: KeyPaths, header: dict[str, Any]) -> dict[str, Any] | None:
+    """The side file of the latest version (``header``), or None when it has none."""
     side = read_side(paths.latest_tags)
     if side is None:
         return None
     if side.get("version") == header["version"]:
-        tags: dict[str, str] = side["tags"]
-        return tags
+        return side
     # t names another record: the latest was just promoted, its tags may still be in versions/
-    return tags_for(paths.noncurrent_tags(name_of(header)), header)
+    return side_for(paths.noncurrent_tags(name_of(header)), header)
 
 
 def read_header(path: str) -> dict[str, Any] | None:
@@ -283,11 +283,14 @@ def _settle(paths: KeyPaths, latest: dict[str, Any] | None, tmp_dir: str) -> Non
 
 
 def write_side(path: str, header: dict[str, Any], tags: Mapping[str, str], tmp_dir: str,
-                durable: bool) -> None:
-    """Write the tag side file ``path`` for the record of ``header``, atomically."""
+                durable: bool, metadata: Mapping[str, str] | None = None) -> None:
+    """Write the side file ``path`` for the record of ``header``, atomically: its tags, and
+    its attribute pairs when they changed (``metadata``)."""
     tmp = files.TempFile.create(tmp_dir, "tags")
     try:
-        side = {"version": header["version"], "tags": dict(tags)}
+        side: dict[str, Any] = {"version": header["version"], "tags": dict(tags)}
+        if metadata is not None:
+            side["metadata"] = dict(metadata)
         files.write_all(tmp.fd, json.dumps(side, ensure_ascii=False).encode())
         if durable:
             os.fsync(tmp.fd)

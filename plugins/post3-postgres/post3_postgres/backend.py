@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import asyncpg
@@ -57,6 +58,7 @@ from post3.backend import (
     attributes_from_pairs,
     attributes_to_pairs,
     check_config_name,
+    check_removable,
     stored_version,
     utcnow,
 )
@@ -500,14 +502,15 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
             await commit_version(tx, bucket_id, key, info, None, None)
         return info
 
-    async def delete_object_version(self, bucket: str, key: str, version_id: str
-                                    ) -> ObjectInfo | None:
+    async def delete_object_version(self, bucket: str, key: str, version_id: str, *,
+                                    bypass_governance: bool = False) -> ObjectInfo | None:
         async with self._db.transaction() as tx:
             bucket_id, _ = await lock_key(tx, bucket, key)
             try:
                 _, info = await self._head(bucket, key, version_id, tx)
             except errors.NoSuchVersion:
                 return None
+            check_removable(info, bypass_governance)
             await tx.execute("remove_version", bucket_id, key, version_id)
             await tx.execute("refresh_listing", bucket_id, key)
         return info
@@ -566,6 +569,21 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
             )
             for row in rows
         ]
+
+    async def put_object_attributes(
+        self, bucket: str, key: str, change: Callable[[ObjectInfo], ObjectAttributes],
+        version_id: str | None = None,
+    ) -> ObjectInfo:
+        async with self._db.transaction() as tx:
+            # Under the key's lock, as put_object_tags: change() sees what it replaces.
+            await lock_key(tx, bucket, key)
+            stored, info = await self._head(bucket, key, version_id, tx)
+            if stored is None:  # a delete marker has no attributes (the core never asks)
+                raise errors.NoSuchKey(Key=key)
+            attributes = change(info)
+            await tx.execute("replace_object_metadata", stored,
+                             *pairs(attributes_to_pairs(attributes)))
+        return dataclasses.replace(info, attributes=attributes)
 
     async def put_object_tags(self, bucket: str, key: str, tags: Mapping[str, str],
                               version_id: str | None = None) -> None:

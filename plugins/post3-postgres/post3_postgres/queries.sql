@@ -295,6 +295,15 @@ SELECT (SELECT id FROM bucket) AS bucket_id, (SELECT versioning FROM bucket) AS 
                WHERE o.bucket_id = unversioned.id AND o.key = $2) AS seen,
        EXISTS (SELECT 1 FROM gone) AS deleted;
 
+-- name: replace_object_metadata
+-- A version's attributes changed in place (object lock): as replace_object_tags.
+WITH removed AS (
+    DELETE FROM object_metadata WHERE version_id = $1 AND name <> ALL ($2::text[])
+)
+INSERT INTO object_metadata (version_id, name, value)
+SELECT $1, m.name, m.value FROM unnest($2::text[], $3::text[]) AS m (name, value)
+ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
+
 -- name: replace_object_tags
 -- As replace_bucket_tags: a tag that stays is updated, not deleted and inserted again.
 WITH removed AS (
