@@ -7,8 +7,9 @@ environment (``POST3_MASTER_KEY``: 32 bytes, base64), which is the key ``default
 A key has an id and versions. New data keys are wrapped under the key's latest version; a
 wrapped key names the version it was wrapped under (``<id>:<version>:<base64>``), so every
 version stays needed until no object refers to it. ``rotate`` adds a version: objects written
-afterwards use it, and those written before keep reading with theirs (their bytes are never
-rewritten). SSE-S3, and ``aws:kms`` without a key id, use the key ``default``.
+afterwards use it, and those written before keep reading with theirs; ``rewrap``
+(:mod:`post3.encryption.rewrap`) then wraps their data keys again under it, without rewriting
+their bytes. SSE-S3, and ``aws:kms`` without a key id, use the key ``default``.
 
 Losing the key file (or the variable) loses every object encrypted under it: post3 keeps no
 other copy, and nothing can decrypt those objects again. Back it up apart from the database.

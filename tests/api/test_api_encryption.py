@@ -106,3 +106,37 @@ async def test_without_master_keys_only_sse_c_works(client, bucket, error_code):
     assert refused.status == 501 and await error_code(refused) == "NotImplemented"
     assert (await client.put(f"/{bucket}/c", data=b"x", headers=SSE_C)).status == 200
     assert await (await client.get(f"/{bucket}/c", headers=SSE_C)).read() == b"x"
+
+
+async def test_rewrap_pass_moves_data_keys_without_rewriting_bytes(aiohttp_client, tmp_path):
+    from post3.encryption.keyring import KeyRing, create_key, rotate_key
+    from post3.encryption.rewrap import rewrap_pass
+
+    key_file = tmp_path / "keys.json"
+    create_key(str(key_file), "default")
+    backend = MemoryBackend()
+    server = TestServer(create_app(Settings(backend="memory", auth=False,
+                                            key_file=str(key_file)), backend=backend))
+    await server.start_server(**RUNNER_OPTIONS)
+    client = await aiohttp_client(server)
+    await client.put("/bkt")
+    data = os.urandom(SEGMENT + 10)
+    for key in ("a", "b"):
+        await client.put(f"/bkt/{key}", data=data,
+                         headers={"x-amz-server-side-encryption": "AES256"})
+    await client.put("/bkt/c", data=b"customer", headers=SSE_C)
+    await client.put("/bkt/plain", data=b"plain")
+    before = {key: _stored(backend, "bkt", key) for key in ("a", "b")}
+    rotate_key(str(key_file), "default")
+    report = await rewrap_pass(backend, KeyRing.load(str(key_file), None))
+    assert (report.versions, report.rewrapped) == (4, 2)
+    for key, old in before.items():
+        now = _stored(backend, "bkt", key)
+        assert now.blocks == old.blocks  # the bytes are the same objects: not rewritten
+        assert old.info.attributes.encryption.data_key.startswith("default:1:")
+        assert now.info.attributes.encryption.data_key.startswith("default:2:")
+        got = await client.get(f"/bkt/{key}")
+        assert got.status == 200 and await got.read() == data
+    again = await rewrap_pass(backend, KeyRing.load(str(key_file), None))
+    assert again.rewrapped == 0
+    assert await (await client.get("/bkt/c", headers=SSE_C)).read() == b"customer"
