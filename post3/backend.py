@@ -109,6 +109,7 @@ from post3.objects import (
     ListEntry,
     MultipartOrigin,
     NewVersion,
+    ObjectAccess,
     ObjectAttributes,
     ObjectInfo,
     ObjectLock,
@@ -434,11 +435,13 @@ class Backend(abc.ABC):
         source_version_id: str | None = None,
         version: NewVersion | None = None,
         lock: ObjectLock | None = None,
+        access: ObjectAccess | None = None,
     ) -> ObjectInfo:
         """Copy an object (the source's latest version, or ``source_version_id``) as a new
         version of the destination. ``attributes``/``tags`` None means "keep the source's"
         (but not its checksums, recomputed, nor its multipart origin: the copy is a new, whole
-        object, nor its lock: the copy is locked as ``lock`` says). ``source_check`` sees the
+        object, nor its lock and ACL: the copy is locked as ``lock`` says and owned as
+        ``access`` says). ``source_check`` sees the
         source info before any byte is copied (copy-source conditions, and the refusal of a
         delete marker as a source). Checksums stored with the source are recomputed over the
         copied bytes.
@@ -463,7 +466,7 @@ class Backend(abc.ABC):
                 dst_bucket,
                 dst_key,
                 body,
-                attributes=copied_attributes(source.info, attributes, lock),
+                attributes=copied_attributes(source.info, attributes, lock, access),
                 tags=source.info.tags if tags is None else tags,
                 condition=condition,
                 version=version,
@@ -551,12 +554,14 @@ def stored_version(version: NewVersion | None, versioning: str | None) -> NewVer
 
 
 def copied_attributes(source: ObjectInfo, attributes: ObjectAttributes | None,
-                      lock: ObjectLock | None = None) -> ObjectAttributes:
+                      lock: ObjectLock | None = None, access: ObjectAccess | None = None,
+                      ) -> ObjectAttributes:
     """What a copy of ``source`` is written with: ``attributes`` (the source's when None),
-    without checksums (the copy's body recomputes them) or multipart origin, and locked as
-    ``lock`` says (never as the source is)."""
+    without checksums (the copy's body recomputes them) or multipart origin, and locked and
+    owned as ``lock`` and ``access`` say (never as the source is)."""
     kept = source.attributes if attributes is None else attributes
-    return replace(kept, checksums=Checksums(), multipart=None, lock=lock or ObjectLock())
+    return replace(kept, checksums=Checksums(), multipart=None, lock=lock or ObjectLock(),
+                   access=access or ObjectAccess())
 
 
 def md5_of_etags(etags: Iterable[str]) -> str:
@@ -590,6 +595,7 @@ __all__ = [
     "MultipartOrigin",
     "NULL_VERSION",
     "NewVersion",
+    "ObjectAccess",
     "ObjectAttributes",
     "ObjectInfo",
     "ObjectLock",

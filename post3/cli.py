@@ -97,6 +97,10 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text",
               envvar="POST3_LOG_FORMAT", show_default=True,
               help="Logs and access log as text (logfmt) or JSON lines [env POST3_LOG_FORMAT].")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", envvar="POST3_LOG_LEVEL", show_default=True,
+              help="The least severe log records written; debug says why each request was "
+                   "allowed or refused [env POST3_LOG_LEVEL].")
 @click.option("--shutdown-timeout", type=click.FloatRange(min=0), default=60.0,
               envvar="POST3_SHUTDOWN_TIMEOUT", show_default=True,
               help="Seconds in-flight requests get to finish after SIGTERM "
@@ -124,7 +128,7 @@ def plugin_manager(ctx: click.Context) -> pluggy.PluginManager:
                    f"[env POST3_MAX_CONNECTIONS; default {MAX_CONNECTIONS}].")
 @click.pass_context
 def run(ctx: click.Context, backend: str | None, host: str | None, port: int | None,
-        options: tuple[str, ...], workers: int, log_format: str,
+        options: tuple[str, ...], workers: int, log_format: str, log_level: str,
         shutdown_timeout: float, domains: tuple[str, ...], no_auth: bool, no_console: bool,
         header_timeout: float | None, idle_timeout: float | None,
         max_connections: int | None) -> None:
@@ -137,7 +141,7 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
     e.g. LimitNOFILE=, to serve more connections).
     """
     pm = plugin_manager(ctx)
-    configure_logging(log_format)
+    configure_logging(log_format, logging.getLevelNamesMapping()[log_level.upper()])
     try:
         settings, backend_cls = build_settings(
             os.environ, pm, backend=backend, host=host, port=port, options=options,

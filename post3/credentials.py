@@ -28,6 +28,7 @@ import pluggy
 
 import post3
 from post3.backend import Backend, utcnow
+from post3.principals import ROOT_USER, Principal
 
 if TYPE_CHECKING:
     from post3.config import Settings
@@ -45,6 +46,13 @@ class AccessKey:
     #: bucket name -> "read" | "write" | "owner"
     grants: Mapping[str, str] = field(default_factory=dict)
     created: dt.datetime = field(default_factory=utcnow)
+    #: the user the key belongs to (:mod:`post3.principals`); "" for a key stored before keys
+    #: had users, which is then a user of its own named after its id
+    user: str = ""
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.user or self.access_key_id)
 
     def allows(self, bucket: str, permission: str) -> bool:
         if self.admin:
@@ -62,13 +70,14 @@ class AccessKey:
 
 
 def new_access_key(name: str = "", admin: bool = False,
-                   grants: Mapping[str, str] | None = None) -> AccessKey:
+                   grants: Mapping[str, str] | None = None, user: str = "") -> AccessKey:
     """A fresh key: ``P3`` + 18 upper-case letters/digits (AWS's 20-character shape) and a
-    40-character secret."""
+    40-character secret, belonging to ``user`` (by default a user of its own, named after the
+    key's id)."""
     alphabet = string.ascii_uppercase + string.digits
     key_id = "P3" + "".join(secrets.choice(alphabet) for _ in range(18))
     secret = secrets.token_urlsafe(30)[:40]
-    return AccessKey(key_id, secret, name, admin, dict(grants or {}))
+    return AccessKey(key_id, secret, name, admin, dict(grants or {}), user=user or key_id)
 
 
 def parse_grant(text: str) -> tuple[str, str]:
@@ -161,7 +170,8 @@ class StandardCredentials:
 
 def root_key(settings: Settings) -> AccessKey | None:
     if settings.access_key and settings.secret_key:
-        return AccessKey(settings.access_key, settings.secret_key, "root", admin=True)
+        return AccessKey(settings.access_key, settings.secret_key, "root", admin=True,
+                         user=ROOT_USER)
     return None
 
 

@@ -221,6 +221,11 @@ class RequestTimeout(S3Error):
     )
 
 
+class MissingSecurityHeader(S3Error):
+    status = 400
+    default_message = "Your request was missing a required header"
+
+
 class UnexpectedContent(S3Error):
     status = 400
     default_message = "This request does not support content."
@@ -293,6 +298,33 @@ class NoSuchVersion(S3Error):
 class NoSuchTagSet(S3Error):
     status = 404
     default_message = "The TagSet does not exist"
+
+
+class UnresolvableGrantByEmailAddress(S3Error):
+    status = 400
+    default_message = "The e-mail address you provided does not match any account on record."
+
+
+class MalformedACLError(S3Error):
+    status = 400
+    default_message = ("The XML you provided was not well-formed or did not validate against "
+                       "our published schema.")
+
+
+class AccessControlListNotSupported(S3Error):
+    status = 400
+    default_message = "The bucket does not allow ACLs"
+
+
+class InvalidBucketAclWithObjectOwnership(S3Error):
+    status = 400
+    default_message = ("Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced "
+                       "setting")
+
+
+class MalformedPolicy(S3Error):
+    status = 400
+    default_message = "Policies must be valid JSON and the first byte must be '{'"
 
 
 class NoSuchBucketPolicy(S3Error):

@@ -7,7 +7,6 @@ An operation this table does not know needs ``owner``: new operations are closed
 
 from __future__ import annotations
 
-from post3 import errors
 from post3.credentials import AccessKey
 
 _WRITE = frozenset({
@@ -28,16 +27,6 @@ def required_permission(operation: str) -> str | None:
     if operation in _WRITE:
         return "write"
     return "owner"
-
-
-def authorize(key: AccessKey, operation: str, bucket: str, copy_source_bucket: str | None) -> None:
-    """Raise AccessDenied unless ``key`` may run ``operation``; a copy also needs ``read`` on
-    the source bucket."""
-    permission = required_permission(operation)
-    if permission is not None and not key.allows(bucket, permission):
-        raise errors.AccessDenied()
-    if copy_source_bucket is not None and not key.allows(copy_source_bucket, "read"):
-        raise errors.AccessDenied()
 
 
 def may_bypass_governance(key: AccessKey | None, bucket: str) -> bool:

@@ -17,6 +17,7 @@ import click
 import post3
 from post3.backend import Backend, BackendError
 from post3.credentials import AccessKey, KeyStore, key_store_for, new_access_key, parse_grant
+from post3.principals import check_user_name
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +80,8 @@ def describe(key: AccessKey) -> str:
     else:
         access = ", ".join(f"{b}:{p}" for b, p in sorted(key.grants.items())) or "no grants"
     name = f" ({key.name})" if key.name else ""
-    return f"{key.access_key_id}{name}  {access}  created {key.created:%Y-%m-%d %H:%M:%S}Z"
+    return (f"{key.access_key_id}{name}  user {key.principal.user}  {access}  "
+            f"created {key.created:%Y-%m-%d %H:%M:%S}Z")
 
 
 async def _get(store: KeyStore, key_id: str) -> AccessKey:
@@ -96,15 +98,23 @@ def keys_group() -> None:
 
 @keys_group.command("create")
 @click.option("--name", default="", help="A label for people.")
+@click.option("--user", default="", metavar="NAME",
+              help="The user the key belongs to: keys of one user share its canonical id and "
+                   "own what it owns (default: a user of its own, named after the key).")
 @click.option("--admin", is_flag=True, help="May do everything, on every bucket.")
 @click.option("--allow", "grants", multiple=True, callback=_grant, metavar="BUCKET:PERM",
               help="Grant read, write or owner on a bucket (repeatable).")
 @backend_options
 @click.pass_context
-def create(ctx: click.Context, name: str, admin: bool, grants: list[tuple[str, str]],
-           backend: str | None, options: tuple[str, ...]) -> None:
+def create(ctx: click.Context, name: str, user: str, admin: bool,
+           grants: list[tuple[str, str]], backend: str | None, options: tuple[str, ...]) -> None:
     """Create a key and print its secret (shown this once only)."""
-    key = new_access_key(name, admin, dict(grants))
+    if user:
+        try:
+            check_user_name(user)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--user") from None
+    key = new_access_key(name, admin, dict(grants), user)
 
     async def work(store: KeyStore) -> None:
         await store.put_access_key(key)

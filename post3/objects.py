@@ -174,6 +174,17 @@ class Encryption:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectAccess:
+    """Who owns a version and its ACL, in a bucket whose ACLs are enabled (ObjectWriter,
+    BucketOwnerPreferred): ``owner`` is the user who owns it when that is not the bucket's
+    owner, ``acl`` its grants as :meth:`post3.acl.Acl.to_json` writes them. Both None: the
+    bucket's owner owns it, with no other grant."""
+
+    owner: str | None = None
+    acl: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectAttributes:
     """Everything a write stores besides the bytes and the tags, as typed values.
 
@@ -189,6 +200,7 @@ class ObjectAttributes:
     lock: ObjectLock = field(default_factory=ObjectLock)
     #: set when the core stored the bytes encrypted (then longer than ``ObjectInfo.size``)
     encryption: Encryption | None = None
+    access: ObjectAccess = field(default_factory=ObjectAccess)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +321,8 @@ _SSE_DATA_KEY = "x-post3-sse-data-key"
 _SSE_PARTS = "x-post3-sse-parts"
 #: S3's name for the algorithm of an SSE-C object
 SSE_C, SSE_C_ALGORITHM = "SSE-C", "AES256"
+_OWNER = "x-post3-owner"
+_ACL = "x-post3-acl"
 #: The one pair a listing needs (see :func:`storage_class_from_pairs`).
 STORAGE_CLASS_PAIR = _STORAGE_CLASS
 
@@ -335,6 +349,10 @@ def attributes_to_pairs(
         pairs[_LOCK_UNTIL] = lock.retain_until.isoformat()
     if lock.legal_hold is not None:
         pairs[_LEGAL_HOLD] = "ON" if lock.legal_hold else "OFF"
+    if attributes.access.owner is not None:
+        pairs[_OWNER] = attributes.access.owner
+    if attributes.access.acl is not None:
+        pairs[_ACL] = attributes.access.acl
     origin = attributes.multipart
     if origin is not None:
         pairs[_UPLOAD_ID] = origin.upload_id
@@ -412,6 +430,7 @@ def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
         multipart=origin,
         lock=lock,
         encryption=_encryption_from_pairs(pairs),
+        access=ObjectAccess(pairs.get(_OWNER), pairs.get(_ACL)),
     )
 
 
@@ -542,6 +561,7 @@ __all__ = [
     "ENABLED",
     "GOVERNANCE",
     "LOCK_MODES",
+    "ObjectAccess",
     "ObjectLock",
     "NewVersion",
     "SUSPENDED",

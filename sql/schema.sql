@@ -141,7 +141,9 @@ CREATE TABLE api_keys (
     name          text NOT NULL DEFAULT '',
     admin         boolean NOT NULL DEFAULT false,
     grants        jsonb NOT NULL DEFAULT '{}',
-    created       timestamptz NOT NULL
+    created       timestamptz NOT NULL,
+    -- the key's user (post3.principals); '' for a key stored before keys had users
+    user_name     text NOT NULL DEFAULT ''
 );
 
 -- Bucket configuration documents (CORS; later lifecycle, policy, encryption, object lock): one

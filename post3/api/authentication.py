@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from post3 import errors, grants, keys
+from post3 import errors, keys
+from post3.api.authorization import authorize
 from post3.api.request import S3Request
-from post3.auth import AuthResult, RequestView, authenticate, parse_post_form
+from post3.auth import AuthResult, RequestView, authenticate, is_anonymous, parse_post_form
 from post3.credentials import AccessKey
 
 
 async def authenticate_request(s3: S3Request) -> tuple[AccessKey, AuthResult]:
     """Verify the request's signature (header, presigned SigV4 or SigV2) against the key it
     names; raises the S3 error AWS sends (AccessDenied for anonymous requests)."""
-    request = s3.request
-    provider = request.app[keys.CREDENTIALS]
-    view = RequestView(request.method, request.raw_path, request.rel_url.raw_query_string,
-                       request.headers, dt.datetime.now(dt.UTC),
-                       virtual_bucket=s3.bucket if s3.virtual_host else None)
+    provider = s3.request.app[keys.CREDENTIALS]
+    view = _view(s3)
     found: dict[str, AccessKey] = {}
 
     async def lookup_secret(access_key_id: str) -> str | None:
@@ -32,12 +30,11 @@ async def authenticate_request(s3: S3Request) -> tuple[AccessKey, AuthResult]:
     return found[result.access_key_id], result
 
 
-def copy_source_bucket(s3: S3Request) -> str | None:
-    if s3.operation not in ("CopyObject", "UploadPartCopy"):
-        return None
-    from post3.api.copy import parse_copy_source
-
-    return parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend).bucket
+def _view(s3: S3Request) -> RequestView:
+    request = s3.request
+    return RequestView(request.method, request.raw_path, request.rel_url.raw_query_string,
+                       request.headers, dt.datetime.now(dt.UTC),
+                       virtual_bucket=s3.bucket if s3.virtual_host else None)
 
 
 async def admit(s3: S3Request) -> None:
@@ -54,10 +51,14 @@ async def admit(s3: S3Request) -> None:
     elif s3.operation == "OptionsObject":
         pass  # a CORS preflight carries no credentials: S3 answers it from the bucket's rules
     elif s3.settings.auth:
-        key, result = await authenticate_request(s3)
-        grants.authorize(key, s3.operation, s3.bucket, copy_source_bucket(s3))
-        s3.identity = key
-        s3.auth = result
+        if is_anonymous(_view(s3)):
+            s3.anonymous = True
+            await authorize(s3, None)
+        else:
+            key, result = await authenticate_request(s3)
+            await authorize(s3, key)
+            s3.identity = key
+            s3.auth = result
     s3.admitted = True
 
 
@@ -72,7 +73,8 @@ async def admit_post_form(s3: S3Request) -> None:
     if key is None:
         raise errors.InvalidAccessKeyId(AWSAccessKeyId=signed.access_key_id)
     form.policy = signed.verify(key.secret_access_key)
-    grants.authorize(key, "PutObject", s3.bucket, None)
+    object_key = next((v for k, v in form.fields.items() if k.lower() == "key"), "")
+    await authorize(s3, key, "PostObject", object_key=object_key)
     s3.identity = key
 
 

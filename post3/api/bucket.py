@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from post3 import errors, listing, xml
-from post3.api import authentication, object_lock
-from post3.api.acl import check_canned_acl
+from post3 import acl, errors, listing, xml
+from post3.api import authentication, bucket_access, object_lock
 from post3.api.body import read_xml_body
+from post3.api.owners import bucket_owner, record_owner, requester
 from post3.api.request import S3Request
-from post3.api.responses import OWNER, xml_response
+from post3.api.responses import xml_response
 
 #: S3's largest ListBuckets page (``max-buckets`` is 1 to 10,000).
 MAX_BUCKETS = 10_000
@@ -44,7 +44,7 @@ async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
         buckets = buckets[:limit]
         next_token = listing.encode_token(buckets[-1].name)
     children: list[xml.Child] = [
-        ("Owner", OWNER),
+        ("Owner", requester(s3).owner_xml()),
         (
             "Buckets",
             [
@@ -61,7 +61,13 @@ async def handle_list_buckets(s3: S3Request) -> web.StreamResponse:
 
 
 async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
+    ownership = bucket_access.ownership_header(s3)
+    bucket_acl = acl.from_headers(s3.headers, requester(s3)) or acl.PRIVATE
+    if bucket_acl.grants and ownership == bucket_access.BUCKET_OWNER_ENFORCED:
+        raise errors.InvalidBucketAclWithObjectOwnership()
+    if bucket_acl.public:
+        # a new bucket's public access block is on (as AWS makes it): no public ACL
+        raise errors.AccessDenied("A new bucket's public access block refuses a public ACL")
     body = await read_xml_body(s3)
     if body:
         config = xml.parse(body, "CreateBucketConfiguration")
@@ -83,12 +89,16 @@ async def handle_create_bucket(s3: S3Request) -> web.StreamResponse:
     try:
         await s3.backend.create_bucket(s3.bucket)
     except errors.BucketAlreadyOwnedByYou:
+        if await bucket_owner(s3) != requester(s3):
+            raise errors.BucketAlreadyExists(BucketName=s3.bucket) from None
         # S3 keeps us-east-1's legacy answer: creating a bucket you already own succeeds and
         # changes nothing (its objects stay). Every other region answers 409, and so does a
         # request for object lock: success would say the existing bucket has it.
         if s3.settings.region != "us-east-1" or locked:
             raise
     else:
+        await record_owner(s3)
+        await bucket_access.initialize(s3, ownership, bucket_acl)
         if locked:
             await object_lock.enable(s3)
     return web.Response(status=200, headers={"Location": f"/{s3.bucket}"})

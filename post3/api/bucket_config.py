@@ -16,12 +16,8 @@ from post3.api.responses import xml_response
 
 #: operation -> the error S3 sends when nothing is configured
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
-    "GetBucketPolicy": errors.NoSuchBucketPolicy,
-    "GetBucketPolicyStatus": errors.NoSuchBucketPolicy,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
     "GetBucketReplication": errors.ReplicationConfigurationNotFoundError,
-    "GetBucketOwnershipControls": errors.OwnershipControlsNotFoundError,
-    "GetPublicAccessBlock": errors.NoSuchPublicAccessBlockConfiguration,
 }
 
 #: operation -> the document S3 sends when nothing is configured
@@ -33,9 +29,7 @@ _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
 }
 
 _DELETES = (
-    "DeleteBucketPolicy",
-    "DeleteBucketWebsite", "DeleteBucketReplication", "DeleteBucketOwnershipControls",
-    "DeletePublicAccessBlock",
+    "DeleteBucketWebsite", "DeleteBucketReplication",
 )
 
 

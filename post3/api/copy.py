@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from post3 import conditions, errors, names, xml
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.object_headers import (
     attributes_from_request,
     checksum_children,
@@ -78,7 +78,6 @@ def _directive(s3: S3Request, header: str) -> str:
 
 async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
     source = parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend)
-    check_canned_acl(s3.headers.get("x-amz-acl"))
     replace_metadata = _directive(s3, "x-amz-metadata-directive") == "REPLACE"
     replace_tags = _directive(s3, "x-amz-tagging-directive") == "REPLACE"
     # Copying a named version onto its own key is how S3 users restore it: allowed.
@@ -106,7 +105,7 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
         s3, source.bucket, source.key, s3.bucket, s3.key,
         attributes=attributes, tags=tags, condition=write_condition(s3),
         source_check=source_check, source_version_id=source.version_id,
-        version=new_version(), lock=lock,
+        version=new_version(), lock=lock, access=await write_access(s3),
     )
     body = xml.render("CopyObjectResult", [
         ("ETag", quote_etag(info.etag)), ("LastModified", info.last_modified),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from post3 import errors, names, versioning, xml
+from post3.api.authorization import authorize_listed_key
 from post3.api.body import read_xml_body
 from post3.api.object_lock import bypass_governance
 from post3.api.request import S3Request
@@ -96,6 +97,7 @@ async def _delete_listed(s3: S3Request, key: str, version_id: str | None) -> Del
         # S3 answers a malformed id in a DeleteObjects list as a version that does not exist
         # (DeleteObject's own query parameter gets InvalidArgument)
         raise errors.NoSuchVersion(Key=key, VersionId=version_id)
+    await authorize_listed_key(s3, key)
     return await delete_one(s3.backend, s3.bucket, key, version_id, bypass_governance(s3))
 
 

@@ -9,9 +9,11 @@ from aiohttp import web
 
 from post3 import errors, listing, xml
 from post3.api.object_headers import quote_etag
+from post3.api.owners import bucket_owner
 from post3.api.request import S3Request
-from post3.api.responses import OWNER, xml_response
+from post3.api.responses import xml_response
 from post3.backend import ListEntry
+from post3.principals import Principal
 
 
 def url_encoder(s3: S3Request) -> Callable[[str], str]:
@@ -26,7 +28,8 @@ def url_encoder(s3: S3Request) -> Callable[[str], str]:
     return lambda value: urllib.parse.quote(value, safe="/")
 
 
-def _contents(info: ListEntry, encode: Callable[[str], str], owner: bool) -> xml.Child:
+def _contents(info: ListEntry, encode: Callable[[str], str], owner: Principal | None
+              ) -> xml.Child:
     children: list[xml.Child] = [
         ("Key", encode(info.key)),
         ("LastModified", info.last_modified),
@@ -34,8 +37,8 @@ def _contents(info: ListEntry, encode: Callable[[str], str], owner: bool) -> xml
         ("Size", info.size),
         ("StorageClass", info.storage_class),
     ]
-    if owner:
-        children.append(("Owner", OWNER))
+    if owner is not None:
+        children.append(("Owner", owner.owner_xml()))
     return ("Contents", children)
 
 
@@ -76,7 +79,8 @@ async def handle_list_objects_v2(s3: S3Request) -> web.StreamResponse:
          listing.encode_token(result.cursor) if result.is_truncated else None),
         ("StartAfter", encode(start_after) if start_after else None),
     ]
-    children.extend(_contents(info, encode, fetch_owner) for info in result.contents)
+    owner = await bucket_owner(s3) if fetch_owner else None
+    children.extend(_contents(info, encode, owner) for info in result.contents)
     children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
     return xml_response(xml.render("ListBucketResult", children))
 
@@ -98,7 +102,8 @@ async def handle_list_objects(s3: S3Request) -> web.StreamResponse:
         ("EncodingType", s3.query.get("encoding-type")),
         ("IsTruncated", result.is_truncated),
     ]
-    children.extend(_contents(info, encode, True) for info in result.contents)
+    owner = await bucket_owner(s3)
+    children.extend(_contents(info, encode, owner) for info in result.contents)
     children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
     return xml_response(xml.render("ListBucketResult", children))
 

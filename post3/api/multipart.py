@@ -10,7 +10,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from post3 import conditions, errors, listing, multipart, xml
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.body import read_xml_body
 from post3.api.copy import parse_copy_source
 from post3.api.object_headers import (
@@ -20,9 +20,10 @@ from post3.api.object_headers import (
     tags_from_header,
 )
 from post3.api.object_lock import bucket_lock, completed_lock, write_lock
+from post3.api.owners import bucket_owner
 from post3.api.put import write_condition
 from post3.api.request import S3Request
-from post3.api.responses import OWNER, xml_response
+from post3.api.responses import xml_response
 from post3.api.versioning import version_headers
 from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
 from post3.encryption import service as encryption
@@ -45,8 +46,7 @@ def _checksum_headers(part: PartInfo) -> dict[str, str]:
 
 
 async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
-    attributes = attributes_from_request(s3.headers)
+    attributes = replace(attributes_from_request(s3.headers), access=await write_access(s3))
     settings = multipart.checksum_settings(s3.headers)
     algorithm, kind = settings if settings is not None else (None, None)
     attributes = replace(attributes, checksums=Checksums({}, kind))
@@ -207,9 +207,11 @@ async def handle_list_parts(s3: S3Request) -> web.StreamResponse:
              if p.part_number > marker]
     page, truncated = parts[:max_parts], len(parts) > max_parts
     algorithm = upload.checksum_algorithm
+    # post3 does not record who initiated an upload: the owner of what it will make
+    owner = (await bucket_owner(s3)).owner_xml()
     children: list[xml.Child] = [
         ("Bucket", s3.bucket), ("Key", s3.key), ("UploadId", upload_id),
-        ("Initiator", OWNER), ("Owner", OWNER),
+        ("Initiator", owner), ("Owner", owner),
         ("StorageClass", upload.attributes.storage_class),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", page[-1].part_number if page else marker),
@@ -272,10 +274,11 @@ async def handle_list_multipart_uploads(s3: S3Request) -> web.StreamResponse:
         ("MaxUploads", max_uploads), ("EncodingType", s3.query.get("encoding-type")),
         ("IsTruncated", truncated),
     ]
+    owner = (await bucket_owner(s3)).owner_xml()
     for upload in uploads:
         children.append(("Upload", [
             ("Key", encode(upload.key)), ("UploadId", upload.upload_id),
-            ("Initiator", OWNER), ("Owner", OWNER),
+            ("Initiator", owner), ("Owner", owner),
             ("StorageClass", upload.attributes.storage_class),
             ("Initiated", upload.initiated),
         ]))

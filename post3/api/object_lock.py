@@ -47,7 +47,7 @@ async def bucket_lock(s3: S3Request, *, fresh: bool = False
 def bypass_governance(s3: S3Request) -> bool:
     """``x-amz-bypass-governance-retention: true``, from a key allowed to send it."""
     asked = s3.headers.get(object_lock.BYPASS_HEADER, "").strip().lower() == "true"
-    return asked and grants.may_bypass_governance(s3.identity, s3.bucket)
+    return asked and not s3.anonymous and grants.may_bypass_governance(s3.identity, s3.bucket)
 
 
 def _has_checksum(s3: S3Request) -> bool:

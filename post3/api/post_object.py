@@ -16,6 +16,7 @@ from dataclasses import replace
 from aiohttp import BodyPartReader, web
 
 from post3 import checksums, errors, names, xml
+from post3.api.acl import write_access
 from post3.api.object_headers import attributes_from_request, checksum_headers, quote_etag
 from post3.api.object_lock import write_lock
 from post3.api.request import PostForm, S3Request
@@ -127,7 +128,11 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
     if algorithm and expected is not None:
         # Verified by file_chunks before the body ends, so it is the value to store.
         attributes = replace(attributes, checksums=Checksums({algorithm: expected}))
-    attributes = replace(attributes, lock=await write_lock(s3, lock_from_headers(lowered)))
+    attributes = replace(
+        attributes, lock=await write_lock(s3, lock_from_headers(lowered)),
+        # a form names its canned ACL "acl" (and its grants as the headers do)
+        access=await write_access(s3, {**lowered, **({"x-amz-acl": lowered["acl"]}
+                                                    if "acl" in lowered else {})}))
     chunks = file_chunks(file_part, policy, s3.settings.max_put_size,
                          (algorithm, expected) if algorithm and expected else None)
     body = PayloadStream.from_iterable(

@@ -7,7 +7,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from post3 import errors
-from post3.api.acl import check_canned_acl
+from post3.api.acl import write_access
 from post3.api.lifecycle import expiration_headers
 from post3.api.object_headers import (
     attributes_from_request,
@@ -42,13 +42,11 @@ def write_condition(s3: S3Request) -> WriteCondition | None:
 
 
 async def handle_put_object(s3: S3Request) -> web.StreamResponse:
-    check_canned_acl(s3.headers.get("x-amz-acl"))
     attributes = attributes_from_request(s3.headers)
     tags = tags_from_header(s3.headers.get("x-amz-tagging"))
     condition = write_condition(s3)
     lock = await write_lock(s3, lock_from_headers(s3.headers), require_checksum=True)
-    if lock != attributes.lock:
-        attributes = replace(attributes, lock=lock)
+    attributes = replace(attributes, lock=lock, access=await write_access(s3))
     sealer = await encryption.for_write(s3)
     body = s3.payload(max_size=s3.settings.max_put_size)
     if sealer is not None:

@@ -66,6 +66,8 @@ class S3Request:
     request_id: str = field(default_factory=new_request_id)
     #: the key that signed the request (None with --no-auth)
     identity: AccessKey | None = None
+    #: True for a request with no signature at all, admitted by a public policy or ACL
+    anonymous: bool = False
     auth: AuthResult | None = None
     #: set by :func:`post3.api.authentication.admit` only: the request may run and its body
     #: may be read

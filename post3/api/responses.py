@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from post3 import xml
-
 #: post3 has one owner for everything (it keeps no ACLs); S3 documents name it everywhere.
-OWNER: list[xml.Child] = [("ID", "post3"), ("DisplayName", "post3")]
 
 
 def xml_response(body: bytes, status: int = 200) -> web.Response:

@@ -11,8 +11,9 @@ from aiohttp import web
 from post3 import errors, listing, versioning, xml
 from post3.api.list_objects import url_encoder
 from post3.api.object_headers import quote_etag
+from post3.api.owners import bucket_owner
 from post3.api.request import S3Request
-from post3.api.responses import OWNER, xml_response
+from post3.api.responses import xml_response
 from post3.backend import NULL_VERSION, Backend, VersionCursor
 
 
@@ -65,12 +66,13 @@ async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:
         ("EncodingType", s3.query.get("encoding-type")),
         ("IsTruncated", result.is_truncated),
     ]
+    owner = (await bucket_owner(s3)).owner_xml()
     for entry in result.versions:
         if entry.delete_marker:
             children.append(("DeleteMarker", [
                 ("Key", encode(entry.key)), ("VersionId", entry.version_id),
                 ("IsLatest", entry.is_latest), ("LastModified", entry.last_modified),
-                ("Owner", OWNER),
+                ("Owner", owner),
             ]))
             continue
         children.append(("Version", [
@@ -78,7 +80,7 @@ async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:
             ("IsLatest", entry.is_latest), ("LastModified", entry.last_modified),
             ("ETag", quote_etag(entry.etag)), ("Size", entry.size),
             ("StorageClass", entry.storage_class),
-            ("Owner", OWNER),
+            ("Owner", owner),
         ]))
     children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
     return xml_response(xml.render("ListVersionsResult", children))

@@ -6,7 +6,7 @@ A middleware calls ``await authenticate(view, lookup_secret)`` and gets an :clas
 The signature is always decided from the request's head, before any body byte is read.
 """
 
-from post3.auth.authenticate import authenticate, parse_request, verify_request
+from post3.auth.authenticate import authenticate, is_anonymous, parse_request, verify_request
 from post3.auth.post_policy import PostPolicy, SignedPost, parse_post_form
 from post3.auth.request_view import RequestView
 from post3.auth.result import AuthResult, SigningContext
@@ -20,6 +20,7 @@ __all__ = [
     "SignedPost",
     "SigningContext",
     "authenticate",
+    "is_anonymous",
     "parse_post_form",
     "parse_request",
     "verify_request",

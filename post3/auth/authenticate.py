@@ -22,6 +22,12 @@ _V4_QUERY = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
 _V2_QUERY = ("AWSAccessKeyId", "Signature")
 
 
+def is_anonymous(view: RequestView) -> bool:
+    """No signature of any scheme: an anonymous request (which only public buckets admit)."""
+    return view.header("authorization") is None and not any(
+        view.query_param(name) is not None for name in (*_V4_QUERY, *_V2_QUERY))
+
+
 def parse_request(view: RequestView) -> SignedRequest:
     """The request's signature, parsed and time-checked; raises for anonymous, malformed,
     skewed and expired requests. Needs no secret."""

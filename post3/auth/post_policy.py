@@ -91,7 +91,7 @@ def parse_post_form(form: Mapping[str, str], bucket: str, now: datetime) -> Sign
     """Read the signature fields of a POST form (every field but ``file``)."""
     fields = {name.lower(): value for name, value in form.items()}
     if "policy" not in fields:
-        # An unsigned POST is anonymous, and post3 has no public buckets.
+        # An unsigned POST is anonymous: post3 takes browser uploads with a signed policy only.
         raise errors.AccessDenied()
     policy = fields["policy"]
     if "x-amz-algorithm" in fields or "x-amz-signature" in fields:

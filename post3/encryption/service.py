@@ -28,6 +28,7 @@ from post3 import errors, keys
 from post3.backend import (
     ByteRange,
     Encryption,
+    ObjectAccess,
     ObjectAttributes,
     ObjectInfo,
     ObjectLock,
@@ -234,6 +235,7 @@ async def copy_object(
     attributes: ObjectAttributes | None, tags: Mapping[str, str] | None,
     condition: WriteCondition | None, source_check: Callable[[ObjectInfo], None],
     source_version_id: str | None, version: NewVersion, lock: ObjectLock | None = None,
+    access: ObjectAccess | None = None,
 ) -> ObjectInfo:
     """CopyObject between any two modes. Plain to plain goes to the backend's
     ``copy_object`` (which may do better than copying bytes); anything encrypted is
@@ -250,7 +252,8 @@ async def copy_object(
             return await s3.backend.copy_object(
                 src_bucket, src_key, dst_bucket, dst_key, attributes=attributes, tags=tags,
                 condition=condition, source_check=plain_only,
-                source_version_id=source_version_id, version=version, lock=lock)
+                source_version_id=source_version_id, version=version, lock=lock,
+                access=access)
         except _SourceEncrypted:
             pass
     source = await open_object(s3, src_bucket, src_key, None, source_version_id, source=True)
@@ -259,7 +262,8 @@ async def copy_object(
         body = PayloadStream.from_iterable(
             aiter(source), size=source.info.size,
             checksum_algorithms=tuple(source.info.checksums.values))
-        kept = replace(copied_attributes(source.info, attributes, lock), encryption=None)
+        kept = replace(copied_attributes(source.info, attributes, lock, access),
+                       encryption=None)
         if sealer is not None:
             body, kept = sealer.seal(body), sealer.attach(kept)
         return await s3.backend.put_object(

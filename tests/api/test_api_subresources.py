@@ -90,18 +90,20 @@ async def test_put_back_the_policy_get_returned(client, bucket):
     {"x-amz-acl": "public-read"},
     {"x-amz-acl": "public-read-write"},
     {"x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
-    {"x-amz-grant-full-control": 'id="someone-else"'},
+    {"x-amz-grant-full-control": f'id="{"0" * 64}"'},
 ], ids=["public-read", "public-read-write", "grant-read", "grant-full-control"])
-async def test_put_acl_post3_cannot_honour_is_not_implemented(client, bucket, error_code,
-                                                               headers):
+async def test_put_acl_granting_others_while_acls_are_disabled(client, bucket, error_code,
+                                                                headers):
+    """A new bucket's ownership is BucketOwnerEnforced: ACLs are disabled, as in S3."""
     await client.put(f"/{bucket}/k", data=b"x")
     for url in (f"/{bucket}?acl", f"/{bucket}/k?acl"):
         response = await client.put(url, headers=headers)
-        assert response.status == 501
-        assert await error_code(response) == "NotImplemented"
+        assert response.status == 400
+        assert await error_code(response) == "AccessControlListNotSupported"
 
 
-async def test_put_acl_body_granting_others_is_not_implemented(client, bucket, error_code):
+async def test_put_acl_body_granting_others_while_acls_are_disabled(client, bucket,
+                                                                      error_code):
     await client.put(f"/{bucket}/k", data=b"x")
     policy = (await (await client.get(f"/{bucket}/k?acl")).read()).decode()
     public = policy.replace(
@@ -112,8 +114,8 @@ async def test_put_acl_body_granting_others_is_not_implemented(client, bucket, e
     )
     assert public != policy
     response = await client.put(f"/{bucket}/k?acl", data=public.encode())
-    assert response.status == 501
-    assert await error_code(response) == "NotImplemented"
+    assert response.status == 400
+    assert await error_code(response) == "AccessControlListNotSupported"
 
 
 # --------------------------------------------------------------------------- object tagging
@@ -396,8 +398,6 @@ NOT_CONFIGURED = {
     "object-lock": "ObjectLockConfigurationNotFoundError",
     "website": "NoSuchWebsiteConfiguration",
     "replication": "ReplicationConfigurationNotFoundError",
-    "ownershipControls": "OwnershipControlsNotFoundError",
-    "publicAccessBlock": "NoSuchPublicAccessBlockConfiguration",
 }
 
 
@@ -435,7 +435,18 @@ async def test_deleting_unconfigured_configuration(client, bucket, error_code, r
     assert await error_code(response) == "NoSuchBucket"
 
 
-@pytest.mark.parametrize("resource", ["policy", "website"])
+async def test_a_new_bucket_has_acls_disabled_and_public_access_blocked(client, bucket):
+    """As AWS creates buckets since 2023: BucketOwnerEnforced, all four blocks on."""
+    ownership = await xml_of(await client.get(f"/{bucket}?ownershipControls"))
+    assert [e.text for e in ownership.iter(f"{NS}ObjectOwnership")] == ["BucketOwnerEnforced"]
+    block = await xml_of(await client.get(f"/{bucket}?publicAccessBlock"))
+    assert [e.text for e in block] == ["true"] * 4
+    for resource in ("ownershipControls", "publicAccessBlock"):
+        assert (await client.delete(f"/{bucket}?{resource}")).status == 204
+        assert (await client.get(f"/{bucket}?{resource}")).status == 404
+
+
+@pytest.mark.parametrize("resource", ["website"])
 async def test_setting_configuration_is_refused_explicitly(client, bucket, error_code, resource):
     response = await client.put(f"/{bucket}?{resource}", data=b"<x/>")
     assert response.status == 501

@@ -1,10 +1,15 @@
 """The backend contract's values: typed attributes and their stored pairs, the upload cursor."""
 
+import datetime as dt
+
 from post3.backend import (
+    COMPLIANCE,
     Checksums,
     ContentHeaders,
     MultipartOrigin,
+    ObjectAccess,
     ObjectAttributes,
+    ObjectLock,
     UploadInfo,
     attributes_from_pairs,
     attributes_to_pairs,
@@ -19,6 +24,8 @@ FULL = ObjectAttributes(
     checksums=Checksums({"crc32": "AAAAAA==-2"}, "COMPOSITE"),
     storage_class="GLACIER",
     multipart=MultipartOrigin("upload-1", "crc32", ("AAAAAA==", "AQAAAA==")),
+    lock=ObjectLock(COMPLIANCE, dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC), True),
+    access=ObjectAccess("bob", '[{"permission": "READ", "id": null, "group": "g"}]'),
 )
 
 
@@ -31,6 +38,10 @@ def test_pairs_are_the_header_names_the_release_stored():
         "x-amz-checksum-crc32": "AAAAAA==-2", "x-amz-checksum-type": "COMPOSITE",
         "x-amz-storage-class": "GLACIER",
         "x-post3-upload-id": "upload-1", "x-post3-part-checksums": "crc32:AAAAAA==,AQAAAA==",
+        "x-amz-object-lock-mode": "COMPLIANCE",
+        "x-amz-object-lock-retain-until-date": "2030-01-02T03:04:05+00:00",
+        "x-amz-object-lock-legal-hold": "ON",
+        "x-post3-owner": "bob", "x-post3-acl": '[{"permission": "READ", "id": null, "group": "g"}]',
     }
 
 

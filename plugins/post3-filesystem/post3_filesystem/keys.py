@@ -22,12 +22,13 @@ FILE_MODE = 0o600
 
 def _to_json(key: AccessKey) -> dict[str, Any]:
     return {"secret": key.secret_access_key, "name": key.name, "admin": key.admin,
-            "grants": dict(key.grants), "created": key.created.isoformat()}
+            "grants": dict(key.grants), "created": key.created.isoformat(), "user": key.user}
 
 
 def _from_json(key_id: str, data: dict[str, Any]) -> AccessKey:
     return AccessKey(key_id, data["secret"], data.get("name", ""), bool(data.get("admin")),
-                     dict(data.get("grants", {})), dt.datetime.fromisoformat(data["created"]))
+                     dict(data.get("grants", {})), dt.datetime.fromisoformat(data["created"]),
+                     data.get("user", ""))
 
 
 class KeyFile:

@@ -1,4 +1,4 @@
-"""Access keys in the ``api_keys`` table (migration 0002)."""
+"""Access keys in the ``api_keys`` table (migrations 0002, 0005)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from post3_postgres.database import Database
 
 def _key(row: Any) -> AccessKey:
     return AccessKey(row["access_key_id"], row["secret"], row["name"], row["admin"],
-                     json.loads(row["grants"]), row["created"])
+                     json.loads(row["grants"]), row["created"], row["user_name"])
 
 
 async def get(db: Database, access_key_id: str) -> AccessKey | None:
@@ -26,7 +26,7 @@ async def list_all(db: Database) -> list[AccessKey]:
 
 async def put(db: Database, key: AccessKey) -> None:
     await db.execute("put_access_key", key.access_key_id, key.secret_access_key, key.name,
-                     key.admin, json.dumps(dict(key.grants)), key.created)
+                     key.admin, json.dumps(dict(key.grants)), key.created, key.user)
 
 
 async def delete(db: Database, access_key_id: str) -> bool:

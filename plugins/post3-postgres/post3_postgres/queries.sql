@@ -495,19 +495,19 @@ SELECT 1;
 SELECT id FROM buckets WHERE name = $1 FOR NO KEY UPDATE;
 
 -- name: get_access_key
-SELECT access_key_id, secret, name, admin, grants::text AS grants, created
+SELECT access_key_id, secret, name, admin, grants::text AS grants, created, user_name
 FROM api_keys WHERE access_key_id = $1;
 
 -- name: list_access_keys
-SELECT access_key_id, secret, name, admin, grants::text AS grants, created
+SELECT access_key_id, secret, name, admin, grants::text AS grants, created, user_name
 FROM api_keys ORDER BY access_key_id;
 
 -- name: put_access_key
-INSERT INTO api_keys (access_key_id, secret, name, admin, grants, created)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6)
+INSERT INTO api_keys (access_key_id, secret, name, admin, grants, created, user_name)
+VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
 ON CONFLICT (access_key_id) DO UPDATE
 SET secret = EXCLUDED.secret, name = EXCLUDED.name, admin = EXCLUDED.admin,
-    grants = EXCLUDED.grants;
+    grants = EXCLUDED.grants, user_name = EXCLUDED.user_name;
 
 -- name: delete_access_key
 DELETE FROM api_keys WHERE access_key_id = $1;

@@ -36,8 +36,8 @@ async def run_sql(dsn: str, statement: str, *args: object) -> None:
 async def test_fresh_database_is_refused_until_migrated(new_postgres_database) -> None:
     dsn = await new_postgres_database()
     backend = PostgresBackend(dsn)
-    pending = (r"needs 4 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs, "
-               r"0004_object_versions\).*migrate")
+    pending = (r"needs 5 migration\(s\) \(0001_initial, 0002_api_keys, 0003_bucket_configs, "
+               r"0004_object_versions, 0005_key_users\).*migrate")
     with pytest.raises(BackendError, match=pending):
         await backend.open()
 
@@ -188,7 +188,7 @@ async def test_0004_makes_every_object_of_a_0003_database_its_null_version(
             SELECT bucket_id, 'key-' || id, id, 1, 'e', now() FROM versions
             WHERE state = 'live';
         """)
-        assert [m.label for m in await migrate(connection)] == ["0004_object_versions"]
+        assert [m.label for m in await migrate(connection, until=4)] == ["0004_object_versions"]
         rows = await connection.fetch(
             "SELECT h.*, o.s3_version_id AS listed_id FROM object_versions h"
             " JOIN objects o USING (bucket_id, key) ORDER BY key")
@@ -204,3 +204,33 @@ async def test_0004_makes_every_object_of_a_0003_database_its_null_version(
         # older than any write to come
         assert len(row["sequence"]) == 32 and row["sequence"] > newest_possible
     assert [row["versioning"] for row in statuses] == [None, None]
+
+
+async def test_0005_gives_keys_of_a_0004_database_a_user_of_their_own(
+    new_postgres_database,
+) -> None:
+    from post3.credentials import key_store_for, new_access_key
+
+    dsn = await new_postgres_database()
+    connection = await asyncpg.connect(dsn)
+    try:
+        await migrate(connection, until=4)
+        await connection.execute(
+            "INSERT INTO api_keys (access_key_id, secret, name, admin, grants, created) "
+            "VALUES ('P3OLDKEY', $1, 'old', false, '{\"photos\": \"read\"}', now())", "s" * 40)
+        assert [m.label for m in await migrate(connection)][0] == "0005_key_users"
+    finally:
+        await connection.close()
+    backend = PostgresBackend(dsn)
+    await backend.open()
+    try:
+        keys = key_store_for(backend)
+        assert keys is not None
+        old = await keys.get_access_key("P3OLDKEY")
+        assert old is not None and old.user == "" and old.principal.user == "P3OLDKEY"
+        assert old.grants == {"photos": "read"}
+        alice = new_access_key("ci", user="alice")
+        await keys.put_access_key(alice)
+        assert await keys.get_access_key(alice.access_key_id) == alice
+    finally:
+        await backend.close()
