@@ -133,20 +133,36 @@ async def authorize(s3: S3Request, key: AccessKey | None, operation: str | None 
     if key is not None and key.admin:
         return
     if operation == "DeleteObjects":
-        # S3 decides each listed key as a DeleteObject of its own (authorize_listed_key): a
-        # policy may allow or deny some keys of a bucket and not others. Only a missing
-        # bucket is answered here, as for every operation.
-        by_grant = key is not None and key.allows(s3.bucket, "write")
-        try:
-            await bucket_access(s3.backend, s3.bucket)
-        except errors.NoSuchBucket:
-            if not by_grant:
-                raise errors.AccessDenied() from None
+        await _admit_delete_objects(s3, key)
         return
     source = _copy_source(s3, operation)
     if source is not None:
         await _decide(s3, key, source[0], source[1], "GetObject")
     await _decide(s3, key, s3.bucket, s3.key if object_key is None else object_key, operation)
+
+
+async def _admit_delete_objects(s3: S3Request, key: AccessKey | None) -> None:
+    """S3 decides each listed key of a DeleteObjects as a DeleteObject of its own
+    (:func:`authorize_listed_key`): a policy may allow some keys of a bucket and not others.
+    The request itself is refused when nothing could allow any key: no grant, no policy
+    statement that may allow this requester ``s3:DeleteObject``, no ACL grant of WRITE."""
+    if key is not None and key.allows(s3.bucket, "write"):
+        return
+    try:
+        access = await bucket_access(s3.backend, s3.bucket)
+    except errors.NoSuchBucket:
+        raise errors.AccessDenied() from None
+    requester = requester_of(key)
+    if access.policy is not None and any(
+            st.effect == "Allow" and st.principals.include(requester) != st.not_principal
+            and any(p.matches("s3:deleteobject") for p in st.actions) != st.not_action
+            for st in access.policy.statements):
+        return
+    if access.acls_enabled and access.acl.allows(
+            None if key is None else key.principal, acl.WRITE,
+            ignore_public=access.block.ignore_public_acls):
+        return
+    raise errors.AccessDenied()
 
 
 async def authorize_listed_key(s3: S3Request, object_key: str) -> None:
