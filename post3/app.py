@@ -20,6 +20,7 @@ from post3.api.middleware import REQUEST_ID, error_middleware, error_response
 from post3.backend import Backend
 from post3.config import Settings
 from post3.credentials import key_store_for
+from post3.encryption.keyring import KeyRing
 from post3.lifecycle import job
 from post3.names import RESERVED_PREFIX
 from post3.ops.health import METRICS
@@ -55,6 +56,7 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.BACKEND] = backend
     app[keys.PLUGIN_MANAGER] = pm
+    app[keys.KEYRING] = KeyRing.load(settings.key_file, settings.master_key)
     app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(
         settings=settings, backend=backend, key_store=key_store_for(backend, pm))
     app.cleanup_ctx.append(_backend_lifecycle)

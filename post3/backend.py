@@ -63,6 +63,14 @@ Rules every backend keeps:
   locked version.
 * **Capabilities** (:class:`Capabilities`) are declared, not discovered: implement every
   method of what you declare, and leave the others raising :class:`Unsupported`.
+* **A body may be longer than its size** (encryption at rest, :mod:`post3.encryption`). The
+  core seals objects before they reach the backend: the :class:`PayloadStream` it hands over
+  yields more bytes than ``body.digest.size``, which is the size S3 shows (and what listings
+  and ``ObjectInfo.size`` report). Store every byte the body yields (a part's too) and record
+  ``digest.size``; serve exactly the stored range ``byte_range.resolve(info)`` returns, which
+  may reach past ``info.size``: never clamp it to ``info.size``, never recount the size from
+  the stored bytes, and place a completed upload's parts at the offsets of the bytes they
+  stored, not of their sizes.
 * **Attributes are opaque.** Store :class:`ObjectAttributes` as they are given (or as the
   pairs of :func:`attributes_to_pairs`, however long) and give them back unchanged; interpret
   nothing but the storage class, which a listing shows.
@@ -97,6 +105,7 @@ from post3.objects import (
     ByteRange,
     Checksums,
     ContentHeaders,
+    Encryption,
     ListEntry,
     MultipartOrigin,
     NewVersion,
@@ -435,13 +444,20 @@ class Backend(abc.ABC):
         ``access`` says). ``source_check`` sees the
         source info before any byte is copied (copy-source conditions, and the refusal of a
         delete marker as a source). Checksums stored with the source are recomputed over the
-        copied bytes."""
+        copied bytes.
+
+        The core copies encrypted objects itself (it decrypts and seals again under the
+        destination's key), and asks this method for plain objects only; the fallback refuses
+        an encrypted source rather than copy part of its stored bytes."""
+        from post3 import errors
         from post3.payload import PayloadStream
 
         source = await self.open_object(src_bucket, src_key, version_id=source_version_id)
         try:
             if source_check is not None:
                 source_check(source.info)
+            if source.info.attributes.encryption is not None:
+                raise errors.InternalError("An encrypted object is copied by the core.")
             body = PayloadStream.from_iterable(
                 aiter(source), size=source.info.size,
                 checksum_algorithms=tuple(source.info.checksums.values),
@@ -572,6 +588,7 @@ __all__ = [
     "ENABLED",
     "Checksums",
     "ContentHeaders",
+    "Encryption",
     "FULL_OBJECT",
     "GOVERNANCE",
     "ListEntry",

@@ -27,6 +27,8 @@ from post3.config import (
     parse_option_pairs,
 )
 from post3.credentials import bootstrap_admin_key, first_key_message, is_loopback
+from post3.encryption.cli import kms
+from post3.encryption.keyring import KeyFileError, KeyRing
 from post3.ops import workers
 from post3.ops.connections import (
     Limits,
@@ -145,6 +147,7 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
             os.environ, pm, backend=backend, host=host, port=port, options=options,
             domains=domains, header_timeout=header_timeout, idle_timeout=idle_timeout,
             max_connections=max_connections)
+        check_master_keys(settings)
         raise_open_file_limit()  # before forking: workers inherit it
         if no_auth:
             if not is_loopback(settings.host):
@@ -163,6 +166,14 @@ def run(ctx: click.Context, backend: str | None, host: str | None, port: int | N
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
         pass
+
+
+def check_master_keys(settings: Settings) -> None:
+    """A key file or master key that cannot be used stops the start with one line."""
+    try:
+        KeyRing.load(settings.key_file, settings.master_key)
+    except KeyFileError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def announce(settings: Settings, port: int) -> None:
@@ -314,6 +325,9 @@ def plugins(ctx: click.Context) -> None:
 def version() -> None:
     """Print post3's version."""
     click.echo(f"post3 {__version__}")
+
+
+cli.add_command(kms)
 
 
 def main() -> None:

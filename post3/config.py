@@ -65,6 +65,11 @@ class Settings:
     lifecycle_day_seconds: float = 86400.0
     #: Versions a pass looks at per bucket before leaving the rest to the next pass.
     lifecycle_max_versions: int = 100_000
+    #: Master keys for SSE-S3 and SSE-KMS (:mod:`post3.encryption.keyring`): a key file
+    #: (``POST3_KEY_FILE``, managed with ``post3 kms``) and/or one key, base64, as the key
+    #: ``default`` (``POST3_MASTER_KEY``). Neither: only SSE-C can be used.
+    key_file: str | None = None
+    master_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         from post3.api.addressing import normalize_domains
@@ -128,6 +133,8 @@ class Settings:
                                             defaults.lifecycle_day_seconds, float),
             lifecycle_max_versions=_positive(None, environ, "POST3_LIFECYCLE_MAX_VERSIONS",
                                              defaults.lifecycle_max_versions, int),
+            key_file=environ.get("POST3_KEY_FILE") or None,
+            master_key=environ.get("POST3_MASTER_KEY") or None,
         )
 
 

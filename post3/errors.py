@@ -142,6 +142,12 @@ class InvalidRequest(S3Error):
     default_message = "Invalid Request"
 
 
+class InvalidEncryptionAlgorithmError(S3Error):
+    status = 400
+    default_message = ("The encryption request you specified is not valid. "
+                       "The valid value is AES256.")
+
+
 class InvalidLocationConstraint(S3Error):
     status = 400
     default_message = "The specified location-constraint is not valid."

@@ -11,8 +11,10 @@ if TYPE_CHECKING:
     from post3.backend import Backend
     from post3.config import Settings
     from post3.credentials import CredentialsProvider
+    from post3.encryption.keyring import KeyRing
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 BACKEND: web.AppKey[Backend] = web.AppKey("backend")
 PLUGIN_MANAGER: web.AppKey[pluggy.PluginManager] = web.AppKey("plugin_manager")
 CREDENTIALS: web.AppKey[CredentialsProvider] = web.AppKey("credentials")
+KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")

@@ -154,6 +154,26 @@ class ObjectLock:
 
 
 @dataclass(frozen=True, slots=True)
+class Encryption:
+    """How the core encrypted an object's bytes (:mod:`post3.encryption`); a backend stores it
+    like every attribute and never looks inside.
+
+    ``mode`` is ``AES256`` (SSE-S3), ``aws:kms`` (SSE-KMS, ``kms_key_id`` set) or ``SSE-C``
+    (``customer_key_md5`` set). ``data_key`` is the object's random data key wrapped under a
+    master key or under a key derived from the customer's (never the key itself);
+    ``object_id`` is bound into every segment. ``part_numbers`` are those a multipart object
+    was completed from, in order (each part is its own run of segments)."""
+
+    mode: str
+    object_id: str
+    data_key: str
+    kms_key_id: str | None = None
+    customer_key_md5: str | None = None
+    bucket_key_enabled: bool = False
+    part_numbers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectAccess:
     """Who owns a version and its ACL, in a bucket whose ACLs are enabled (ObjectWriter,
     BucketOwnerPreferred): ``owner`` is the user who owns it when that is not the bucket's
@@ -178,6 +198,8 @@ class ObjectAttributes:
     storage_class: str = STANDARD
     multipart: MultipartOrigin | None = None
     lock: ObjectLock = field(default_factory=ObjectLock)
+    #: set when the core stored the bytes encrypted (then longer than ``ObjectInfo.size``)
+    encryption: Encryption | None = None
     access: ObjectAccess = field(default_factory=ObjectAccess)
 
 
@@ -289,6 +311,16 @@ _UPLOAD_ID = "x-post3-upload-id"
 _LOCK_MODE = "x-amz-object-lock-mode"
 _LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
 _LEGAL_HOLD = "x-amz-object-lock-legal-hold"
+_SSE = "x-amz-server-side-encryption"
+_SSE_KMS_KEY = "x-amz-server-side-encryption-aws-kms-key-id"
+_SSE_C_ALGORITHM = "x-amz-server-side-encryption-customer-algorithm"
+_SSE_C_KEY_MD5 = "x-amz-server-side-encryption-customer-key-md5"
+_SSE_BUCKET_KEY = "x-amz-server-side-encryption-bucket-key-enabled"
+_SSE_OBJECT_ID = "x-post3-sse-object-id"
+_SSE_DATA_KEY = "x-post3-sse-data-key"
+_SSE_PARTS = "x-post3-sse-parts"
+#: S3's name for the algorithm of an SSE-C object
+SSE_C, SSE_C_ALGORITHM = "SSE-C", "AES256"
 _OWNER = "x-post3-owner"
 _ACL = "x-post3-acl"
 #: The one pair a listing needs (see :func:`storage_class_from_pairs`).
@@ -327,7 +359,42 @@ def attributes_to_pairs(
         if origin.part_checksum_algorithm is not None:
             pairs[_PART_CHECKSUMS] = \
                 f"{origin.part_checksum_algorithm}:{','.join(origin.part_checksums)}"
+    if attributes.encryption is not None:
+        pairs.update(_encryption_pairs(attributes.encryption))
     return pairs
+
+
+def _encryption_pairs(encryption: Encryption) -> dict[str, str]:
+    pairs = {_SSE_OBJECT_ID: encryption.object_id, _SSE_DATA_KEY: encryption.data_key}
+    if encryption.mode == SSE_C:
+        pairs[_SSE_C_ALGORITHM] = SSE_C_ALGORITHM
+        pairs[_SSE_C_KEY_MD5] = encryption.customer_key_md5 or ""
+    else:
+        pairs[_SSE] = encryption.mode
+    if encryption.kms_key_id is not None:
+        pairs[_SSE_KMS_KEY] = encryption.kms_key_id
+    if encryption.bucket_key_enabled:
+        pairs[_SSE_BUCKET_KEY] = "true"
+    if encryption.part_numbers:
+        pairs[_SSE_PARTS] = ",".join(map(str, encryption.part_numbers))
+    return pairs
+
+
+def _encryption_from_pairs(pairs: Mapping[str, str]) -> Encryption | None:
+    # Only the core's own pairs say the bytes are encrypted: a request header stored as it
+    # came, before attributes were typed, says nothing about the bytes.
+    if _SSE_DATA_KEY not in pairs:
+        return None
+    parts = pairs.get(_SSE_PARTS, "")
+    return Encryption(
+        mode=SSE_C if _SSE_C_ALGORITHM in pairs else pairs.get(_SSE, ""),
+        object_id=pairs.get(_SSE_OBJECT_ID, ""),
+        data_key=pairs[_SSE_DATA_KEY],
+        kms_key_id=pairs.get(_SSE_KMS_KEY),
+        customer_key_md5=pairs.get(_SSE_C_KEY_MD5),
+        bucket_key_enabled=pairs.get(_SSE_BUCKET_KEY) == "true",
+        part_numbers=tuple(int(n) for n in parts.split(",")) if parts else (),
+    )
 
 
 def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
@@ -362,6 +429,7 @@ def attributes_from_pairs(pairs: Mapping[str, str]) -> ObjectAttributes:
         storage_class=pairs.get(_STORAGE_CLASS) or STANDARD,
         multipart=origin,
         lock=lock,
+        encryption=_encryption_from_pairs(pairs),
         access=ObjectAccess(pairs.get(_OWNER), pairs.get(_ACL)),
     )
 
@@ -511,6 +579,7 @@ __all__ = [
     "COMPOSITE",
     "CONTENT_FIELDS",
     "Checksums",
+    "Encryption",
     "ContentHeaders",
     "FULL_OBJECT",
     "ListEntry",

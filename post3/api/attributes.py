@@ -10,6 +10,7 @@ from post3.api.request import S3Request
 from post3.api.responses import xml_response
 from post3.api.versioning import head_version, requested_version, version_headers
 from post3.backend import ObjectInfo
+from post3.encryption import service as encryption
 
 ATTRIBUTES = {"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"}
 #: S3's largest page of parts (``x-amz-max-parts``).
@@ -59,6 +60,7 @@ async def handle_get_object_attributes(s3: S3Request) -> web.StreamResponse:
         raise errors.InvalidArgument("Invalid attribute name specified.",
                                      ArgumentName="x-amz-object-attributes")
     info = await head_version(s3, s3.bucket, s3.key, version_id)
+    encryption.check_read(s3, info)
     children: list[xml.Child] = []
     if "ETag" in wanted:
         children.append(("ETag", info.etag))  # unquoted, unlike everywhere else

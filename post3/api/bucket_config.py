@@ -16,7 +16,6 @@ from post3.api.responses import xml_response
 
 #: operation -> the error S3 sends when nothing is configured
 _NOT_CONFIGURED: dict[str, type[errors.S3Error]] = {
-    "GetBucketEncryption": errors.ServerSideEncryptionConfigurationNotFoundError,
     "GetBucketWebsite": errors.NoSuchWebsiteConfiguration,
     "GetBucketReplication": errors.ReplicationConfigurationNotFoundError,
 }
@@ -30,7 +29,7 @@ _EMPTY_DOCUMENTS: dict[str, tuple[str, list[xml.Child]]] = {
 }
 
 _DELETES = (
-    "DeleteBucketEncryption", "DeleteBucketWebsite", "DeleteBucketReplication",
+    "DeleteBucketWebsite", "DeleteBucketReplication",
 )
 
 

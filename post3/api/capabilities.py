@@ -22,7 +22,7 @@ TAGGING_OPERATIONS = (
 BUCKET_CONFIG_OPERATIONS = (
     "GetBucketCors", "PutBucketCors", "DeleteBucketCors",
     "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration",
-    "DeleteBucketLifecycle",
+    "DeleteBucketLifecycle", "PutBucketEncryption",
 )
 #: GetBucketVersioning and ListObjectVersions need nothing: a backend without versioning has
 #: one ``null`` version per key, and its buckets never had versioning.

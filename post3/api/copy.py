@@ -21,6 +21,8 @@ from post3.api.request import S3Request
 from post3.api.responses import xml_response
 from post3.api.versioning import backend_version, version_headers
 from post3.backend import NULL_VERSION, Backend, ObjectInfo
+from post3.encryption import service as encryption
+from post3.encryption.headers import response_headers as encryption_headers
 from post3.object_lock import lock_from_headers
 from post3.versioning import check_version_id, new_version
 
@@ -80,7 +82,8 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
     replace_tags = _directive(s3, "x-amz-tagging-directive") == "REPLACE"
     # Copying a named version onto its own key is how S3 users restore it: allowed.
     if (source.bucket, source.key) == (s3.bucket, s3.key) and source.version_id is None \
-            and not replace_metadata and "x-amz-storage-class" not in s3.headers:
+            and not replace_metadata and "x-amz-storage-class" not in s3.headers \
+            and not encryption.requested_on_write(s3.headers):
         raise errors.InvalidRequest(
             "This copy request is illegal because it is trying to copy an object to itself "
             "without changing the object's metadata, storage class, website redirect location "
@@ -98,8 +101,8 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
         copied.append(info)
 
     lock = await write_lock(s3, lock_from_headers(s3.headers))
-    info = await s3.backend.copy_object(
-        source.bucket, source.key, s3.bucket, s3.key,
+    info = await encryption.copy_object(
+        s3, source.bucket, source.key, s3.bucket, s3.key,
         attributes=attributes, tags=tags, condition=write_condition(s3),
         source_check=source_check, source_version_id=source.version_id,
         version=new_version(), lock=lock, access=await write_access(s3),
@@ -110,6 +113,7 @@ async def handle_copy_object(s3: S3Request) -> web.StreamResponse:
     ])
     response = xml_response(body)
     response.headers.update(version_headers(info))
+    response.headers.update(encryption_headers(info.attributes.encryption))
     if copied:
         response.headers.update(source.headers(copied[0]))
     return response

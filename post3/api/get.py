@@ -13,6 +13,8 @@ from post3.api.object_headers import checksum_headers, http_date, object_headers
 from post3.api.request import S3Request
 from post3.api.versioning import head_version, readable, requested_version, version_headers
 from post3.backend import ByteRange, Checksums, ObjectInfo, ObjectStream
+from post3.encryption import service as encryption
+from post3.encryption.headers import response_headers as encryption_headers
 from post3.ranges import PartRange, content_range, parse_range
 
 
@@ -41,6 +43,7 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
     checksum_mode = s3.headers.get("x-amz-checksum-mode", "").lower() == "enabled"
     headers = object_headers(info, s3.query, checksums=checksum_mode and byte_range is None)
     headers.update(version_headers(info))
+    headers.update(encryption_headers(info.attributes.encryption))
     headers["Content-Length"] = str(stop - start)
     if byte_range is None:
         return 200, headers
@@ -61,7 +64,7 @@ def response_headers(s3: S3Request, info: ObjectInfo, start: int, stop: int,
 async def handle_get_object(s3: S3Request) -> web.StreamResponse:
     version_id = requested_version(s3)
     byte_range = requested_range(s3)
-    stream = await s3.backend.open_object(s3.bucket, s3.key, byte_range, version_id=version_id)
+    stream = await encryption.open_object(s3, s3.bucket, s3.key, byte_range, version_id)
     try:
         readable(stream.info, version_id)
         if not conditions.evaluate_read(stream.info, s3.headers):
@@ -108,6 +111,7 @@ async def handle_head_object(s3: S3Request) -> web.StreamResponse:
     version_id = requested_version(s3)
     byte_range = requested_range(s3)
     info = await head_version(s3, s3.bucket, s3.key, version_id)
+    encryption.check_read(s3, info)
     if not conditions.evaluate_read(info, s3.headers):
         return not_modified(info)
     start, stop = byte_range.resolve(info) if byte_range is not None else (0, info.size)

@@ -26,6 +26,8 @@ from post3.api.request import S3Request
 from post3.api.responses import xml_response
 from post3.api.versioning import version_headers
 from post3.backend import Checksums, ObjectInfo, PartInfo, UploadCursor, UploadInfo
+from post3.encryption import service as encryption
+from post3.encryption.headers import response_headers as encryption_headers
 from post3.object_lock import lock_from_headers
 from post3.payload import PayloadStream
 from post3.ranges import parse_range
@@ -54,9 +56,12 @@ async def handle_create_multipart_upload(s3: S3Request) -> web.StreamResponse:
         await write_lock(s3, asked)  # refused in a bucket without object lock
         # a default retention is counted from the completion (completed_lock)
         attributes = replace(attributes, lock=asked)
+    sealer = await encryption.for_write(s3)
+    if sealer is not None:
+        attributes = sealer.attach(attributes)
     upload = await s3.backend.create_multipart_upload(
         s3.bucket, s3.key, attributes=attributes, tags=tags, checksum_algorithm=algorithm)
-    headers = {}
+    headers = encryption_headers(attributes.encryption)
     if algorithm is not None and kind is not None:
         headers["x-amz-checksum-algorithm"] = algorithm.upper()
         headers["x-amz-checksum-type"] = kind
@@ -71,17 +76,22 @@ async def handle_upload_part(s3: S3Request) -> web.StreamResponse:
     number = multipart.parse_part_number(s3.query.get("partNumber"))
     upload_id = s3.query["uploadId"]
     # Refuse an unknown upload before reading a possibly large body.
-    await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    upload = await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    sealer = encryption.for_part(s3, upload.attributes.encryption)
     body = s3.payload(max_size=s3.settings.max_put_size)
+    if sealer is not None:
+        body = sealer.seal(body, number)
     part = await s3.backend.upload_part(s3.bucket, s3.key, upload_id, number, body)
     return web.Response(status=200, headers={"ETag": quote_etag(part.etag),
-                                             **_checksum_headers(part)})
+                                             **_checksum_headers(part),
+                                             **encryption_headers(upload.attributes.encryption)})
 
 
 async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
     number = multipart.parse_part_number(s3.query.get("partNumber"))
     upload_id = s3.query["uploadId"]
-    await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    upload = await s3.backend.get_multipart_upload(s3.bucket, s3.key, upload_id)
+    sealer = encryption.for_part(s3, upload.attributes.encryption)
     copy_source = parse_copy_source(s3.headers["x-amz-copy-source"], s3.backend)
     range_header = s3.headers.get("x-amz-copy-source-range")
     byte_range = None
@@ -93,8 +103,8 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
                 "first and last are the zero-based offsets of the first and last bytes to copy",
                 ArgumentName="x-amz-copy-source-range", ArgumentValue=range_header,
             )
-    source = await s3.backend.open_object(copy_source.bucket, copy_source.key, byte_range,
-                                          version_id=copy_source.version_id)
+    source = await encryption.open_object(s3, copy_source.bucket, copy_source.key, byte_range,
+                                          copy_source.version_id, source=True)
     try:
         copy_source.check(source.info)
         if byte_range is not None and byte_range.last is not None \
@@ -102,6 +112,8 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
             raise errors.InvalidRange(ActualObjectSize=source.info.size)
         conditions.copy_source_check(s3.headers)(source.info)
         body = PayloadStream.from_iterable(aiter(source), size=source.length)
+        if sealer is not None:
+            body = sealer.seal(body, number)
         part = await s3.backend.upload_part(s3.bucket, s3.key, upload_id, number, body)
     finally:
         await source.aclose()
@@ -110,6 +122,7 @@ async def handle_upload_part_copy(s3: S3Request) -> web.StreamResponse:
         *_checksum_children(part.checksums),
     ]))
     response.headers.update(copy_source.headers(source.info))
+    response.headers.update(encryption_headers(upload.attributes.encryption))
     return response
 
 
@@ -122,7 +135,7 @@ async def handle_complete_multipart_upload(s3: S3Request) -> web.StreamResponse:
     requested = multipart.parse_complete(await read_xml_body(s3, body_checksums=False))
     stored = await s3.backend.list_parts(s3.bucket, s3.key, upload_id)
     parts = multipart.select_parts(requested, stored)
-    info = multipart.completed_info(upload, parts)
+    info = encryption.completed(multipart.completed_info(upload, parts), parts)
     multipart.check_expected_checksum(s3.headers, info)
     lock = completed_lock(await bucket_lock(s3), info.attributes.lock, info)
     info = replace(info, attributes=replace(info.attributes, lock=lock))
@@ -166,6 +179,7 @@ def _completion_result(s3: S3Request, info: ObjectInfo) -> web.StreamResponse:
         ("ETag", quote_etag(info.etag)), *checksum_children(info.checksums),
     ]))
     response.headers.update(version_headers(info))
+    response.headers.update(encryption_headers(info.attributes.encryption))
     return response
 
 

@@ -24,6 +24,8 @@ from post3.api.responses import xml_response
 from post3.api.versioning import version_headers
 from post3.auth import PostPolicy
 from post3.backend import Checksums
+from post3.encryption import service as encryption
+from post3.encryption.headers import response_headers as encryption_headers
 from post3.object_lock import lock_from_headers
 from post3.payload import PayloadStream
 from post3.versioning import new_version
@@ -135,6 +137,9 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
                          (algorithm, expected) if algorithm and expected else None)
     body = PayloadStream.from_iterable(
         chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [])
+    sealer = await encryption.for_write(s3, lowered)
+    if sealer is not None:
+        body, attributes = sealer.seal(body), sealer.attach(attributes)
     info = await s3.backend.put_object(s3.bucket, key, body, attributes=attributes,
                                        version=new_version())
 
@@ -143,6 +148,7 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
         urllib.parse.quote(key, safe="/~")
     headers = {"ETag": quote_etag(info.etag), "Location": location, **version_headers(info)}
     headers.update(checksum_headers(info.checksums))
+    headers.update(encryption_headers(info.attributes.encryption))
     redirect = lowered.get("success_action_redirect") or lowered.get("redirect")
     if redirect and _is_redirect_url(redirect):
         query = urllib.parse.urlencode({"bucket": s3.bucket, "key": key,

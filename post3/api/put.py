@@ -20,6 +20,8 @@ from post3.api.object_lock import write_lock
 from post3.api.request import S3Request
 from post3.api.versioning import version_headers
 from post3.backend import WriteCondition
+from post3.encryption import service as encryption
+from post3.encryption.headers import response_headers as encryption_headers
 from post3.object_lock import lock_from_headers
 from post3.versioning import new_version
 
@@ -45,13 +47,17 @@ async def handle_put_object(s3: S3Request) -> web.StreamResponse:
     condition = write_condition(s3)
     lock = await write_lock(s3, lock_from_headers(s3.headers), require_checksum=True)
     attributes = replace(attributes, lock=lock, access=await write_access(s3))
+    sealer = await encryption.for_write(s3)
     body = s3.payload(max_size=s3.settings.max_put_size)
+    if sealer is not None:
+        body, attributes = sealer.seal(body), sealer.attach(attributes)
     info = await s3.backend.put_object(
         s3.bucket, s3.key, body, attributes=attributes, tags=tags, condition=condition,
         version=new_version(),
     )
     headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums),
-               **version_headers(info), **await expiration_headers(s3, info)}
+               **version_headers(info), **await expiration_headers(s3, info),
+               **encryption_headers(info.attributes.encryption)}
     return web.Response(status=200, headers=headers)
 
 

@@ -17,6 +17,7 @@ from post3.testing.key_tests import KeyTests, ListingTests
 from post3.testing.multipart_tests import MultipartTests
 from post3.testing.object_lock_tests import ObjectLockTests
 from post3.testing.object_tests import ObjectTests
+from post3.testing.stored_bytes_tests import StoredBytesTests
 from post3.testing.uniformity_tests import UniformityTests
 from post3.testing.versioning_tests import VersioningTests
 from post3.testing.write_tests import AtomicityTests, ConditionTests, CopyTests
@@ -32,6 +33,7 @@ class BackendConformance(
     ConditionTests,
     CopyTests,
     MultipartTests,
+    StoredBytesTests,
     VersioningTests,
     ObjectLockTests,
     JobLockTests,

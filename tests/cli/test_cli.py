@@ -140,3 +140,34 @@ def test_domains_from_the_environment_are_announced():
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0
+
+
+def test_kms_create_list_rotate(tmp_path):
+    key_file = tmp_path / "keys.json"
+    assert post3("kms", "create", "--key-file", str(key_file)).returncode == 0
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert post3("kms", "create", "photos", env={"POST3_KEY_FILE": str(key_file)}).returncode == 0
+    again = post3("kms", "create", "photos", "--key-file", str(key_file))
+    assert again.returncode != 0 and "exists" in again.stderr
+    assert "version 2" in post3("kms", "rotate", "photos", "--key-file", str(key_file)).stdout
+    listed = post3("kms", "list", "--key-file", str(key_file)).stdout.splitlines()
+    assert [line.split("\t")[:2] for line in listed] == [["default", "versions=1"],
+                                                         ["photos", "versions=2"]]
+    missing = post3("kms", "rotate", "nope", "--key-file", str(key_file))
+    assert missing.returncode != 0 and "no key nope" in missing.stderr
+    bad_id = post3("kms", "create", "a b", "--key-file", str(key_file))
+    assert bad_id.returncode != 0 and "not a key id" in bad_id.stderr
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"POST3_MASTER_KEY": "dG9vIHNob3J0"}, "POST3_MASTER_KEY: a master key is 32 bytes"),
+    ({"POST3_KEY_FILE": "{path}"}, "bad.json"),
+])
+def test_unusable_master_keys_stop_the_start(tmp_path, env, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    env = {name: value.format(path=bad) for name, value in env.items()}
+    result = post3("run", "--backend", "memory", "--port", "0", env=env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -190,8 +190,9 @@ class MultipartUploads(FilesystemStore):
                 files.trash(self._upload_dir(bucket, upload_id), self._tmp)
 
         def run() -> ObjectInfo:
-            tmp, total = assemble()
-            final = dataclasses.replace(info, key=key, size=total, tags=sorted_tags(info.tags))
+            tmp, _ = assemble()
+            # The size is the core's (the parts' sizes): the data may be longer (encrypted).
+            final = dataclasses.replace(info, key=key, tags=sorted_tags(info.tags))
             return self._commit_object(tmp, bucket, final, condition, version, after=forget)
 
         return await self._run(run)

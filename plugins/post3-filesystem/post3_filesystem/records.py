@@ -2,6 +2,9 @@
 
 ``[data][header JSON][header length: u32 big-endian][b"P3OBJv1\\n"]``
 
+The data is ``size`` bytes long, or ``stored_size`` when the header has it (an encrypted
+object, whose stored bytes are longer than the object S3 shows).
+
 The header describes exactly the bytes in front of it, and both are written into one file
 that becomes visible with one ``os.replace``: a reader sees the old record or the new one,
 never new bytes with old metadata. The header goes last because size and ETag are known only
@@ -68,9 +71,18 @@ def read(fd: int) -> tuple[dict[str, Any], int]:
     else:
         raw = os.pread(fd, length, data_size)
     header = json.loads(raw.decode())  # a str skips json's detection of the encoding
-    if header.get("size") != data_size:
+    if header.get("stored_size", header.get("size")) != data_size:
         raise CorruptRecord("A stored object is damaged (size mismatch)")
     return header, data_size
+
+
+def with_data_size(header: dict[str, Any], data_size: int) -> dict[str, Any]:
+    """``header`` for a record of ``data_size`` bytes: an encrypted object's (or part's) data
+    is longer than its ``size`` (post3.backend's contract), and ``stored_size`` then says how
+    long (absent when they are equal, as in records written before it existed)."""
+    if data_size == header["size"]:
+        return header
+    return {**header, "stored_size": data_size}
 
 
 def parse_time(value: str) -> dt.datetime:

@@ -362,9 +362,9 @@ class FilesystemStore(Backend):
         """Append the record header and make the bytes durable (before any rename);
         ``again`` replaces the header sealed before."""
         if again:
-            os.ftruncate(tmp.fd, header["size"])
-        os.lseek(tmp.fd, 0, os.SEEK_END)
-        files.write_all(tmp.fd, records.encode(header))
+            os.ftruncate(tmp.fd, records.read(tmp.fd)[1])
+        data_size = os.lseek(tmp.fd, 0, os.SEEK_END)
+        files.write_all(tmp.fd, records.encode(records.with_data_size(header, data_size)))
         if self.fsync:
             os.fsync(tmp.fd)
 

@@ -151,19 +151,24 @@ class MultipartMixin:
                 raise errors.NoSuchUpload(UploadId=upload_id)
             stored = {row["part_number"]: row for row in await tx.fetch("list_parts", upload_id)}
             versions: list[int] = []
-            offsets: list[int] = []
-            position = 0
             for part in parts:
                 row = stored.get(part.part_number)
                 if row is None or row["etag"] != part.etag:
                     raise errors.InvalidPart(PartNumber=part.part_number, ETag=part.etag)
                 versions.append(row["version_id"])
+            # Offsets from the bytes each part stored, which are more than its size when the
+            # core encrypted it (post3.backend's contract).
+            lengths = {row["version_id"]: row["stored"]
+                       for row in await tx.fetch("stored_lengths", versions)}
+            offsets: list[int] = []
+            position = 0
+            for version_id in versions:
                 offsets.append(position)
-                position += row["size"]
+                position += lengths.get(version_id, 0)
             _, status = await lock_key(tx, bucket, key)
             info = info.with_version(stored_version(version, status))
             version_id = await tx.fetchval(
-                "create_version", bucket, position, info.etag, info.last_modified,
+                "create_version", bucket, info.size, info.etag, info.last_modified,
                 list(info.part_sizes), *_pairs(attributes_to_pairs(info.attributes)),
                 *_pairs(info.tags), None,
             )

@@ -427,6 +427,13 @@ DELETE FROM versions WHERE id = $1;
 SELECT part_number, size, etag, last_modified, checksums::text AS checksums, version_id
 FROM multipart_parts WHERE upload_id = $1 ORDER BY part_number;
 
+-- name: stored_lengths
+-- The bytes each version stored (length() of an out-of-line value reads only its header).
+SELECT version_id, sum(length(data))::bigint AS stored
+FROM blocks
+WHERE version_id = ANY($1::bigint[])
+GROUP BY version_id;
+
 -- name: adopt_part_blocks
 -- Completion: the parts' blocks become the object's blocks, shifted to their offsets. The
 -- bytes are not copied: an update that leaves an out-of-line value alone keeps pointing at
