@@ -157,7 +157,9 @@ class ObjectStream(abc.ABC):
         return self.stop - self.start
 
     def sendfile(self) -> tuple[BinaryIO, int, int] | None:
-        """``(file, offset, count)`` when the bytes can go to the socket with sendfile."""
+        """``(file, offset, count)`` when the bytes can go to the socket with sendfile. The
+        core may also read the file itself, with positional reads only (``os.preadv``), so
+        its offset never moves; an encrypted object is read that way."""
         return None
 
     @abc.abstractmethod
