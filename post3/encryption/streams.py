@@ -202,8 +202,16 @@ class DecryptingStream(ObjectStream):
         for first in range(0, len(segments), FILE_BATCH):
             batch = segments[first:first + FILE_BATCH]
             length = sum(segment.stored_length for segment in batch)
-            await queue.put(await loop.run_in_executor(
-                None, self._read_and_open, fd, offset, length, batch))
+            reading = loop.run_in_executor(None, self._read_and_open, fd, offset, length, batch)
+            try:
+                opened = await asyncio.shield(reading)
+            except asyncio.CancelledError:
+                # The thread reads the file and fills the stream's buffer: let it finish
+                # before the stream closes the file.
+                with contextlib.suppress(BaseException):
+                    await reading
+                raise
+            await queue.put(opened)
             offset += length
 
     def _read_and_open(self, fd: int, offset: int, length: int,

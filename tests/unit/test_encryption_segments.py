@@ -6,11 +6,20 @@ import asyncio
 import base64
 import hashlib
 import os
+import tempfile
+import time
 
 import pytest
 
 from post3 import errors
-from post3.backend import BytesObjectStream, Encryption, ObjectAttributes, ObjectInfo, utcnow
+from post3.backend import (
+    BytesObjectStream,
+    Encryption,
+    ObjectAttributes,
+    ObjectInfo,
+    ObjectStream,
+    utcnow,
+)
 from post3.encryption import headers as sse_headers
 from post3.encryption.keyring import KeyRing, MasterKey, key_id_of
 from post3.encryption.segments import (
@@ -50,16 +59,100 @@ def info_of(size: int, object_id: bytes, part_sizes: tuple[int, ...] = (),
                       part_sizes=part_sizes)
 
 
+class FileStream(ObjectStream):
+    """Stored bytes in a real file, handed out as the filesystem backend does
+    (:meth:`sendfile`): the core then reads the file itself, never iterating the stream."""
+
+    def __init__(self, info: ObjectInfo, stored: bytes, start: int, stop: int) -> None:
+        self.info, self.start, self.stop = info, start, stop
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by aclose)
+        self._file.write(stored)
+        self._file.flush()
+
+    def sendfile(self):
+        return self._file, self.start, self.length
+
+    def __aiter__(self):
+        raise AssertionError("a stream that hands out a file is read through the file")
+
+    async def aclose(self) -> None:
+        self._file.close()
+
+
+def _read(stream: ObjectStream) -> bytes | type[BaseException]:
+    async def run() -> bytes:
+        try:
+            return b"".join([block async for block in stream])
+        finally:
+            await stream.aclose()
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        return type(exc)
+
+
 def open_range(stored: bytes, info: ObjectInfo, cipher: SegmentCipher,
                wanted: HttpRange | None = None) -> bytes:
-    async def run() -> bytes:
+    """The plaintext read through both ways of reading stored bytes, blocks and a file,
+    which must agree (the same bytes, or the same error, which is raised)."""
+    results = []
+    for kind in (BytesObjectStream, FileStream):
         segment_range = SegmentRange(wanted)
         start, stop = segment_range.resolve(info)
         assert segment_range.plan is not None
-        stream = DecryptingStream(BytesObjectStream(info, [stored], start, stop),
-                                  segment_range.plan, cipher)
-        return b"".join([block async for block in stream])
-    return asyncio.run(run())
+        stored_stream = BytesObjectStream(info, [stored], start, stop) \
+            if kind is BytesObjectStream else FileStream(info, stored, start, stop)
+        results.append(_read(DecryptingStream(stored_stream, segment_range.plan, cipher)))
+    blocks, file = results
+    assert blocks == file
+    if isinstance(blocks, type):
+        raise blocks()
+    return blocks
+
+
+def test_file_read_stopped_midway_lets_its_thread_finish(monkeypatch):
+    """A reader that stops (the client went away) while a batch is being read: the file is
+    closed only after the thread is done with it, and nothing is left running. The disk is
+    made slow so that a batch is in flight when the reader stops."""
+    data = os.urandom(8 * SEGMENT)
+    object_id = os.urandom(16)
+    cipher = SegmentCipher(os.urandom(32), object_id)
+    sealed, _ = seal(data, cipher)
+    info = info_of(len(data), object_id)
+    in_flight = []
+    preadv = os.preadv
+
+    def slow_preadv(fd, buffers, offset):
+        in_flight.append(offset)
+        try:
+            time.sleep(0.05)
+            return preadv(fd, buffers, offset)
+        finally:
+            in_flight.remove(offset)
+
+    monkeypatch.setattr(os, "preadv", slow_preadv)
+
+    class Watched(FileStream):
+        async def aclose(self) -> None:
+            assert not in_flight, "the file was closed under a read"
+            await super().aclose()
+
+    async def run() -> None:
+        segment_range = SegmentRange(None)
+        start, stop = segment_range.resolve(info)
+        assert segment_range.plan is not None
+        stored = Watched(info, sealed, start, stop)
+        stream = DecryptingStream(stored, segment_range.plan, cipher)
+        await stream.prime()
+        reader = aiter(stream)
+        assert await anext(reader) == data[:SEGMENT]
+        await asyncio.sleep(0.01)  # the next batch's read has started
+        assert in_flight
+        await reader.aclose()
+        await stream.aclose()
+        assert stored._file.closed
+        assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    asyncio.run(run())
 
 
 @pytest.mark.parametrize("size", [0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 3 * SEGMENT + 7])
