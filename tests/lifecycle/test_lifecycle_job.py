@@ -3,6 +3,7 @@ with the clock moved forward instead of waiting days."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -160,3 +161,65 @@ async def test_one_pass_at_a_time(backend) -> None:
         assert held
         assert await job.run_pass(backend) is None
     assert await job.run_pass(backend) is not None
+
+
+class SlowRemovals(MemoryBackend):
+    """A backend whose version removals take a while, as commits on a real disk do; it
+    counts how many run at once and can fail one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = self.most = 0
+        self.fail_key: str | None = None
+
+    async def delete_object_version(self, bucket, key, version_id, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            await asyncio.sleep(0.01)
+            if key == self.fail_key:
+                raise RuntimeError("the disk is gone")
+            return await super().delete_object_version(bucket, key, version_id, **kwargs)
+        finally:
+            self.running -= 1
+
+
+async def slow_bucket() -> SlowRemovals:
+    backend = SlowRemovals()
+    await backend.create_bucket(BUCKET)
+    await backend.put_bucket_versioning(BUCKET, ENABLED)
+    await configure(backend,
+                    "<ID>all</ID><Filter/><Status>Enabled</Status>"
+                    "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+                    "</Expiration><NoncurrentVersionExpiration><NoncurrentDays>1"
+                    "</NoncurrentDays></NoncurrentVersionExpiration>")
+    for n in range(6):
+        for _ in range(4):
+            await put(backend, f"k{n}")
+    # a key whose noncurrent versions go, after which its marker stands alone
+    for _ in range(5):
+        await put(backend, "marked")
+    await backend.delete_object(BUCKET, "marked", marker=new_version())
+    return backend
+
+
+async def test_removals_run_concurrently_and_a_lone_marker_still_goes() -> None:
+    backend = await slow_bucket()
+    report = await job.LifecyclePass(backend, now=later(3)).run()
+    assert backend.most == job.CONCURRENT_REMOVALS
+    assert report.by_kind()["noncurrent"] == 6 * 3 + 5
+    assert report.by_kind()["delete_marker"] == 1
+    assert await versions(backend) == [(f"k{n}", False) for n in range(6)]
+
+
+async def test_a_failed_removal_fails_the_pass_and_leaves_nothing_running() -> None:
+    backend = await slow_bucket()
+    backend.fail_key = "k2"
+    with pytest.raises(RuntimeError, match="the disk is gone"):
+        await job.LifecyclePass(backend, now=later(3)).run()
+    assert backend.running == 0
+    assert not [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    # the next pass finishes the work
+    backend.fail_key = None
+    await job.LifecyclePass(backend, now=later(3)).run()
+    assert await versions(backend) == [(f"k{n}", False) for n in range(6)]
