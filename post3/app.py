@@ -57,6 +57,7 @@ def create_app(
     app[keys.BACKEND] = backend
     app[keys.PLUGIN_MANAGER] = pm
     app[keys.KEYRING] = KeyRing.load(settings.key_file, settings.master_key)
+    app[keys.UPLOAD_SLOTS] = asyncio.Semaphore(settings.upload_slots)
     app[keys.CREDENTIALS] = pm.hook.post3_credentials_provider(
         settings=settings, backend=backend, key_store=key_store_for(backend, pm))
     app.cleanup_ctx.append(_backend_lifecycle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -18,3 +19,4 @@ BACKEND: web.AppKey[Backend] = web.AppKey("backend")
 PLUGIN_MANAGER: web.AppKey[pluggy.PluginManager] = web.AppKey("plugin_manager")
 CREDENTIALS: web.AppKey[CredentialsProvider] = web.AppKey("credentials")
 KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
+UPLOAD_SLOTS: web.AppKey[asyncio.Semaphore] = web.AppKey("upload_slots", asyncio.Semaphore)

@@ -70,6 +70,10 @@ _SINGLE_CHECKSUM_MESSAGE = (
 #: smaller batches would cost more thread hops per MiB.
 HASH_BATCH = 512 * 1024
 
+#: Bodies up to this size are not counted against the upload slots: aiohttp reads up to 64 KiB
+#: at a time, so such a body is held whole anyway, and small PUTs never wait behind large ones.
+UNCOUNTED_BODY = 64 * 1024
+
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
 
@@ -148,8 +152,11 @@ class PayloadStream:
         checksum_algorithms: Iterable[str] = (),
         decoder: AwsChunkedDecoder | None = None,
         expected: _Expected | None = None,
+        slots: asyncio.Semaphore | None = None,
     ) -> None:
         self._source = source
+        #: taken while the body is read: a turn among the uploads the process streams at once
+        self._slots = slots
         #: the decoded size the body must have (None: unknown, as with HTTP chunking)
         self.size = size
         self._md5 = hashlib.md5(usedforsecurity=False)
@@ -166,10 +173,12 @@ class PayloadStream:
         *,
         size: int | None = None,
         checksum_algorithms: Iterable[str] = (),
+        slots: asyncio.Semaphore | None = None,
     ) -> PayloadStream:
-        """A body from bytes the server already has (copies, tests). ``size``, when given,
-        is checked like a Content-Length."""
-        return cls(chunks, size=size, checksum_algorithms=checksum_algorithms)
+        """A body from bytes the server already has (copies, tests), or from a form field
+        (``slots``: read in turn with the request bodies). ``size``, when given, is checked
+        like a Content-Length."""
+        return cls(chunks, size=size, checksum_algorithms=checksum_algorithms, slots=slots)
 
     @classmethod
     def from_request(
@@ -178,12 +187,14 @@ class PayloadStream:
         *,
         max_size: int | None,
         verifier: ChunkVerifier | None = None,
+        slots: asyncio.Semaphore | None = None,
     ) -> PayloadStream:
         """The body of ``request``, with every integrity header it carries armed.
 
         Raises at once for headers that are malformed in themselves; everything that depends
         on the body raises from the final read. ``verifier`` checks the chunk signatures of a
-        signed aws-chunked body.
+        signed aws-chunked body. A body larger than :data:`UNCOUNTED_BODY` (or of unknown
+        size) is read only while it holds one of ``slots``.
         """
         headers = request.headers
         content_sha256 = headers.get("x-amz-content-sha256")
@@ -238,6 +249,7 @@ class PayloadStream:
             checksum_algorithms=algorithms,
             decoder=AwsChunkedDecoder(verifier) if streaming else None,
             expected=_Expected(content_md5, expected_sha256, checksum, trailer, max_size),
+            slots=slots if size is None or size > UNCOUNTED_BODY else None,
         )
 
     @property
@@ -267,6 +279,9 @@ class PayloadStream:
         batch: list[bytes] = []
         batched = 0
         hashing: concurrent.futures.Future[None] | None = None
+        slots = self._slots
+        if slots is not None:
+            await slots.acquire()
         try:
             async for piece in self._source:
                 for data in decoder.feed(piece) if decoder is not None else (piece,):
@@ -297,6 +312,8 @@ class PayloadStream:
             # no thread keeps working for a request that is gone.
             if hashing is not None and not hashing.cancel():
                 concurrent.futures.wait([hashing])
+            if slots is not None:
+                slots.release()
         _hash_batch(updates, batch)
         if decoder is not None:
             decoder.finish()

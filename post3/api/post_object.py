@@ -136,7 +136,8 @@ async def handle_post_object(s3: S3Request) -> web.StreamResponse:
     chunks = file_chunks(file_part, policy, s3.settings.max_put_size,
                          (algorithm, expected) if algorithm and expected else None)
     body = PayloadStream.from_iterable(
-        chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [])
+        chunks, checksum_algorithms=[algorithm] if algorithm and expected is None else [],
+        slots=s3.upload_slots)
     sealer = await encryption.for_write(s3, lowered)
     if sealer is not None:
         body, attributes = sealer.seal(body), sealer.attach(attributes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
@@ -99,7 +100,13 @@ class S3Request:
         """The request body, with its integrity checks and its chunk signatures armed."""
         self.check_admitted()
         verifier = self.auth.chunk_verifier() if self.auth is not None else None
-        return PayloadStream.from_request(self.request, max_size=max_size, verifier=verifier)
+        return PayloadStream.from_request(self.request, max_size=max_size, verifier=verifier,
+                                          slots=self.upload_slots)
+
+    @property
+    def upload_slots(self) -> asyncio.Semaphore | None:
+        """The process's turns at streaming a large body into storage."""
+        return self.request.app.get(keys.UPLOAD_SLOTS)
 
     def check_admitted(self) -> None:
         """A body is read only after the request was admitted; a handler reached any other
