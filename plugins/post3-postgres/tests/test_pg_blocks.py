@@ -1,4 +1,5 @@
-"""How bytes sit in blocks: ranges read only what they need; multipart completion copies none."""
+"""How bytes sit in blocks: ranges read only what they need; multipart completion copies none;
+block inserts skip the WAL flush the object's commit waits for."""
 
 from __future__ import annotations
 
@@ -98,3 +99,23 @@ async def test_ranges_across_uneven_multipart_blocks(postgres_backend, sql) -> N
         expected = whole[start:stop]
         assert await read_object(postgres_backend, "b", "mp", Range(start, stop)) == expected
     assert await read_object(postgres_backend, "b", "mp", Range(suffix=9)) == whole[-9:]
+
+
+async def test_a_block_insert_skips_the_flush_wait_in_its_own_transaction_only(
+    postgres_backend, sql
+) -> None:
+    """``write_block`` turns synchronous_commit off for its own transaction: the object's
+    commit, which makes the blocks visible, still waits for the WAL flush as the server is
+    configured (and with it for every block written before), and the connection goes back to
+    the pool with the server's setting."""
+    await postgres_backend.create_bucket("b")
+    queries = load_queries()
+    configured = await sql.fetchval("SHOW synchronous_commit")
+    version_id = await sql.fetchval(queries["begin_version"], "b")
+    async with sql.transaction():
+        assert await sql.fetchval(queries["write_block"], version_id, 0, b"x") == 0
+        assert await sql.fetchval("SHOW synchronous_commit") == "off"
+    assert await sql.fetchval("SHOW synchronous_commit") == configured
+    assert await sql.fetchval(queries["write_block"], version_id, 1, b"y") == 1
+    assert await sql.fetchval("SHOW synchronous_commit") == configured
+
