@@ -6,7 +6,8 @@ it, and measures:
 
 * one 64 MiB PUT and GET through post3 (HTTP on 127.0.0.1, unsigned requests), against raw
   asyncpg inserting and selecting the same 64 blocks of 1 MiB into a table shaped like post3's
-  (``bytea`` with ``STORAGE EXTERNAL``), one statement per block, and reports the ratio;
+  (``bytea`` with ``STORAGE EXTERNAL``), one statement per block, and reports the ratio; the
+  PUT also against raw inserts that, like post3's, do not wait for the WAL flush;
 * 4 KiB PUTs at concurrency 16 for ``--seconds`` seconds, in objects per second.
 
 Each figure is the median of ``--rounds`` rounds (raw and post3 alternate within a round), as
@@ -58,13 +59,32 @@ def with_database(dsn: str, name: str) -> str:
     return f"{dsn.rpartition('/')[0]}/{name}"
 
 
+#: The raw inserts, as post3 makes them since it skips the WAL flush wait per block: each
+#: one's own transaction with synchronous_commit off (the object's commit flushes them).
+RAW_INSERT = "INSERT INTO raw_blocks VALUES ($1, $2, $3)"
+RAW_INSERT_NO_FLUSH_WAIT = (
+    "WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true)) "
+    "INSERT INTO raw_blocks SELECT $1, $2, $3 FROM no_flush_wait"
+)
+
+
+async def raw_put_only(dsn: str, data: bytes, object_id: int, insert: str) -> float:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        started = time.perf_counter()
+        for position in range(0, len(data), MiB):
+            await pool.execute(insert, object_id, position, data[position: position + MiB])
+        return time.perf_counter() - started
+    finally:
+        await pool.close()
+
+
 async def raw_put_get(dsn: str, data: bytes, object_id: int) -> tuple[float, float]:
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=2)
     try:
         started = time.perf_counter()
         for position in range(0, len(data), MiB):
-            await pool.execute("INSERT INTO raw_blocks VALUES ($1, $2, $3)",
-                               object_id, position, data[position: position + MiB])
+            await pool.execute(RAW_INSERT, object_id, position, data[position: position + MiB])
         put = time.perf_counter() - started
         started = time.perf_counter()
         received = 0
@@ -212,7 +232,7 @@ async def measure(args: argparse.Namespace, dsn: str,
                   endpoints: dict[str, tuple[str, int]]) -> int:
     data = os.urandom(args.size_mib * MiB)
     keys = ("put", "get", "put_cpu", "get_cpu")
-    times: dict[str, list[float]] = {"raw_put": [], "raw_get": []}
+    times: dict[str, list[float]] = {"raw_put": [], "raw_get": [], "raw_put_no_wait": []}
     figures = {variant: {key: [] for key in keys} for variant in endpoints}
     rates: dict[str, list[float]] = {variant: [] for variant in endpoints}
     async with aiohttp.ClientSession() as http:
@@ -222,6 +242,8 @@ async def measure(args: argparse.Namespace, dsn: str,
             raw_put, raw_get = await raw_put_get(dsn, data, round_)
             times["raw_put"].append(raw_put)
             times["raw_get"].append(raw_get)
+            times["raw_put_no_wait"].append(
+                await raw_put_only(dsn, data, -1 - round_, RAW_INSERT_NO_FLUSH_WAIT))
             order = list(endpoints.items())
             if round_ % 2:
                 order.reverse()
@@ -237,11 +259,15 @@ async def measure(args: argparse.Namespace, dsn: str,
     raw_put = statistics.median(times["raw_put"])
     raw_get = statistics.median(times["raw_get"])
     print(f"load average at the end: {os.getloadavg()[0]:.1f}; {args.rounds} rounds, medians")
+    raw_no_wait = statistics.median(times["raw_put_no_wait"])
     print(f"raw asyncpg: {size} MiB PUT {mib_s(size, raw_put)}, GET {mib_s(size, raw_get)}")
+    print(f"raw asyncpg, inserts not waiting for the WAL flush: {size} MiB PUT "
+          f"{mib_s(size, raw_no_wait)}")
     for variant in endpoints:
         median = {key: statistics.median(values) for key, values in figures[variant].items()}
         print(f"{variant}: {size} MiB PUT {mib_s(size, median['put'])}, "
-              f"ratio to raw {raw_put / median['put']:.0%}, "
+              f"ratio to raw {raw_put / median['put']:.0%} "
+              f"({raw_no_wait / median['put']:.0%} of raw not waiting for the flush), "
               f"server CPU {median['put_cpu'] * 1000 / size:.2f} ms/MiB")
         print(f"{variant}: {size} MiB GET {mib_s(size, median['get'])}, "
               f"ratio to raw {raw_get / median['get']:.0%}, "
