@@ -123,11 +123,22 @@ RETURNING id, bucket_id;
 -- name: write_block
 -- Appends a block and beats the writer's heartbeat; no row when the version is gone (its
 -- bucket was deleted, or the clean-up judged the upload abandoned).
+--
+-- Committed without waiting for the WAL flush (synchronous_commit off for this statement's
+-- transaction only): the block is invisible until the object's commit, which waits, under the
+-- server's own synchronous_commit, for the WAL up to its commit record, and so for every
+-- block written before it (WAL is replayed in commit order: the manual's "Asynchronous Commit"
+-- says a transaction's effects cannot be lost while a later one that relied on them is kept).
+-- A crash before that commit may lose blocks of a version still `writing`, which the clean-up
+-- removes anyway; a committed object never lacks one. The setting in force when the commit
+-- begins is the one that counts, so setting it within the statement is enough.
 WITH touched AS (
     UPDATE versions SET touched_at = now() WHERE id = $1 AND state = 'writing' RETURNING id
+), no_flush_wait AS (
+    SELECT set_config('synchronous_commit', 'off', true)
 )
 INSERT INTO blocks (version_id, position, data)
-SELECT id, $2, $3 FROM touched
+SELECT id, $2, $3 FROM touched, no_flush_wait
 RETURNING position;
 
 -- name: discard_version

@@ -1,4 +1,4 @@
-"""Reading an object: block batches fetched with short queries, one batch read ahead.
+"""Reading an object: block batches fetched with short queries, two batches read ahead.
 
 The stream knows only the version id it opened. Versions are immutable, so a concurrent
 overwrite or delete cannot tear it; a replaced version is kept ("retired") until the clean-up
@@ -7,7 +7,7 @@ removes it, and while the stream still has blocks to fetch it holds a lease on t
 retired version's space is held while a reader has it open, as an unlinked file's is on a
 filesystem, and comes back ``retired_grace`` after the last reader finished or its process
 died. Each batch borrows a pooled connection for one query only, so a slow client never pins
-a connection; memory per download is bounded by two batches.
+a connection; memory per download is bounded by three batches (one sent, two fetched).
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ from post3_postgres.database import Database
 BLOCK_SIZE = 1 << 20
 #: Bytes per query: four blocks.
 BATCH_SIZE = 4 * BLOCK_SIZE
+#: Batches fetched at once while the one before them is sent, each on its own pooled
+#: connection. With two, one PostgreSQL backend reads and detoasts a batch while another's is
+#: received, where with one ahead the stream waited on the fetch three quarters of the time.
+#: A 64 MiB GET measured about 1.2x faster (two loaded cores, same-run comparisons, noisy);
+#: batches of two blocks were slower, their queries costing more than the overlap gained,
+#: and three ahead gained little more for a third more memory and connections. Memory per
+#: download: three batches, 12 MiB.
+BATCHES_AHEAD = 2
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +82,9 @@ class PostgresObjectStream(ObjectStream):
         self._database = database
         self._leases = leases
         self._version_id = version_id
-        self._ahead: asyncio.Task[list[bytes]] | None = None
+        #: the batches being fetched, in order, and where the next one starts
+        self._ahead: collections.deque[asyncio.Task[list[bytes]]] = collections.deque()
+        self._fetched = start
         self._leased = False
 
     def _hold(self) -> None:
@@ -103,29 +113,31 @@ class PostgresObjectStream(ObjectStream):
         # Batches end on multiples of BATCH_SIZE, so after a ranged start they stay aligned.
         return min((start // BATCH_SIZE + 1) * BATCH_SIZE, self.stop)
 
-    def _fetch(self, start: int) -> asyncio.Task[list[bytes]]:
-        return asyncio.ensure_future(self._batch(start, self._batch_end(start)))
+    def _fetch_ahead(self) -> None:
+        while self._fetched < self.stop and len(self._ahead) < BATCHES_AHEAD:
+            end = self._batch_end(self._fetched)
+            self._ahead.append(asyncio.ensure_future(self._batch(self._fetched, end)))
+            self._fetched = end
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        position = self.start
-        if position >= self.stop:
+        if self.start >= self.stop:
             return
         self._hold()
-        ahead: asyncio.Task[list[bytes]] | None = self._fetch(position)
-        self._ahead = ahead
-        while ahead is not None and position < self.stop:
-            blocks = await ahead
-            position = self._batch_end(position)
-            ahead = self._ahead = self._fetch(position) if position < self.stop else None
-            if ahead is None:  # every byte is fetched: the version is no longer needed
+        self._fetch_ahead()
+        while self._ahead:
+            blocks = await self._ahead[0]
+            self._ahead.popleft()
+            self._fetch_ahead()
+            if not self._ahead:  # every byte is fetched: the version is no longer needed
                 self._release()
             for block in blocks:
                 yield block
 
     async def aclose(self) -> None:
         self._release()
-        if self._ahead is not None:
-            self._ahead.cancel()
+        for task in self._ahead:
+            task.cancel()
+        for task in self._ahead:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._ahead
-            self._ahead = None
+                await task
+        self._ahead.clear()

@@ -7,7 +7,8 @@ uploader borrows a pooled connection for one insert at a time instead of pinning
 whole upload (a single long transaction per PUT would be simpler, but N slow clients would
 then hold N connections and exhaust the pool). While one block is being inserted the next one
 is read from the client, so the network and the database work in parallel; memory stays at two
-blocks whatever the object size.
+blocks whatever the object size. A block insert does not wait for the WAL flush (see
+``write_block`` in queries.sql): the object's commit waits for it, for every block at once.
 
 The version is invisible until the commit points a key (or a multipart part) at it. If the
 upload fails, the version is deleted at once; if the process dies, its heartbeat stops and the

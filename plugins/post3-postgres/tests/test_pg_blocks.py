@@ -1,10 +1,12 @@
-"""How bytes sit in blocks: ranges read only what they need; multipart completion copies none."""
+"""How bytes sit in blocks: ranges read only what they need; multipart completion copies none;
+block inserts skip the WAL flush the object's commit waits for; reads fetch ahead."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
 from post3_postgres.queries import load_queries
+from post3_postgres.reads import BATCH_SIZE
 
 from post3.testing import (
     MiB,
@@ -98,3 +100,40 @@ async def test_ranges_across_uneven_multipart_blocks(postgres_backend, sql) -> N
         expected = whole[start:stop]
         assert await read_object(postgres_backend, "b", "mp", Range(start, stop)) == expected
     assert await read_object(postgres_backend, "b", "mp", Range(suffix=9)) == whole[-9:]
+
+
+async def test_a_block_insert_skips_the_flush_wait_in_its_own_transaction_only(
+    postgres_backend, sql
+) -> None:
+    """``write_block`` turns synchronous_commit off for its own transaction: the object's
+    commit, which makes the blocks visible, still waits for the WAL flush as the server is
+    configured (and with it for every block written before), and the connection goes back to
+    the pool with the server's setting."""
+    await postgres_backend.create_bucket("b")
+    queries = load_queries()
+    configured = await sql.fetchval("SHOW synchronous_commit")
+    version_id = await sql.fetchval(queries["begin_version"], "b")
+    async with sql.transaction():
+        assert await sql.fetchval(queries["write_block"], version_id, 0, b"x") == 0
+        assert await sql.fetchval("SHOW synchronous_commit") == "off"
+    assert await sql.fetchval("SHOW synchronous_commit") == configured
+    assert await sql.fetchval(queries["write_block"], version_id, 1, b"y") == 1
+    assert await sql.fetchval("SHOW synchronous_commit") == configured
+
+
+async def test_reads_fetch_batches_ahead_and_a_closed_stream_drops_them(postgres_backend) -> None:
+    await postgres_backend.create_bucket("b")
+    data = pattern(3 * BATCH_SIZE + MiB + 3)  # four batches, the last one short
+    await put_bytes(postgres_backend, "b", "k", data)
+    assert await read_object(postgres_backend, "b", "k") == data
+    for start, stop in [(BATCH_SIZE - 5, 3 * BATCH_SIZE + 7), (MiB + 1, len(data))]:
+        assert await read_object(postgres_backend, "b", "k", Range(start, stop)) == data[start:stop]
+
+    # A client gone after the first block: what was fetched ahead is dropped, the lease freed.
+    stream = await postgres_backend.open_object("b", "k")
+    blocks = aiter(stream)
+    assert await anext(blocks) == data[:MiB]
+    assert postgres_backend._leases._held
+    await stream.aclose()
+    assert not postgres_backend._leases._held
+    assert not stream._ahead
