@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from post3 import errors
 
@@ -21,8 +22,10 @@ _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 
 
+@lru_cache(maxsize=4096)
 def bucket_name_problem(name: str) -> str | None:
-    """Why ``name`` is not a valid S3 bucket name, or None when it is."""
+    """Why ``name`` is not a valid S3 bucket name, or None when it is. Remembered: every request
+    names a bucket, mostly one of a few, and the IP address test costs an exception."""
     if not 3 <= len(name) <= 63:
         return "Bucket name must be between 3 and 63 characters long"
     if not _BUCKET_CHARS.match(name):

@@ -12,11 +12,13 @@ from post3.auth import AuthResult, RequestView, authenticate, is_anonymous, pars
 from post3.credentials import AccessKey
 
 
-async def authenticate_request(s3: S3Request) -> tuple[AccessKey, AuthResult]:
+async def authenticate_request(s3: S3Request, view: RequestView | None = None
+                               ) -> tuple[AccessKey, AuthResult]:
     """Verify the request's signature (header, presigned SigV4 or SigV2) against the key it
-    names; raises the S3 error AWS sends (AccessDenied for anonymous requests)."""
+    names; raises the S3 error AWS sends (AccessDenied for anonymous requests). ``view``: the
+    request's view, when the caller has built it already."""
     provider = s3.request.app[keys.CREDENTIALS]
-    view = _view(s3)
+    view = view or _view(s3)
     found: dict[str, AccessKey] = {}
 
     async def lookup_secret(access_key_id: str) -> str | None:
@@ -51,11 +53,12 @@ async def admit(s3: S3Request) -> None:
     elif s3.operation == "OptionsObject":
         pass  # a CORS preflight carries no credentials: S3 answers it from the bucket's rules
     elif s3.settings.auth:
-        if is_anonymous(_view(s3)):
+        view = _view(s3)
+        if is_anonymous(view):
             s3.anonymous = True
             await authorize(s3, None)
         else:
-            key, result = await authenticate_request(s3)
+            key, result = await authenticate_request(s3, view)
             await authorize(s3, key)
             s3.identity = key
             s3.auth = result

@@ -93,7 +93,8 @@ _ownership = DocumentCache(OWNERSHIP, _text, CACHE_SECONDS)
 _blocks = DocumentCache(PUBLIC_ACCESS_BLOCK, PublicAccessBlock.from_json, CACHE_SECONDS)
 _policies = DocumentCache(POLICY, _text, CACHE_SECONDS)
 _acls = DocumentCache(ACL, acl.Acl.from_json, CACHE_SECONDS)
-_parsed: dict[tuple[str, str], Policy] = {}
+#: each policy text parsed once, with whether it reads s3:ExistingObjectTag
+_parsed: dict[tuple[str, str], tuple[Policy, bool]] = {}
 
 
 async def bucket_access(backend: Backend, bucket: str, *, fresh: bool = False
@@ -105,15 +106,16 @@ async def bucket_access(backend: Backend, bucket: str, *, fresh: bool = False
     ownership = await _ownership.get(backend, bucket, fresh=fresh) or BUCKET_OWNER_ENFORCED
     block = await _blocks.get(backend, bucket, fresh=fresh) or NO_BLOCK
     text = await _policies.get(backend, bucket, fresh=fresh)
-    policy = None
+    policy, reads_tags = None, False
     if text is not None:
-        policy = _parsed.get((bucket, text))
-        if policy is None:
+        parsed = _parsed.get((bucket, text))
+        if parsed is None:
             if len(_parsed) > 1000:
                 _parsed.clear()
-            policy = _parsed[(bucket, text)] = parse_policy(text, bucket)
+            parsed = _parsed[(bucket, text)] = (
+                parse_policy(text, bucket), "s3:existingobjecttag/" in text.lower())
+        policy, reads_tags = parsed
     bucket_acl = await _acls.get(backend, bucket, fresh=fresh) or acl.PRIVATE
-    reads_tags = text is not None and "s3:existingobjecttag/" in text.lower()
     return BucketAccess(ownership, block, policy, bucket_acl, reads_tags)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import urllib.parse
 from collections.abc import Mapping
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from post3 import errors
 from post3.backend import (
@@ -104,8 +104,18 @@ def check_tags(tags: Mapping[str, str]) -> None:
                                     TagKey=key)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(value: dt.datetime) -> str:
-    return format_datetime(value.astimezone(dt.UTC), usegmt=True)
+    """``Wed, 02 Dec 2026 04:39:20 GMT`` (RFC 9110's IMF-fixdate), what
+    ``email.utils.format_datetime(..., usegmt=True)`` writes, at under half its cost: every GET
+    and HEAD sends one."""
+    value = value.astimezone(dt.UTC)
+    return "%s, %02d %s %04d %02d:%02d:%02d GMT" % (  # noqa: UP031  # faster than f-string specs
+        _DAYS[value.weekday()], value.day, _MONTHS[value.month - 1], value.year, value.hour,
+        value.minute, value.second)
 
 
 def parse_http_date(value: str | None) -> dt.datetime | None:

@@ -48,6 +48,8 @@ def parse_query(raw_query: str) -> dict[str, str]:
     """Decoded query parameters; the first value of a repeated name wins; ``?uploads`` and
     ``?uploads=`` are the same."""
     query: dict[str, str] = {}
+    if not raw_query:
+        return query  # most requests (GET, PUT, HEAD, DELETE of an object) have none
     for name, value in urllib.parse.parse_qsl(raw_query, keep_blank_values=True):
         query.setdefault(name, value)
     return query

@@ -12,8 +12,9 @@ route added here is covered by them without being named.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from post3 import errors
 
@@ -164,14 +165,27 @@ for _route in ROUTES:
 _RESOURCE_TYPE = {"service": "SERVICE", "bucket": "BUCKET", "object": "OBJECT"}
 
 
-def resolve(method: str, bucket: str, key: str, query: Container[str],
+#: Every query parameter name some route tests: the only names an answer depends on.
+_ROUTED_NAMES = frozenset(name for route in ROUTES for name in route.query)
+
+
+def resolve(method: str, bucket: str, key: str, query: Iterable[str],
             copy_source: bool = False) -> str:
     """The S3 operation name. ``query`` holds the query parameter names present (unknown
     ones, like ``x-id``, are ignored); ``copy_source`` is whether ``x-amz-copy-source`` was sent.
     Raises MethodNotAllowed for a method S3 does not accept on that resource."""
-    method = method.upper()
     target = "object" if key else "bucket" if bucket else "service"
+    operation = _resolve(method.upper(), target, _ROUTED_NAMES.intersection(query), copy_source)
+    if operation is None:
+        raise errors.MethodNotAllowed(Method=method.upper(), ResourceType=_RESOURCE_TYPE[target])
+    return operation
+
+
+@lru_cache(maxsize=1024)
+def _resolve(method: str, target: str, names: frozenset[str], copy_source: bool) -> str | None:
+    """The first route that matches, remembered: every request asks, and the answer depends on
+    nothing but these four (a handful of shapes in practice; the cache bounds the rest)."""
     for route in _BY_METHOD_AND_TARGET.get((method, target), ()):
-        if route.matches(query, copy_source):
+        if route.matches(names, copy_source):
             return route.operation
-    raise errors.MethodNotAllowed(Method=method, ResourceType=_RESOURCE_TYPE[target])
+    return None

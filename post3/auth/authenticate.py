@@ -24,16 +24,19 @@ _V2_QUERY = ("AWSAccessKeyId", "Signature")
 
 def is_anonymous(view: RequestView) -> bool:
     """No signature of any scheme: an anonymous request (which only public buckets admit)."""
-    return view.header("authorization") is None and not any(
-        view.query_param(name) is not None for name in (*_V4_QUERY, *_V2_QUERY))
+    return view.header("authorization") is None and not (view.raw_query and any(
+        view.query_param(name) is not None for name in (*_V4_QUERY, *_V2_QUERY)))
 
 
 def parse_request(view: RequestView) -> SignedRequest:
     """The request's signature, parsed and time-checked; raises for anonymous, malformed,
     skewed and expired requests. Needs no secret."""
     authorization = view.header("authorization")
-    v4_query = any(view.query_param(name) is not None for name in _V4_QUERY)
-    v2_query = any(view.query_param(name) is not None for name in _V2_QUERY)
+    # Without a query string (most signed requests) neither presigned form can be there.
+    v4_query = bool(view.raw_query) and any(
+        view.query_param(name) is not None for name in _V4_QUERY)
+    v2_query = bool(view.raw_query) and any(
+        view.query_param(name) is not None for name in _V2_QUERY)
     if (authorization is not None) + v4_query + v2_query > 1:
         raise errors.InvalidArgument(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "

@@ -122,11 +122,12 @@ def parse_credential(value: str, fail: type[errors.S3Error], prefix: str) -> Cre
     return Credential(access_key_id, date, region, service)
 
 
+@lru_cache(maxsize=64)
 def parse_amz_date(value: str) -> datetime | None:
     """``20130524T000000Z`` -> an aware datetime, None for anything else.
 
     Parsed by hand: every signed request carries one, and ``strptime`` costs a request tens
-    of microseconds.
+    of microseconds. Remembered: the requests of one second all carry the same value.
     """
     digits = value[:8] + value[9:15]
     if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (

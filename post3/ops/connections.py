@@ -57,6 +57,9 @@ log = logging.getLogger("post3.connections")
 FD_RESERVE = 128
 #: At most one warning per this many seconds for each kind of refusal.
 WARN_EVERY = 10.0
+#: A timer that fires this close to its deadline counts as on time (asyncio runs timers up to
+#: its clock's resolution early; a timeout of seconds does not care about a millisecond).
+_TIMER_SLACK = 0.001
 #: asyncio's report when ``accept()`` fails for lack of descriptors or memory.
 ACCEPT_FAILED = "socket.accept() out of system resource"
 
@@ -212,7 +215,8 @@ _WAITING, _HEAD, _BUSY = "waiting", "head", "busy"
 class GuardedHandler(RequestHandler):
     """aiohttp's per-connection protocol, with the timeouts, half-close and quiet 400s."""
 
-    __slots__ = ("limits", "answered", "peer_closed", "_phase", "_timer", "_last_payload")
+    __slots__ = ("limits", "answered", "peer_closed", "_phase", "_timer", "_deadline",
+                 "_last_payload")
 
     def __init__(self, manager: GuardedServer, *, limits: Limits, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
@@ -221,21 +225,44 @@ class GuardedHandler(RequestHandler):
         self.peer_closed = False  # the client sent end of file (shutdown(SHUT_WR))
         self._phase = _WAITING
         self._timer: asyncio.TimerHandle | None = None
+        self._deadline: float | None = None  # when the armed timeout expires (loop time)
         self._last_payload: StreamReader | None = None  # the body of the last request parsed
 
-    # -- timeouts: one timer, armed while no request is in progress
+    # -- timeouts: one deadline, set while no request is in progress
+    #
+    # Every request sets a deadline twice (head, then idle) and clears it once. Scheduling and
+    # cancelling a timer each time would cost a keep-alive connection two timers per request,
+    # so the timer is left in place: it fires no later than the deadline, and when it finds
+    # the deadline moved on (or cleared) it is set again for what is left, or not at all.
 
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._timer = self._loop.call_later(seconds, self._expired)
+        deadline = self._loop.time() + seconds
+        self._deadline = deadline
+        timer = self._timer
+        if timer is not None and timer.when() <= deadline:
+            return  # it fires in time, and then looks at the deadline
+        if timer is not None:
+            timer.cancel()
+        self._timer = self._loop.call_at(deadline, self._expired)
 
     def _disarm(self) -> None:
+        self._deadline = None
+
+    def _cancel_timer(self) -> None:
+        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _expired(self) -> None:
         self._timer = None
+        deadline = self._deadline
+        if deadline is None:
+            return
+        if deadline - self._loop.time() > _TIMER_SLACK:
+            self._timer = self._loop.call_at(deadline, self._expired)
+            return
+        self._deadline = None
         if self._phase != _BUSY:
             self.force_close()
 
@@ -249,7 +276,7 @@ class GuardedHandler(RequestHandler):
             self._arm(self.limits.idle_timeout)
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._disarm()
+        self._cancel_timer()
         self._last_payload = None
         super().connection_lost(exc)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -48,14 +49,18 @@ def log_access(fields: dict[str, Any]) -> None:
 
 
 def logfmt(fields: dict[str, Any]) -> str:
-    return " ".join(f"{name}={_logfmt_value(value)}" for name, value in fields.items())
+    return " ".join([f"{name}={_logfmt_value(value)}" for name, value in fields.items()])
+
+
+#: A value with one of these characters is quoted (one regex search, not a scan per character).
+_NEEDS_QUOTES = re.compile(r'[ "=\\]')
 
 
 def _logfmt_value(value: Any) -> str:
     if value is None or value == "":
         return "-"
-    text = str(value)
-    if any(c in text for c in ' "=\\') or not text.isprintable():
+    text = value if type(value) is str else str(value)
+    if _NEEDS_QUOTES.search(text) or not text.isprintable():
         return json.dumps(text, ensure_ascii=False)
     return text
 

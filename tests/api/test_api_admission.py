@@ -36,9 +36,9 @@ async def test_an_upload_with_expect_is_authenticated_once(monkeypatch):
     calls = []
     original = authentication.authenticate_request
 
-    async def counting(s3):  # type: ignore[no-untyped-def]
+    async def counting(s3, *rest):  # type: ignore[no-untyped-def]
         calls.append(s3.operation)
-        return await original(s3)
+        return await original(s3, *rest)
 
     monkeypatch.setattr(authentication, "authenticate_request", counting)
     try:

@@ -46,6 +46,34 @@ async def test_bytes_out_counts_the_body_sent(start_post3, tmp_path, backend) ->
     assert float(sent.rpartition(" ")[2]) == SIZE + 100
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_small_bodies_leave_whole(start_post3, tmp_path, backend) -> None:
+    """A body up to 64 KiB is read before the answer starts (a file with one pread) and sent
+    with its head; one byte more streams. Both arrive whole and are counted."""
+    options = ["-o", f"root={tmp_path / 'data'}", "-o", "fsync=false"] \
+        if backend == "filesystem" else []
+    server = start_post3("--backend", backend, *options, "--log-format", "json")
+    sizes = {"empty": 0, "small": 4096, "limit": 64 << 10, "over": (64 << 10) + 1}
+    ids = {}
+    async with post3.client.connect(server.endpoint, ACCESS_KEY, SECRET_KEY) as s3:
+        await s3.create_bucket(Bucket="small")
+        for key, size in sizes.items():
+            data = bytes(range(256)) * (size // 256) + b"y" * (size % 256)
+            await s3.put_object(Bucket="small", Key=key, Body=data)
+            answer = await s3.get_object(Bucket="small", Key=key)
+            async with answer["Body"] as body:
+                assert await body.read() == data
+            assert answer["ContentLength"] == size
+            ids[key] = answer["ResponseMetadata"]["RequestId"]
+            if size:
+                ranged = await s3.get_object(Bucket="small", Key=key, Range="bytes=1-")
+                async with ranged["Body"] as body:
+                    assert await body.read() == data[1:]
+    server.terminate()
+    records = {r["request_id"]: r for r in server.access_records()}
+    assert {key: records[ids[key]]["bytes_out"] for key in sizes} == sizes
+
+
 async def test_method_not_allowed_names_the_operation(start_post3) -> None:
     server = start_post3("--backend", "memory", "--log-format", "json")
     async with aiohttp.ClientSession() as session:
