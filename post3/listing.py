@@ -60,7 +60,9 @@ async def list_objects(
         # holds (there is no way to continue from a page that returned nothing).
         return result
     cursor = start_after
-    batch = min(max_keys + 1, MAX_KEYS)
+    # One entry past the page tells whether it is truncated: a full page asks for 1,001, not
+    # 1,000 and then 1,000 more to find that one.
+    batch = max_keys + 1
     while True:
         page = await backend.list_objects_page(bucket, prefix=prefix, start_after=cursor,
                                                limit=batch)
@@ -158,7 +160,7 @@ async def list_versions(
     if max_keys == 0:
         return result
     cursor = after
-    batch = min(max_keys + 1, MAX_KEYS)
+    batch = max_keys + 1  # as list_objects
     while True:
         page = await versions_page(backend, bucket, prefix=prefix, after=cursor, limit=batch)
         jumped = False
