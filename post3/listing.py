@@ -59,10 +59,22 @@ async def list_objects(
         # S3 answers max-keys=0 with an empty page that is not truncated, whatever the bucket
         # holds (there is no way to continue from a page that returned nothing).
         return result
-    cursor = start_after
     # One entry past the page tells whether it is truncated: a full page asks for 1,001, not
     # 1,000 and then 1,000 more to find that one.
     batch = max_keys + 1
+    if not delimiter:
+        # Nothing to group: the backend's page is the listing's, without going through it
+        # entry by entry (a tenth of a 1,000-key page's CPU).
+        page = await backend.list_objects_page(bucket, prefix=prefix, start_after=start_after,
+                                               limit=batch)
+        result.contents = page[:max_keys]
+        if result.contents:
+            result.last = result.contents[-1].key
+        if len(page) > max_keys:
+            result.is_truncated = True
+            result.cursor = result.last
+        return result
+    cursor = start_after
     while True:
         page = await backend.list_objects_page(bucket, prefix=prefix, start_after=cursor,
                                                limit=batch)
