@@ -33,6 +33,8 @@ class Server:
     command: list[str] = field(default_factory=list)
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     error: str = ""
+    #: post3-postgres's scratch database
+    dsn: str = ""
 
     def pids(self) -> list[int]:
         """The server's process and its descendants (the workers of ``--workers N``)."""
@@ -273,4 +275,5 @@ def start_post3_servers(args: argparse.Namespace, workdir: Path, servers: list[S
                                  [f"dsn={dsn}", "auto_migrate=true"], workers, workdir,
                                  source)
             server.cleanup.insert(0, drop)
+            server.dsn = dsn
             servers.append(server)

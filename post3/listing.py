@@ -59,8 +59,22 @@ async def list_objects(
         # S3 answers max-keys=0 with an empty page that is not truncated, whatever the bucket
         # holds (there is no way to continue from a page that returned nothing).
         return result
+    # One entry past the page tells whether it is truncated: a full page asks for 1,001, not
+    # 1,000 and then 1,000 more to find that one.
+    batch = max_keys + 1
+    if not delimiter:
+        # Nothing to group: the backend's page is the listing's, without going through it
+        # entry by entry (a tenth of a 1,000-key page's CPU).
+        page = await backend.list_objects_page(bucket, prefix=prefix, start_after=start_after,
+                                               limit=batch)
+        result.contents = page[:max_keys]
+        if result.contents:
+            result.last = result.contents[-1].key
+        if len(page) > max_keys:
+            result.is_truncated = True
+            result.cursor = result.last
+        return result
     cursor = start_after
-    batch = min(max_keys + 1, MAX_KEYS)
     while True:
         page = await backend.list_objects_page(bucket, prefix=prefix, start_after=cursor,
                                                limit=batch)
@@ -158,7 +172,7 @@ async def list_versions(
     if max_keys == 0:
         return result
     cursor = after
-    batch = min(max_keys + 1, MAX_KEYS)
+    batch = max_keys + 1  # as list_objects
     while True:
         page = await versions_page(backend, bucket, prefix=prefix, after=cursor, limit=batch)
         jumped = False

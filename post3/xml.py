@@ -29,10 +29,25 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 Child = tuple[str, Any] | tuple[str, Any, dict[str, str]]
 
 
+#: iso8601's texts by second: a listing's objects were mostly written in a few seconds, and
+#: a dictionary hit costs a fifth of formatting. Cleared when full (any thread may fill it:
+#: a lost entry is only formatted again).
+_STAMPS: dict[tuple[int, int, int, int, int, int], str] = {}
+_STAMPS_KEPT = 4096
+
+
 def iso8601(value: dt.datetime) -> str:
     """S3's timestamp form in XML: ``2026-11-24T15:52:07.000Z``."""
-    # isoformat is C; strftime was a tenth of a listing's rendering
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds")[:19] + ".000Z"
+    if value.tzinfo is not dt.UTC:  # backends give UTC times; astimezone would copy them
+        value = value.astimezone(dt.UTC)
+    second = (value.year, value.month, value.day, value.hour, value.minute, value.second)
+    text = _STAMPS.get(second)
+    if text is None:
+        if len(_STAMPS) >= _STAMPS_KEPT:
+            _STAMPS.clear()
+        # isoformat is C; strftime was a tenth of a listing's rendering
+        text = _STAMPS[second] = value.isoformat(timespec="seconds")[:19] + ".000Z"
+    return text
 
 
 def _text(value: Any) -> str:
@@ -45,7 +60,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Character data, escaped as ElementTree escapes it."""
     if "&" in text:
         text = text.replace("&", "&amp;")
@@ -80,7 +95,7 @@ def _fill(out: list[str], children: Iterable[Child]) -> None:
                 out.append(f"</{tag}>")
         else:
             text = _text(value)
-            out.append(f"{start}>{_escape(text)}</{tag}>" if text else start + " />")
+            out.append(f"{start}>{escape(text)}</{tag}>" if text else start + " />")
 
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -92,22 +107,34 @@ def _document(out: list[str]) -> bytes:
     return XML_DECLARATION + "".join(out).encode("utf-8", "xmlcharrefreplace")
 
 
-def render(root: str, children: Iterable[Child], *, namespace: bool = True) -> bytes:
-    """``<?xml ...?><root xmlns="...">children</root>`` as UTF-8 bytes."""
+def render(root: str, children: Iterable[Child], *, namespace: bool = True,
+           rendered: str = "") -> bytes:
+    """``<?xml ...?><root xmlns="...">children</root>`` as UTF-8 bytes. ``rendered``: more
+    elements after the children, already written as text (:func:`fragment` does it; a listing
+    writes its 1,000 entries with one template each, see post3/api/list_objects.py)."""
     start = f'<{root} xmlns="{NAMESPACE}"' if namespace else f"<{root}"
     out = [start + ">"]
     _fill(out, children)
+    if rendered:
+        out.append(rendered)
     if len(out) == 1:
         return _document([start + " />"])
     out.append(f"</{root}>")
     return _document(out)
 
 
+def fragment(children: Iterable[Child]) -> str:
+    """``children`` as :func:`render` writes them, as text: for ``rendered``."""
+    out: list[str] = []
+    _fill(out, children)
+    return "".join(out)
+
+
 def render_value(root: str, value: Any) -> bytes:
     """A root element holding only text: ``<LocationConstraint>eu-west-1</...>``."""
     start = f'<{root} xmlns="{NAMESPACE}"'
     text = _text(value) if value is not None else ""
-    return _document([f"{start}>{_escape(text)}</{root}>" if text else start + " />"])
+    return _document([f"{start}>{escape(text)}</{root}>" if text else start + " />"])
 
 
 #: What XML 1.0 cannot carry at all: C0 controls but tab, LF and CR; U+FFFE, U+FFFF; lone

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
@@ -28,18 +28,36 @@ def url_encoder(s3: S3Request) -> Callable[[str], str]:
     return lambda value: urllib.parse.quote(value, safe="/")
 
 
-def _contents(info: ListEntry, encode: Callable[[str], str], owner: Principal | None
-              ) -> xml.Child:
-    children: list[xml.Child] = [
-        ("Key", encode(info.key)),
-        ("LastModified", info.last_modified),
-        ("ETag", quote_etag(info.etag)),
-        ("Size", info.size),
-        ("StorageClass", info.storage_class),
-    ]
-    if owner is not None:
-        children.append(("Owner", owner.owner_xml()))
-    return ("Contents", children)
+def contents_xml(entries: Iterable[ListEntry], encode: Callable[[str], str],
+                 owner: Principal | None) -> str:
+    """The ``<Contents>`` of a page (Key, LastModified, ETag, Size, StorageClass, Owner) as
+    ``xml.fragment`` writes them from children, byte for byte (tests/unit/test_xml_listing.py),
+    but with one f-string per entry: walking a 1,000-key page's 6,000 children one by one was
+    most of its CPU. No element written here can be empty (``<Tag />``): a key, an ETag in
+    quotes and a size never are; the storage class and the owner, which could be, are written
+    by ``xml.fragment``, once per distinct storage class."""
+    escape, stamp = xml.escape, xml.iso8601
+    owner_xml = "" if owner is None else xml.fragment([("Owner", owner.owner_xml())])
+    tails: dict[str, str] = {}  # storage class -> its element and the owner's
+    out: list[str] = []
+    for info in entries:
+        tail = tails.get(info.storage_class)
+        if tail is None:
+            tail = tails[info.storage_class] = xml.fragment(
+                [("StorageClass", info.storage_class)]) + owner_xml
+        out.append(f"<Contents><Key>{escape(encode(info.key))}</Key>"
+                   f"<LastModified>{stamp(info.last_modified)}</LastModified>"
+                   f"<ETag>{escape(quote_etag(info.etag))}</ETag><Size>{info.size}</Size>"
+                   f"{tail}</Contents>")
+    return "".join(out)
+
+
+def common_prefixes_xml(prefixes: Iterable[str], encode: Callable[[str], str]) -> str:
+    """``<CommonPrefixes>`` as ``xml.fragment`` writes them (a prefix ends with the
+    delimiter, so it is never empty)."""
+    escape = xml.escape
+    return "".join([f"<CommonPrefixes><Prefix>{escape(encode(prefix))}</Prefix></CommonPrefixes>"
+                    for prefix in prefixes])
 
 
 async def _list(s3: S3Request, start_after: str) -> tuple[listing.ListResult, int, str, str]:
@@ -80,9 +98,8 @@ async def handle_list_objects_v2(s3: S3Request) -> web.StreamResponse:
         ("StartAfter", encode(start_after) if start_after else None),
     ]
     owner = await bucket_owner(s3) if fetch_owner else None
-    children.extend(_contents(info, encode, owner) for info in result.contents)
-    children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
-    return xml_response(xml.render("ListBucketResult", children))
+    return xml_response(xml.render("ListBucketResult", children, rendered=_entries_xml(
+        result, encode, owner)))
 
 
 async def handle_list_objects(s3: S3Request) -> web.StreamResponse:
@@ -103,9 +120,14 @@ async def handle_list_objects(s3: S3Request) -> web.StreamResponse:
         ("IsTruncated", result.is_truncated),
     ]
     owner = await bucket_owner(s3)
-    children.extend(_contents(info, encode, owner) for info in result.contents)
-    children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
-    return xml_response(xml.render("ListBucketResult", children))
+    return xml_response(xml.render("ListBucketResult", children, rendered=_entries_xml(
+        result, encode, owner)))
+
+
+def _entries_xml(result: listing.ListResult, encode: Callable[[str], str],
+                 owner: Principal | None) -> str:
+    return (contents_xml(result.contents, encode, owner)
+            + common_prefixes_xml(result.common_prefixes, encode))
 
 
 HANDLERS = {"ListObjectsV2": handle_list_objects_v2, "ListObjects": handle_list_objects}

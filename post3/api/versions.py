@@ -6,15 +6,18 @@ A bucket that never had versioning lists each object once, as its ``null`` versi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from aiohttp import web
 
 from post3 import errors, listing, versioning, xml
-from post3.api.list_objects import url_encoder
+from post3.api.list_objects import common_prefixes_xml, url_encoder
 from post3.api.object_headers import quote_etag
 from post3.api.owners import bucket_owner
 from post3.api.request import S3Request
 from post3.api.responses import xml_response
-from post3.backend import NULL_VERSION, Backend, VersionCursor
+from post3.backend import NULL_VERSION, Backend, ListEntry, VersionCursor
+from post3.principals import Principal
 
 
 async def start_cursor(backend: Backend, bucket: str, key_marker: str,
@@ -66,24 +69,37 @@ async def handle_list_object_versions(s3: S3Request) -> web.StreamResponse:
         ("EncodingType", s3.query.get("encoding-type")),
         ("IsTruncated", result.is_truncated),
     ]
-    owner = (await bucket_owner(s3)).owner_xml()
-    for entry in result.versions:
+    owner = await bucket_owner(s3)
+    rendered = (versions_xml(result.versions, encode, owner)
+                + common_prefixes_xml(result.common_prefixes, encode))
+    return xml_response(xml.render("ListVersionsResult", children, rendered=rendered))
+
+
+def versions_xml(entries: Iterable[ListEntry], encode: Callable[[str], str],
+                 owner: Principal) -> str:
+    """The ``<Version>`` (Key, VersionId, IsLatest, LastModified, ETag, Size, StorageClass,
+    Owner) and ``<DeleteMarker>`` (Key, VersionId, IsLatest, LastModified, Owner) elements, as
+    ``xml.fragment`` writes them from children, one f-string each (see
+    :func:`post3.api.list_objects.contents_xml`; a version id is never empty)."""
+    escape, stamp = xml.escape, xml.iso8601
+    owner_xml = xml.fragment([("Owner", owner.owner_xml())])
+    tails: dict[str, str] = {}  # storage class -> its element and the owner's
+    out: list[str] = []
+    for entry in entries:
+        head = (f"<Key>{escape(encode(entry.key))}</Key>"
+                f"<VersionId>{escape(entry.version_id)}</VersionId>"
+                f"<IsLatest>{'true' if entry.is_latest else 'false'}</IsLatest>"
+                f"<LastModified>{stamp(entry.last_modified)}</LastModified>")
         if entry.delete_marker:
-            children.append(("DeleteMarker", [
-                ("Key", encode(entry.key)), ("VersionId", entry.version_id),
-                ("IsLatest", entry.is_latest), ("LastModified", entry.last_modified),
-                ("Owner", owner),
-            ]))
+            out.append(f"<DeleteMarker>{head}{owner_xml}</DeleteMarker>")
             continue
-        children.append(("Version", [
-            ("Key", encode(entry.key)), ("VersionId", entry.version_id),
-            ("IsLatest", entry.is_latest), ("LastModified", entry.last_modified),
-            ("ETag", quote_etag(entry.etag)), ("Size", entry.size),
-            ("StorageClass", entry.storage_class),
-            ("Owner", owner),
-        ]))
-    children.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in result.common_prefixes)
-    return xml_response(xml.render("ListVersionsResult", children))
+        tail = tails.get(entry.storage_class)
+        if tail is None:
+            tail = tails[entry.storage_class] = xml.fragment(
+                [("StorageClass", entry.storage_class)]) + owner_xml
+        out.append(f"<Version>{head}<ETag>{escape(quote_etag(entry.etag))}</ETag>"
+                   f"<Size>{entry.size}</Size>{tail}</Version>")
+    return "".join(out)
 
 
 HANDLERS = {"ListObjectVersions": handle_list_object_versions}

@@ -274,23 +274,25 @@ class FilesystemBackend(JobLocks, MultipartUploads):
             found: list[ListEntry] = []
             if limit <= 0:
                 return found
-            for key, file_path, memo in layout.walk(
-                os.path.join(path, "objects"), prefix, start_after, self._dirs
-            ):
-                fields = None if memo is None else memo.get(key)
-                if fields is None:
-                    header = versions.read_header(file_path)
-                    if header is None:
-                        continue  # deleted while we walked
-                    fields = records.list_fields(header)
-                    if memo is not None:
-                        self._dirs.remember(memo, key, fields)
-                entry = ListEntry(key, *fields)
-                if entry.delete_marker:
-                    continue  # deleted behind a marker
-                found.append(entry)
-                if len(found) >= limit:
-                    break
+            with files.DirectoryAt() as at:
+                for key, directory, name, memo in layout.walk(
+                    os.path.join(path, "objects"), prefix, start_after, self._dirs
+                ):
+                    fields = None if memo is None else memo.get(key)
+                    if fields is None:
+                        dir_fd = at.fd(directory)
+                        header = None if dir_fd is None else versions.read_header(name, dir_fd)
+                        if header is None:
+                            continue  # deleted while we walked
+                        fields = records.list_fields(header)
+                        if memo is not None:
+                            self._dirs.remember(memo, key, fields)
+                    entry = ListEntry(key, *fields)
+                    if entry.delete_marker:
+                        continue  # deleted behind a marker
+                    found.append(entry)
+                    if len(found) >= limit:
+                        break
             return found
 
         return await self._run(run)
@@ -322,7 +324,7 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                         and not add(after.key):
                     return page
             # every key with a version has its latest at o<f>: walking objects/ finds them all
-            for key, _, _ in layout.walk(os.path.join(path, "objects"), prefix,
+            for key, _, _, _ in layout.walk(os.path.join(path, "objects"), prefix,
                                          start_after, self._dirs):
                 if not add(key):
                     break

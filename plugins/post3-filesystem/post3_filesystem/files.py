@@ -171,6 +171,40 @@ def flocked(path: str, operation: int) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+class DirectoryAt:
+    """An open descriptor of the last directory asked for, to open files by name relative to
+    it: reading a listing's record headers one directory after another, each ``open`` then
+    spares the kernel the walk down the whole path (and Python the join), a tenth of a
+    header's cost. One descriptor at a time, however many directories a walk goes through;
+    close it with :meth:`close` (or ``with``)."""
+
+    def __init__(self) -> None:
+        self._path: str | None = None
+        self._fd: int | None = None
+
+    def fd(self, path: str) -> int | None:
+        """A descriptor of the directory ``path``; None when it is gone."""
+        if path != self._path:
+            self.close()
+            try:
+                self._fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except (FileNotFoundError, NotADirectoryError):
+                self._fd = None
+            self._path = path
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._path = self._fd = None
+
+    def __enter__(self) -> DirectoryAt:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _make_dirs(base: str, names: Sequence[str], durable: bool) -> str:
     """Create ``base/names...`` one level at a time (never ``base`` itself)."""
     path = base

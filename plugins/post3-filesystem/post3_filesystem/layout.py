@@ -113,10 +113,12 @@ def key_location(key: str) -> tuple[list[str], str]:
 
 
 def walk(objects_dir: str, prefix: str, start_after: str, dirs: SortedDirs
-         ) -> Iterator[tuple[str, str, dict[str, Any] | None]]:
-    """``(key, object file path, memo)`` for every key starting with ``prefix`` and sorting
-    after ``start_after``, ascending; lazy, so the caller stops reading directories by
-    stopping. ``memo`` is the :class:`Listing` memo of the key's directory (None when its
+         ) -> Iterator[tuple[str, str, str, dict[str, Any] | None]]:
+    """``(key, directory, object file name, memo)`` for every key starting with ``prefix``
+    and sorting after ``start_after``, ascending (the file's path is the two joined, left to
+    a caller that opens it: a walk through kept listings opens nothing); lazy, so the caller
+    stops reading directories by stopping. ``memo`` is the :class:`Listing` memo of the key's
+    directory (None when its
     listing is not kept): what a caller stores there under the key for as long as the
     listing is kept saves reading the file again. Iterative: a 1024-byte key can be 1024
     directories deep. Each directory is entered at the first entry that can hold a key at or
@@ -132,7 +134,7 @@ def walk(objects_dir: str, prefix: str, start_after: str, dirs: SortedDirs
             if kind == OBJECT:
                 if full.startswith(prefix):
                     if full > start_after:
-                        yield full, os.path.join(path, name), listing.memo
+                        yield full, path, name, listing.memo
                 elif full > prefix:
                     return  # past the prefix: so is everything after it
                 continue

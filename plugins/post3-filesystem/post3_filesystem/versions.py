@@ -143,10 +143,11 @@ def latest_side(paths: KeyPaths, header: dict[str, Any]) -> dict[str, Any] | Non
     return side_for(paths.noncurrent_tags(name_of(header)), header)
 
 
-def read_header(path: str) -> dict[str, Any] | None:
-    """The header of the record at ``path``, or None when there is none."""
+def read_header(path: str, dir_fd: int | None = None) -> dict[str, Any] | None:
+    """The header of the record at ``path`` (relative to the directory open at ``dir_fd``,
+    when given), or None when there is none."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
     except (FileNotFoundError, NotADirectoryError):
         return None
     try:

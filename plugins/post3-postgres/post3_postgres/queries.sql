@@ -326,9 +326,11 @@ ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
 -- bucket. The prefix is a range: from $3 to the first string after every string that starts
 -- with it (list_objects_prefix), or unbounded above when there is no such string (this one).
 -- Listings show the storage class, kept with the metadata: one primary-key probe per listed
--- object, which finds nothing for the usual STANDARD object.
-SELECT o.key, o.s3_version_id, o.size, o.etag, o.last_modified, o.part_sizes,
-       m.value AS storage_class
+-- object, which finds nothing for the usual STANDARD object (post3.objects.STANDARD, also
+-- for an empty value). The columns are ListEntry's fields in its order (post3.objects), so
+-- that a row is its arguments.
+SELECT o.key, o.size, o.etag, o.last_modified, coalesce(nullif(m.value, ''), 'STANDARD'),
+       o.s3_version_id
 FROM objects o
 LEFT JOIN object_metadata m
        ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
@@ -337,8 +339,8 @@ ORDER BY o.key
 LIMIT $4;
 
 -- name: list_objects_prefix
-SELECT o.key, o.s3_version_id, o.size, o.etag, o.last_modified, o.part_sizes,
-       m.value AS storage_class
+SELECT o.key, o.size, o.etag, o.last_modified, coalesce(nullif(m.value, ''), 'STANDARD'),
+       o.s3_version_id
 FROM objects o
 LEFT JOIN object_metadata m
        ON m.version_id = o.version_id AND m.name = 'x-amz-storage-class'
@@ -351,8 +353,9 @@ LIMIT $5;
 -- list_versions_prefix bounded by $6), strictly after the cursor ($3, $4) in (key, sequence)
 -- order; $4 NULL stands after every version of the key $3 (post3.backend.VersionCursor).
 -- is_latest: the version is the first of its key (one probe of the primary key per row).
-SELECT v.key, v.sequence, v.s3_version_id, v.delete_marker, v.size, v.etag,
-       v.last_modified, m.value AS storage_class,
+-- The columns are ListEntry's fields in its order, as in list_objects.
+SELECT v.key, v.size, v.etag, v.last_modified, coalesce(nullif(m.value, ''), 'STANDARD'),
+       v.s3_version_id, v.delete_marker, v.sequence,
        v.sequence = (SELECT l.sequence FROM object_versions l
                      WHERE l.bucket_id = v.bucket_id AND l.key = v.key
                      ORDER BY l.sequence LIMIT 1) AS is_latest
@@ -365,8 +368,8 @@ ORDER BY v.key, v.sequence
 LIMIT $5;
 
 -- name: list_versions_prefix
-SELECT v.key, v.sequence, v.s3_version_id, v.delete_marker, v.size, v.etag,
-       v.last_modified, m.value AS storage_class,
+SELECT v.key, v.size, v.etag, v.last_modified, coalesce(nullif(m.value, ''), 'STANDARD'),
+       v.s3_version_id, v.delete_marker, v.sequence,
        v.sequence = (SELECT l.sequence FROM object_versions l
                      WHERE l.bucket_id = v.bucket_id AND l.key = v.key
                      ORDER BY l.sequence LIMIT 1) AS is_latest
