@@ -120,6 +120,7 @@ async def raw_asyncpg(dsn: str, seconds: float) -> dict[str, dict]:
         await pool.execute("CREATE TABLE IF NOT EXISTS large (id bigint, position bigint, "
                            "data bytea, PRIMARY KEY (id, position))")
         await pool.execute("ALTER TABLE large ALTER COLUMN data SET STORAGE EXTERNAL")
+        await pool.execute("TRUNCATE small, large")  # each round starts empty
         small = os.urandom(SMALL)
         ids = iter(range(1 << 62))
 
