@@ -86,6 +86,10 @@ WRITE_BLOCK = 1 << 20
 #: handed to a sleeping thread wakes it and contends for the GIL with the event loop: with 32,
 #: 4 KiB GETs at 16 clients fell to 0.78x while PUTs gained 1.08x (benchmarks/README.md).
 THREADS = min(32, (os.cpu_count() or 1) + 4)
+#: Threads of the pool that commits objects (the last hop of a PUT, a DELETE): they spend
+#: their time asleep in ``fsync``, so more of them share each journal commit, and reads,
+#: which stay on the small pool above, never wake one of them.
+COMMIT_THREADS = 16
 #: Key lock stripes: bounded lock files, rare false sharing between keys.
 KEY_STRIPES = 256
 #: Keys up to 1024 bytes can need about 3.1 KB of path below a bucket (escapes, type
@@ -108,6 +112,7 @@ class FilesystemStore(Backend):
         self._tmp = os.path.join(self.root, ".post3", "tmp")
         self._locks = os.path.join(self.root, ".post3", "locks")
         self._executor: ThreadPoolExecutor | None = None
+        self._commit_executor: ThreadPoolExecutor | None = None
         #: sorted directory listings, shared by the listing threads of this process
         self._dirs = layout.SortedDirs()
         #: the versioning status this process last read for each bucket under a commit lock:
@@ -125,8 +130,20 @@ class FilesystemStore(Backend):
             )
         return self._executor
 
+    @property
+    def commit_executor(self) -> ThreadPoolExecutor:
+        if self._commit_executor is None:
+            self._commit_executor = ThreadPoolExecutor(
+                max_workers=COMMIT_THREADS, thread_name_prefix="post3-fs-commit"
+            )
+        return self._commit_executor
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.wrap_future(self.executor.submit(fn, *args))
+
+    async def _run_commit(self, fn: Callable[..., T], *args: Any) -> T:
+        """:meth:`_run` in the commit pool (:data:`COMMIT_THREADS`)."""
+        return await asyncio.wrap_future(self.commit_executor.submit(fn, *args))
 
     def _bucket_dir(self, bucket: str) -> str:
         # The core validates names; this guard keeps a path component from ever being odd.
@@ -227,9 +244,10 @@ class FilesystemStore(Backend):
             probe.discard()
 
     async def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+        for executor in (self._executor, self._commit_executor):
+            if executor is not None:
+                executor.shutdown(wait=False)
+        self._executor = self._commit_executor = None
 
     async def ready(self) -> None:
         try:
