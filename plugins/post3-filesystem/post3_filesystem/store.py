@@ -35,12 +35,14 @@ versioning and unmarked, is format 2 without versions (records without version f
 null versions), so opening it only writes the marker. A root marked with a newer format
 than :data:`FORMAT` is refused: this release would misread it.
 
-Blocking system calls run in this backend's thread pool, never on the event loop. A trip
-through the pool costs the event loop more than a small write's system calls, so a PUT whose
+Blocking system calls run in this backend's thread pools, never on the event loop. A trip
+through a pool costs the event loop more than a small write's system calls, so a PUT whose
 body arrives whole within :data:`WRITE_BLOCK` takes one: temporary file, bytes, header,
 fsync, then the commit under its locks, which is also where the bucket is checked (a PUT into
 a missing bucket is answered once its body is read). A longer body takes one trip to create
 its temporary file (checking the bucket first), one per block written and one to commit.
+A PUT's commit runs in a pool of its own (:data:`COMMIT_THREADS`), everything else in the
+shared one (:data:`THREADS`).
 """
 
 from __future__ import annotations
@@ -80,15 +82,15 @@ T = TypeVar("T")
 
 #: Writes are handed to a thread once this much body has arrived.
 WRITE_BLOCK = 1 << 20
-#: Threads of the pool. More would let more small writes wait in ``fsync`` together (the
-#: journal makes the fsyncs waiting at once durable in one commit: 2,800 create-fsync-rename-
-#: fsync/s with 6 threads, 4,400 with 16 on this project's 2-core machine), but every request
-#: handed to a sleeping thread wakes it and contends for the GIL with the event loop: with 32,
-#: 4 KiB GETs at 16 clients fell to 0.78x while PUTs gained 1.08x (benchmarks/README.md).
+#: Threads of the pool for reads and for the writing of large bodies. Every request handed
+#: to a sleeping thread wakes it and contends for the GIL with the event loop: with 32,
+#: 4 KiB GETs at 16 clients fell to 0.78x (benchmarks/README.md).
 THREADS = min(32, (os.cpu_count() or 1) + 4)
-#: Threads of the pool that commits objects (the last hop of a PUT, a DELETE): they spend
-#: their time asleep in ``fsync``, so more of them share each journal commit, and reads,
-#: which stay on the small pool above, never wake one of them.
+#: Threads of the pool that commits PUTs (their last hop: bytes, header, fsync, rename, fsync
+#: of the directory). Commits spend their time asleep in ``fsync``, and the journal makes the
+#: fsyncs waiting at once durable in one commit (2,800 create-fsync-rename-fsync/s with 6
+#: threads, 4,400 with 16 on this project's 2-core machine), so more of them waiting means
+#: fewer journal commits per PUT; reads stay on the small pool and never wake one of these.
 COMMIT_THREADS = 16
 #: Key lock stripes: bounded lock files, rare false sharing between keys.
 KEY_STRIPES = 256
