@@ -366,8 +366,7 @@ class FilesystemBackend(JobLocks, MultipartUploads):
                 # One thread hop writes, seals and commits: a small PUT's round trips through
                 # the pool cost more than its system calls.
                 info = ObjectInfo.from_upload(key, body.digest, attributes, tags)
-                return await self._run_commit(self._put_whole, head, bucket, info, condition,
-                                             version)
+                return await self._run(self._put_whole, head, bucket, info, condition, version)
             tmp = await self._receive_rest(chunks, head, "put",
                                            functools.partial(self._require_bucket, bucket))
         try:
@@ -375,8 +374,7 @@ class FilesystemBackend(JobLocks, MultipartUploads):
         except BaseException:
             tmp.discard()
             raise
-        return await self._run_commit(self._commit_object, tmp, bucket, info, condition,
-                                     version)
+        return await self._run(self._commit_object, tmp, bucket, info, condition, version)
 
     def _put_whole(self, data: bytearray, bucket: str, info: ObjectInfo,
                    condition: WriteCondition | None, version: NewVersion | None) -> ObjectInfo:

@@ -35,14 +35,12 @@ versioning and unmarked, is format 2 without versions (records without version f
 null versions), so opening it only writes the marker. A root marked with a newer format
 than :data:`FORMAT` is refused: this release would misread it.
 
-Blocking system calls run in this backend's thread pools, never on the event loop. A trip
-through a pool costs the event loop more than a small write's system calls, so a PUT whose
+Blocking system calls run in this backend's thread pool, never on the event loop. A trip
+through the pool costs the event loop more than a small write's system calls, so a PUT whose
 body arrives whole within :data:`WRITE_BLOCK` takes one: temporary file, bytes, header,
 fsync, then the commit under its locks, which is also where the bucket is checked (a PUT into
 a missing bucket is answered once its body is read). A longer body takes one trip to create
 its temporary file (checking the bucket first), one per block written and one to commit.
-A PUT's commit runs in a pool of its own (:data:`COMMIT_THREADS`), everything else in the
-shared one (:data:`THREADS`).
 """
 
 from __future__ import annotations
@@ -82,16 +80,15 @@ T = TypeVar("T")
 
 #: Writes are handed to a thread once this much body has arrived.
 WRITE_BLOCK = 1 << 20
-#: Threads of the pool for reads and for the writing of large bodies. Every request handed
-#: to a sleeping thread wakes it and contends for the GIL with the event loop: with 32,
-#: 4 KiB GETs at 16 clients fell to 0.78x (benchmarks/README.md).
+#: Threads of the pool. More would let more small writes wait in ``fsync`` together (the
+#: journal makes the fsyncs waiting at once durable in one commit: 2,800 create-fsync-rename-
+#: fsync/s with 6 threads, 4,400 with 16 on this project's 2-core machine), but every request
+#: handed to a sleeping thread wakes it and contends for the GIL with the event loop: with 32,
+#: 4 KiB GETs at 16 clients fell to 0.78x while PUTs gained 1.08x (benchmarks/README.md).
+#: A second pool of 16 threads for PUT commits alone (GETs untouched) did not pay either:
+#: 1.6x the PUTs of the backend called in-process, but through the server 0.86x the PUTs at
+#: 1.37x the server CPU per PUT, its threads waking from fsync contending with the loop.
 THREADS = min(32, (os.cpu_count() or 1) + 4)
-#: Threads of the pool that commits PUTs (their last hop: bytes, header, fsync, rename, fsync
-#: of the directory). Commits spend their time asleep in ``fsync``, and the journal makes the
-#: fsyncs waiting at once durable in one commit (2,800 create-fsync-rename-fsync/s with 6
-#: threads, 4,400 with 16 on this project's 2-core machine), so more of them waiting means
-#: fewer journal commits per PUT; reads stay on the small pool and never wake one of these.
-COMMIT_THREADS = 16
 #: Key lock stripes: bounded lock files, rare false sharing between keys.
 KEY_STRIPES = 256
 #: Keys up to 1024 bytes can need about 3.1 KB of path below a bucket (escapes, type
@@ -114,7 +111,6 @@ class FilesystemStore(Backend):
         self._tmp = os.path.join(self.root, ".post3", "tmp")
         self._locks = os.path.join(self.root, ".post3", "locks")
         self._executor: ThreadPoolExecutor | None = None
-        self._commit_executor: ThreadPoolExecutor | None = None
         #: sorted directory listings, shared by the listing threads of this process
         self._dirs = layout.SortedDirs()
         #: the versioning status this process last read for each bucket under a commit lock:
@@ -132,20 +128,8 @@ class FilesystemStore(Backend):
             )
         return self._executor
 
-    @property
-    def commit_executor(self) -> ThreadPoolExecutor:
-        if self._commit_executor is None:
-            self._commit_executor = ThreadPoolExecutor(
-                max_workers=COMMIT_THREADS, thread_name_prefix="post3-fs-commit"
-            )
-        return self._commit_executor
-
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.wrap_future(self.executor.submit(fn, *args))
-
-    async def _run_commit(self, fn: Callable[..., T], *args: Any) -> T:
-        """:meth:`_run` in the commit pool (:data:`COMMIT_THREADS`)."""
-        return await asyncio.wrap_future(self.commit_executor.submit(fn, *args))
 
     def _bucket_dir(self, bucket: str) -> str:
         # The core validates names; this guard keeps a path component from ever being odd.
@@ -246,10 +230,9 @@ class FilesystemStore(Backend):
             probe.discard()
 
     async def close(self) -> None:
-        for executor in (self._executor, self._commit_executor):
-            if executor is not None:
-                executor.shutdown(wait=False)
-        self._executor = self._commit_executor = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     async def ready(self) -> None:
         try:

@@ -90,20 +90,15 @@ async def test_corrupt_upload_leaves_nothing(backend, bucket):
 
 @pytest.fixture
 def thread_hops(backend, monkeypatch):
-    """Every call handed to the backend's thread pools (reads and writes, commits), by name."""
+    """Every call handed to the backend's thread pool, by name."""
     hops: list[str] = []
+    real = backend.executor.submit
 
-    def counted(pool):
-        real = pool.submit
+    def counting(fn, *args, **kwargs):
+        hops.append(getattr(fn, "__name__", repr(fn)))
+        return real(fn, *args, **kwargs)
 
-        def counting(fn, *args, **kwargs):
-            hops.append(getattr(fn, "__name__", repr(fn)))
-            return real(fn, *args, **kwargs)
-
-        monkeypatch.setattr(pool, "submit", counting)
-
-    counted(backend.executor)
-    counted(backend.commit_executor)
+    monkeypatch.setattr(backend.executor, "submit", counting)
     return hops
 
 
