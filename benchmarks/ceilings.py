@@ -11,11 +11,12 @@ here (the null HTTP server of ``matrix.py`` is the ceiling of the HTTP part):
   than one thread hashes; several uploads at once, no faster than two threads.
 - ``durable write``: what the filesystem backend must do at the least to commit an object
   so that it survives ``kill -9`` and power loss: create a temporary file, write, ``fsync``,
-  rename it into place, ``fsync`` the directory. 4 KiB objects with 16 threads at once (the
-  backend's commit pool) and with 6 (its read pool, which committed PUTs before); the same
-  with the directory's fsyncs shared by the threads waiting for one (:class:`SharedDirSync`,
-  group commit in Python, to see whether the kernel's own leaves anything to gain); 1 MiB
-  objects with 4 threads (the 1 MiB PUT cell's clients).
+  rename it into place, ``fsync`` the directory. 4 KiB objects with 16 threads at once (one
+  per client of the 4 KiB PUT cell) and with 6 (the backend's thread pool on 2 cores, so at
+  most 6 of its PUTs wait in fsync together); 16 threads again with the directory's fsyncs
+  shared by the threads waiting for one (:class:`SharedDirSync`, group commit in Python, to
+  see whether the journal's own batching leaves anything to gain); 1 MiB objects with 4
+  threads (the 1 MiB PUT cell's clients).
 - ``raw asyncpg``: 16 connections inserting a 4 KiB row each in its own transaction (the
   commit waits for the WAL flush) and selecting one by key; one connection inserting and
   selecting 64 MiB as 1 MiB ``bytea`` rows (``benchmarks/postgres_vs_asyncpg.py`` compares
