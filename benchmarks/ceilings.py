@@ -9,9 +9,14 @@ here (the null HTTP server of ``matrix.py`` is the ceiling of the HTTP part):
 - ``md5``: MD5 over 1 MiB buffers, in one thread and in two at once. Every PUT's ETag is the
   MD5 of its bytes, and one object's MD5 cannot be split, so one upload can never go faster
   than one thread hashes; several uploads at once, no faster than two threads.
-- ``durable small write``: what the filesystem backend must do at the least to commit a
-  4 KiB object so that it survives ``kill -9`` and power loss: create a temporary file,
-  write, ``fsync``, rename it into place, ``fsync`` the directory; 16 threads at once.
+- ``durable write``: what the filesystem backend must do at the least to commit an object
+  so that it survives ``kill -9`` and power loss: create a temporary file, write, ``fsync``,
+  rename it into place, ``fsync`` the directory. 4 KiB objects with 16 threads at once (one
+  per client of the 4 KiB PUT cell) and with 6 (the backend's thread pool on 2 cores, so at
+  most 6 of its PUTs wait in fsync together); 16 threads again with the directory's fsyncs
+  shared by the threads waiting for one (:class:`SharedDirSync`, group commit in Python, to
+  see whether the journal's own batching leaves anything to gain); 1 MiB objects with 4
+  threads (the 1 MiB PUT cell's clients).
 - ``raw asyncpg``: 16 connections inserting a 4 KiB row each in its own transaction (the
   commit waits for the WAL flush) and selecting one by key; one connection inserting and
   selecting 64 MiB as 1 MiB ``bytea`` rows (``benchmarks/postgres_vs_asyncpg.py`` compares
@@ -86,31 +91,71 @@ def md5(threads: int, seconds: float) -> dict:
     return measured
 
 
-def durable_small_writes(root: Path, seconds: float) -> dict:
-    body = os.urandom(SMALL + 300)  # the object and a record header's worth
+class SharedDirSync:
+    """fsyncs of one directory shared by the threads that want one at the same time. A
+    rename is durable once an fsync of its directory that *began after it* has returned, so
+    a caller that finds one under way waits for the next round, which begins when that one
+    ends and covers every caller waiting by then (rounds are numbered; ``finished`` is the
+    last round that returned)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.changed = threading.Condition()
+        self.started = self.finished = 0
+        self.running = False
+
+    def sync(self) -> None:
+        with self.changed:
+            wanted = self.started + 1  # the first round to begin after our rename
+            while self.finished < wanted:
+                if self.running:
+                    self.changed.wait()
+                    continue
+                self.running = True
+                self.started += 1
+                self.changed.release()
+                try:
+                    os.fsync(self.fd)
+                finally:
+                    self.changed.acquire()
+                    self.finished, self.running = self.started, False
+                    self.changed.notify_all()
+
+
+def durable_writes(root: Path, seconds: float, threads: int, size: int,
+                   shared: bool = False) -> dict:
+    """Objects of ``size`` bytes made durable one by one in each of ``threads`` threads;
+    objects/s (MB/s for 1 MiB and more). ``shared``: the directory's fsyncs shared."""
+    body = os.urandom(size + 300)  # the object and a record header's worth
     final = root / "objects"
     tmp = root / "tmp"
     final.mkdir(exist_ok=True)
     tmp.mkdir(exist_ok=True)
     directory = os.open(final, os.O_RDONLY)
+    sync = SharedDirSync(directory).sync if shared else lambda: os.fsync(directory)
     counter = iter(range(1 << 62))
 
     def step(_: int) -> int:
         name = f"{next(counter)}"
         fd = os.open(tmp / name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            os.write(fd, body)
+            view = memoryview(body)
+            while view:
+                view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp / name, final / name)
-        os.fsync(directory)
+        sync()
         return 1
 
     try:
-        return timed(lambda: in_threads(16, seconds, step))
+        measured = timed(lambda: in_threads(threads, seconds, step))
     finally:
         os.close(directory)
+    if size >= MIB:
+        measured["rate"] *= size / 1e6  # MB/s
+    return measured
 
 
 async def raw_asyncpg(dsn: str, seconds: float) -> dict[str, dict]:
@@ -195,11 +240,18 @@ async def scratch(dsn: str) -> tuple[str, Callable[[], object]]:
 CELLS = [
     ("MD5, 1 thread", "MB/s"), ("MD5, 2 threads", "MB/s"),
     ("durable 4 KiB write, 16 threads", "ops/s"),
+    ("durable 4 KiB write, 6 threads", "ops/s"),
+    ("durable 4 KiB write, 16 threads, directory fsyncs shared", "ops/s"),
+    ("durable 1 MiB write, 4 threads", "MB/s"),
     ("raw asyncpg 4 KiB INSERT, 16 connections", "ops/s"),
     ("raw asyncpg 4 KiB SELECT, 16 connections", "ops/s"),
     ("raw asyncpg 64 MiB INSERT (1 MiB rows), 1 connection", "MB/s"),
     ("raw asyncpg 64 MiB SELECT (4 MiB a query), 1 connection", "MB/s"),
 ]
+
+#: The durable-write cells: name, threads, object size, directory fsyncs shared.
+DURABLE = [(CELLS[2][0], 16, SMALL, False), (CELLS[3][0], 6, SMALL, False),
+           (CELLS[4][0], 16, SMALL, True), (CELLS[5][0], 4, MIB, False)]
 
 
 def main() -> int:
@@ -218,12 +270,13 @@ def main() -> int:
         for round_ in range(args.rounds):
             rounds["MD5, 1 thread"].append(md5(1, args.seconds))
             rounds["MD5, 2 threads"].append(md5(2, args.seconds))
-            with tempfile.TemporaryDirectory(prefix="post3-ceilings-", dir=args.root) as root:
-                rounds["durable 4 KiB write, 16 threads"].append(
-                    durable_small_writes(Path(root), args.seconds))
+            for name, threads, size, shared in DURABLE:
+                with tempfile.TemporaryDirectory(prefix="post3-ceilings-", dir=args.root) as root:
+                    rounds[name].append(
+                        durable_writes(Path(root), args.seconds, threads, size, shared))
             raw = asyncio.run(raw_asyncpg(dsn, args.seconds))
-            for kind, name in (("insert", CELLS[3][0]), ("select", CELLS[4][0]),
-                               ("large insert", CELLS[5][0]), ("large select", CELLS[6][0])):
+            for kind, name in (("insert", CELLS[6][0]), ("select", CELLS[7][0]),
+                               ("large insert", CELLS[8][0]), ("large select", CELLS[9][0])):
                 rounds[name].append(raw[kind])
             print(f"round {round_ + 1}/{args.rounds} done", flush=True)
     finally:

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 from post3_filesystem import FilesystemBackend
+from post3_filesystem.store import WRITE_BLOCK
 
 from post3 import errors
 from post3.payload import PayloadStream
@@ -107,6 +108,20 @@ async def test_a_small_put_takes_one_thread_hop(backend, bucket, thread_hops):
     assert thread_hops == ["_put_whole"]  # write, seal, fsync and commit together
     assert info.size == 4096
     assert await read_object(backend, bucket, "small") == body
+    assert tmp_entries(backend) == []
+
+
+async def test_a_put_of_exactly_one_block_takes_one_thread_hop(backend, bucket, thread_hops):
+    body = pattern(WRITE_BLOCK)
+    info = await backend.put_object(bucket, "block", payload(body), attributes=attrs())
+    assert thread_hops == ["_put_whole"]
+    assert info.size == WRITE_BLOCK
+    assert await read_object(backend, bucket, "block") == body
+    thread_hops.clear()
+    longer = pattern(WRITE_BLOCK + 1, seed=3)  # one byte more: streamed, block by block
+    await backend.put_object(bucket, "longer", payload(longer), attributes=attrs())
+    assert thread_hops[0] == "_create_temp" and thread_hops[-1] == "_commit_object"
+    assert await read_object(backend, bucket, "longer") == longer
     assert tmp_entries(backend) == []
 
 
