@@ -19,7 +19,9 @@ How the guarantees of :mod:`post3.backend` are kept (see also the package README
   overwrite or delete, a null version replaced, a delete by id) retires it.
 * **Untorn reads.** A reader streams one immutable version (``reads.py``); the replaced
   version is retired, not deleted, and stays readable while the reader's process renews its
-  lease (every quarter of ``retired_grace``, however slowly the client reads).
+  lease (every quarter of ``retired_grace``, however slowly the client reads). An object of
+  one block up to ``INLINE_READ`` bytes is read whole by the statement that finds its version,
+  so it needs no lease.
 * **Clean-up.** At start and every ``cleanup_interval`` seconds, versions whose upload stopped
   (no block for ``abandoned_after`` seconds) and retired versions no reader renewed for
   ``retired_grace`` seconds are deleted, in batches bounded in rows and in bytes. Under steady
