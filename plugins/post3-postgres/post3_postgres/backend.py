@@ -19,7 +19,9 @@ How the guarantees of :mod:`post3.backend` are kept (see also the package README
   overwrite or delete, a null version replaced, a delete by id) retires it.
 * **Untorn reads.** A reader streams one immutable version (``reads.py``); the replaced
   version is retired, not deleted, and stays readable while the reader's process renews its
-  lease (every quarter of ``retired_grace``, however slowly the client reads).
+  lease (every quarter of ``retired_grace``, however slowly the client reads). An object of
+  one block up to ``INLINE_READ`` bytes is read whole by the statement that finds its version,
+  so it needs no lease.
 * **Clean-up.** At start and every ``cleanup_interval`` seconds, versions whose upload stopped
   (no block for ``abandoned_after`` seconds) and retired versions no reader renewed for
   ``retired_grace`` seconds are deleted, in batches bounded in rows and in bytes. Under steady
@@ -81,6 +83,11 @@ log = logging.getLogger(__name__)
 CLEANUP_BATCH = 500
 #: Blocks (1 MiB at most each) the clean-up deletes per statement.
 CLEANUP_BLOCKS = 256
+#: An object of one block up to this size is read with its row, in the same statement: one
+#: round trip per small GET instead of two. Larger ones are streamed (reads.py), so a ranged
+#: or conditional GET of a larger object does not fetch bytes it does not send. The core
+#: holds a body this small whole anyway (post3.api.get.SMALL_BODY).
+INLINE_READ = 64 << 10
 
 
 def pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -377,33 +384,39 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
 
     # objects ------------------------------------------------------------------------------
 
-    async def _head(self, bucket: str, key: str, version_id: str | None,
-                    db: Database | Connection | None = None) -> tuple[int | None, ObjectInfo]:
-        """The version and its ``versions`` row (None for a delete marker)."""
+    async def _head(
+        self, bucket: str, key: str, version_id: str | None,
+        db: Database | Connection | None = None, *, inline: int = -1,
+    ) -> tuple[int | None, ObjectInfo, bytes | None]:
+        """The version, its ``versions`` row (None for a delete marker) and, when the object
+        is one block of at most ``inline`` bytes, its bytes (else None)."""
         if version_id is None:
-            row = await (db or self._db).fetchrow("head_object", bucket, key)
+            row = await (db or self._db).fetchrow("head_object", bucket, key, inline)
         else:
-            row = await (db or self._db).fetchrow("head_object_version", bucket, key, version_id)
+            row = await (db or self._db).fetchrow(
+                "head_object_version", bucket, key, inline, version_id)
         if row is None:
             raise errors.NoSuchBucket(BucketName=bucket)
-        if row["sequence"] is None:
+        # By position, in the statement's order (queries.sql): cheaper than by name.
+        (stored, s3_version_id, sequence, delete_marker, size, etag, last_modified, part_sizes,
+         metadata_names, metadata_values, tag_names, tag_values, data) = row
+        if sequence is None:
             if version_id is None:
                 raise errors.NoSuchKey(Key=key)
             raise errors.NoSuchVersion(Key=key, VersionId=version_id)
         info = ObjectInfo(
             key=key,
-            size=row["size"],
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            attributes=attributes_from_pairs(
-                mapping(row["metadata_names"], row["metadata_values"])),
-            tags=mapping(row["tag_names"], row["tag_values"]),
-            part_sizes=tuple(row["part_sizes"]),
-            version_id=row["s3_version_id"],
-            delete_marker=row["delete_marker"],
-            sequence=row["sequence"],
+            size=size,
+            etag=etag,
+            last_modified=last_modified,
+            attributes=attributes_from_pairs(mapping(metadata_names, metadata_values)),
+            tags=mapping(tag_names, tag_values),
+            part_sizes=tuple(part_sizes),
+            version_id=s3_version_id,
+            delete_marker=delete_marker,
+            sequence=sequence,
         )
-        return row["version_id"], info
+        return stored, info, data
 
     async def head_object(self, bucket: str, key: str, version_id: str | None = None
                           ) -> ObjectInfo:
@@ -413,10 +426,13 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         self, bucket: str, key: str, byte_range: ByteRange | None = None,
         version_id: str | None = None,
     ) -> ObjectStream:
-        stored, info = await self._head(bucket, key, version_id)
+        stored, info, data = await self._head(bucket, key, version_id, inline=INLINE_READ)
         if stored is None:  # a delete marker: no bytes, and no range to resolve
             return BytesObjectStream(info, (), 0, 0)
         start, stop = (0, info.size) if byte_range is None else byte_range.resolve(info)
+        if data is not None or info.size == 0:
+            # The bytes came with the row, in its snapshot: no further query, no lease.
+            return BytesObjectStream(info, (data or b"",), start, stop)
         assert self._leases is not None  # set with the database, by open()
         return PostgresObjectStream(self._db, self._leases, stored, info, start, stop)
 
@@ -527,7 +543,7 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         async with self._db.transaction() as tx:
             bucket_id, _ = await lock_key(tx, bucket, key)
             try:
-                _, info = await self._head(bucket, key, version_id, tx)
+                _, info, _ = await self._head(bucket, key, version_id, tx)
             except errors.NoSuchVersion:
                 return None
             check_removable(info, bypass_governance)
@@ -576,7 +592,7 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         async with self._db.transaction() as tx:
             # Under the key's lock, as put_object_tags: change() sees what it replaces.
             await lock_key(tx, bucket, key)
-            stored, info = await self._head(bucket, key, version_id, tx)
+            stored, info, _ = await self._head(bucket, key, version_id, tx)
             if stored is None:  # a delete marker has no attributes (the core never asks)
                 raise errors.NoSuchKey(Key=key)
             attributes = change(info)
@@ -589,7 +605,7 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         async with self._db.transaction() as tx:
             # Under the key's lock: the version is not replaced or removed meanwhile.
             await lock_key(tx, bucket, key)
-            stored, _ = await self._head(bucket, key, version_id, tx)
+            stored, _, _ = await self._head(bucket, key, version_id, tx)
             if stored is None:  # a delete marker has no tags (the core never asks)
                 raise errors.NoSuchKey(Key=key)
             await tx.execute("replace_object_tags", stored, *pairs(tags))

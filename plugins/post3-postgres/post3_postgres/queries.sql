@@ -61,7 +61,11 @@ DELETE FROM bucket_configs WHERE bucket_id = $1 AND name = $2;
 -- name: head_object
 -- The key's latest version (the first by sequence; it may be a delete marker), in one round
 -- trip: no row is NoSuchBucket, a null sequence NoSuchKey. A marker has no metadata or tags.
-SELECT b.id AS bucket_id, v.version_id, v.s3_version_id, v.sequence, v.delete_marker,
+-- The columns are read by position (PostgresBackend._head). "data" is the whole object when
+-- it is one block of at most $3 bytes, else null: a small GET gets its bytes in the same
+-- round trip and snapshot as its row. With $3 negative (HeadObject, commits) the subquery's
+-- condition on $3 is checked once, before any block is looked at.
+SELECT v.version_id, v.s3_version_id, v.sequence, v.delete_marker,
        v.size, v.etag, v.last_modified, v.part_sizes,
        ARRAY(SELECT m.name FROM object_metadata m WHERE m.version_id = v.version_id
              ORDER BY m.name) AS metadata_names,
@@ -70,7 +74,10 @@ SELECT b.id AS bucket_id, v.version_id, v.s3_version_id, v.sequence, v.delete_ma
        ARRAY(SELECT t.name FROM object_tags t WHERE t.version_id = v.version_id
              ORDER BY t.name) AS tag_names,
        ARRAY(SELECT t.value FROM object_tags t WHERE t.version_id = v.version_id
-             ORDER BY t.name) AS tag_values
+             ORDER BY t.name) AS tag_values,
+       (SELECT k.data FROM blocks k
+        WHERE v.size <= $3 AND k.version_id = v.version_id AND k.position = 0
+          AND length(k.data) = v.size) AS data
 FROM buckets b
 LEFT JOIN LATERAL (
     SELECT * FROM object_versions ov WHERE ov.bucket_id = b.id AND ov.key = $2
@@ -80,8 +87,8 @@ LEFT JOIN LATERAL (
 WHERE b.name = $1;
 
 -- name: head_object_version
--- As head_object, for the version $3 (a null sequence: NoSuchVersion).
-SELECT b.id AS bucket_id, v.version_id, v.s3_version_id, v.sequence, v.delete_marker,
+-- As head_object, for the version $4 (a null sequence: NoSuchVersion).
+SELECT v.version_id, v.s3_version_id, v.sequence, v.delete_marker,
        v.size, v.etag, v.last_modified, v.part_sizes,
        ARRAY(SELECT m.name FROM object_metadata m WHERE m.version_id = v.version_id
              ORDER BY m.name) AS metadata_names,
@@ -90,9 +97,12 @@ SELECT b.id AS bucket_id, v.version_id, v.s3_version_id, v.sequence, v.delete_ma
        ARRAY(SELECT t.name FROM object_tags t WHERE t.version_id = v.version_id
              ORDER BY t.name) AS tag_names,
        ARRAY(SELECT t.value FROM object_tags t WHERE t.version_id = v.version_id
-             ORDER BY t.name) AS tag_values
+             ORDER BY t.name) AS tag_values,
+       (SELECT k.data FROM blocks k
+        WHERE v.size <= $3 AND k.version_id = v.version_id AND k.position = 0
+          AND length(k.data) = v.size) AS data
 FROM buckets b
-LEFT JOIN object_versions v ON v.bucket_id = b.id AND v.key = $2 AND v.s3_version_id = $3
+LEFT JOIN object_versions v ON v.bucket_id = b.id AND v.key = $2 AND v.s3_version_id = $4
 WHERE b.name = $1;
 
 -- name: read_blocks

@@ -1,10 +1,14 @@
 """How bytes sit in blocks: ranges read only what they need; multipart completion copies none;
-block inserts skip the WAL flush the object's commit waits for; reads fetch ahead."""
+block inserts skip the WAL flush the object's commit waits for; reads fetch ahead; a small
+object is read with its row."""
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 import pytest
+from post3_postgres.backend import INLINE_READ, PostgresBackend
 from post3_postgres.queries import load_queries
 from post3_postgres.reads import BATCH_SIZE
 
@@ -16,6 +20,7 @@ from post3.testing import (
     payload,
     put_bytes,
     read_object,
+    read_stream,
 )
 from post3.testing.helpers import attrs
 
@@ -137,3 +142,89 @@ async def test_reads_fetch_batches_ahead_and_a_closed_stream_drops_them(postgres
     await stream.aclose()
     assert not postgres_backend._leases._held
     assert not stream._ahead
+
+
+@pytest.fixture
+async def one_connection(empty_postgres_database):
+    """A backend on a single pooled connection, and the statements it runs (from now on).
+    The clean-up and the lease renewal are far off, so only the requests' statements show."""
+    backend = PostgresBackend(empty_postgres_database, min_pool_size=1, max_pool_size=1,
+                              retired_grace=3600, cleanup_interval=3600)
+    await backend.open()
+    statements: list[str] = []
+    async with backend._db.pool.acquire() as connection:
+        connection.add_query_logger(lambda record: statements.append(record.query))
+    try:
+        yield backend, statements
+    finally:
+        await backend.close()
+
+
+async def test_a_small_object_is_read_with_its_row_in_one_statement(one_connection) -> None:
+    backend, statements = one_connection
+    await backend.create_bucket("b")
+    data = pattern(INLINE_READ)
+    await put_bytes(backend, "b", "k", data)
+    statements.clear()
+    assert await read_stream(await backend.open_object("b", "k")) == data
+    assert statements == [load_queries()["head_object"]]
+    assert not backend._leases._held  # its bytes are in hand: nothing to keep alive
+
+    for byte_range, expected in [(Range(1, 10), data[1:10]), (Range(suffix=7), data[-7:]),
+                                 (Range(5, None), data[5:])]:
+        statements.clear()
+        assert await read_object(backend, "b", "k", byte_range) == expected
+        assert len(statements) == 1
+    version = (await backend.head_object("b", "k")).version_id
+    statements.clear()
+    assert await read_object(backend, "b", "k") == data
+    assert await read_stream(await backend.open_object("b", "k", version_id=version)) == data
+    assert statements == [load_queries()["head_object"], load_queries()["head_object_version"]]
+
+
+async def test_larger_or_many_block_objects_are_still_streamed(one_connection) -> None:
+    backend, statements = one_connection
+    await backend.create_bucket("b")
+    data = pattern(INLINE_READ + 1)
+    await put_bytes(backend, "b", "big", data)
+    statements.clear()
+    assert await read_object(backend, "b", "big") == data
+    assert statements == [load_queries()["head_object"], load_queries()["read_blocks"]]
+
+    # A small multipart object has a block per part: not one block, so it is streamed.
+    bodies = [b"first part", b"second"]
+    upload = await backend.create_multipart_upload("b", "mp", attributes=attrs(), tags={})
+    parts = [await backend.upload_part("b", "mp", upload.upload_id, i + 1, payload(body))
+             for i, body in enumerate(bodies)]
+    await backend.complete_multipart_upload(
+        "b", "mp", upload.upload_id, parts, multipart_object_info(upload, parts))
+    statements.clear()
+    assert await read_object(backend, "b", "mp") == b"".join(bodies)
+    assert await read_object(backend, "b", "mp", Range(8, 12)) == b"rtse"
+    assert len(statements) == 4
+
+    # An empty object has no block and needs no second statement either.
+    await put_bytes(backend, "b", "empty", b"")
+    statements.clear()
+    assert await read_object(backend, "b", "empty") == b""
+    assert len(statements) == 1
+
+
+async def test_a_head_looks_at_no_block(postgres_backend, sql) -> None:
+    """HeadObject passes a negative size to inline: the block subquery never runs."""
+    await postgres_backend.create_bucket("b")
+    await put_bytes(postgres_backend, "b", "k", b"small")
+
+    async def block_scans(inline: int) -> int:
+        plan = json.loads(await sql.fetchval(
+            "EXPLAIN (ANALYZE, FORMAT JSON)\n" + load_queries()["head_object"], "b", "k", inline))
+        nodes, loops = [plan[0]["Plan"]], 0
+        while nodes:
+            node = nodes.pop()
+            nodes += node.get("Plans", [])
+            if node.get("Relation Name") == "blocks":
+                loops += node["Actual Loops"]
+        return loops
+
+    assert await block_scans(-1) == 0
+    assert await block_scans(INLINE_READ) == 1
