@@ -244,7 +244,7 @@ class PayloadStream:
             raise errors.EntityTooLarge(ProposedSize=size, MaxSizeAllowed=max_size)
 
         return cls(
-            _read(request.content),
+            _read(request.content, None if streaming else size),
             size=size,
             checksum_algorithms=algorithms,
             decoder=AwsChunkedDecoder(verifier) if streaming else None,
@@ -361,12 +361,24 @@ class PayloadStream:
         """The body re-cut into blocks of exactly ``block_size`` bytes (the last may be
         shorter; an empty body yields nothing)."""
         pending = bytearray()
+        # A first chunk that fits one block is kept as it is: a small body (most uploads) is
+        # then handed on without being copied into the buffer and out again.
+        first: bytes | None = None
         async for chunk in self:
+            if first is None and not pending and type(chunk) is bytes \
+                    and len(chunk) <= block_size:
+                first = chunk
+                continue
+            if first is not None:
+                pending += first
+                first = None
             pending += chunk
             while len(pending) >= block_size:
                 yield bytes(pending[:block_size])
                 del pending[:block_size]
-        if pending:
+        if first is not None:
+            yield first
+        elif pending:
             yield bytes(pending)
 
     async def read_small(self, limit: int) -> bytes:
@@ -383,13 +395,21 @@ class PayloadStream:
         return bytes(body)
 
 
-async def _read(content: StreamReader) -> AsyncIterator[bytes]:
+async def _read(content: StreamReader, length: int | None) -> AsyncIterator[bytes]:
     """The raw body as aiohttp hands it over (HTTP chunking already removed). A client that
     goes away mid-body makes aiohttp raise ConnectionResetError (or a payload error for broken
-    HTTP chunking): S3 calls that an incomplete body."""
+    HTTP chunking): S3 calls that an incomplete body.
+
+    ``length``: the Content-Length, when the body is framed by it. aiohttp hands over no byte
+    beyond it, so once it has all arrived the read that would only find the end is skipped (a
+    small body is then one read)."""
+    received = 0
     try:
         while piece := await content.readany():
             yield piece
+            received += len(piece)
+            if received == length:
+                return
     except (ConnectionError, PayloadEncodingError) as exc:
         raise errors.IncompleteBody() from exc
 
