@@ -423,7 +423,11 @@ def _compare(name: str, given: str, computed: str) -> None:
 
 def _checksum_header(headers: Mapping[str, str]) -> tuple[str, str] | None:
     found: dict[str, str] = {}
+    prefix = checksums.HEADER_PREFIX
     for header, value in headers.items():
+        # the prefix first: most of a request's dozen headers are not checksums
+        if header[:len(prefix)].lower() != prefix:
+            continue
         name = checksums.algorithm_of_header(header)
         if name is not None:
             found[name] = value
