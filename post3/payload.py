@@ -244,7 +244,7 @@ class PayloadStream:
             raise errors.EntityTooLarge(ProposedSize=size, MaxSizeAllowed=max_size)
 
         return cls(
-            _read(request.content, None if streaming else size),
+            _read(request.content),
             size=size,
             checksum_algorithms=algorithms,
             decoder=AwsChunkedDecoder(verifier) if streaming else None,
@@ -395,20 +395,17 @@ class PayloadStream:
         return bytes(body)
 
 
-async def _read(content: StreamReader, length: int | None) -> AsyncIterator[bytes]:
+async def _read(content: StreamReader) -> AsyncIterator[bytes]:
     """The raw body as aiohttp hands it over (HTTP chunking already removed). A client that
     goes away mid-body makes aiohttp raise ConnectionResetError (or a payload error for broken
     HTTP chunking): S3 calls that an incomplete body.
 
-    ``length``: the Content-Length, when the body is framed by it. aiohttp hands over no byte
-    beyond it, so once it has all arrived the read that would only find the end is skipped (a
-    small body is then one read)."""
-    received = 0
+    aiohttp marks the end of a body as it parses its last byte, so once the reader is at its
+    end the read that would only find it is skipped: a small body is one read."""
     try:
         while piece := await content.readany():
             yield piece
-            received += len(piece)
-            if received == length:
+            if content.at_eof():
                 return
     except (ConnectionError, PayloadEncodingError) as exc:
         raise errors.IncompleteBody() from exc
