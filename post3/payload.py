@@ -361,12 +361,24 @@ class PayloadStream:
         """The body re-cut into blocks of exactly ``block_size`` bytes (the last may be
         shorter; an empty body yields nothing)."""
         pending = bytearray()
+        # A first chunk that fits one block is kept as it is: a small body (most uploads) is
+        # then handed on without being copied into the buffer and out again.
+        first: bytes | None = None
         async for chunk in self:
+            if first is None and not pending and type(chunk) is bytes \
+                    and len(chunk) <= block_size:
+                first = chunk
+                continue
+            if first is not None:
+                pending += first
+                first = None
             pending += chunk
             while len(pending) >= block_size:
                 yield bytes(pending[:block_size])
                 del pending[:block_size]
-        if pending:
+        if first is not None:
+            yield first
+        elif pending:
             yield bytes(pending)
 
     async def read_small(self, limit: int) -> bytes:
@@ -386,10 +398,15 @@ class PayloadStream:
 async def _read(content: StreamReader) -> AsyncIterator[bytes]:
     """The raw body as aiohttp hands it over (HTTP chunking already removed). A client that
     goes away mid-body makes aiohttp raise ConnectionResetError (or a payload error for broken
-    HTTP chunking): S3 calls that an incomplete body."""
+    HTTP chunking): S3 calls that an incomplete body.
+
+    aiohttp marks the end of a body as it parses its last byte, so once the reader is at its
+    end the read that would only find it is skipped: a small body is one read."""
     try:
         while piece := await content.readany():
             yield piece
+            if content.at_eof():
+                return
     except (ConnectionError, PayloadEncodingError) as exc:
         raise errors.IncompleteBody() from exc
 
@@ -403,7 +420,11 @@ def _compare(name: str, given: str, computed: str) -> None:
 
 def _checksum_header(headers: Mapping[str, str]) -> tuple[str, str] | None:
     found: dict[str, str] = {}
+    prefix = checksums.HEADER_PREFIX
     for header, value in headers.items():
+        # the prefix first: most of a request's dozen headers are not checksums
+        if header[:len(prefix)].lower() != prefix:
+            continue
         name = checksums.algorithm_of_header(header)
         if name is not None:
             found[name] = value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from post3 import acl, errors, listing, xml
-from post3.api import authentication, bucket_access, object_lock
+from post3.api import authentication, bucket_access, known_buckets, object_lock
 from post3.api.body import read_xml_body
 from post3.api.owners import bucket_owner, record_owner, requester
 from post3.api.request import S3Request
@@ -114,6 +114,7 @@ async def handle_head_bucket(s3: S3Request) -> web.StreamResponse:
 
 async def handle_delete_bucket(s3: S3Request) -> web.StreamResponse:
     await s3.backend.delete_bucket(s3.bucket)
+    known_buckets.forget(s3.backend, s3.bucket)
     return web.Response(status=204)
 
 

@@ -21,6 +21,7 @@ from post3.api import (
     delete,
     encryption,
     get,
+    known_buckets,
     lifecycle,
     list_objects,
     multipart,
@@ -178,7 +179,7 @@ async def refuse_before_body(request: web.Request) -> errors.S3Error | None:
         )
     try:
         # An upload to a bucket that does not exist is refused before its body is sent.
-        await s3_request.backend.head_bucket(s3_request.bucket)
+        await known_buckets.check_bucket(s3_request.backend, s3_request.bucket)
     except errors.NoSuchBucket as error:
         return error
     return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
+import random
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -56,7 +56,9 @@ def parse_query(raw_query: str) -> dict[str, str]:
 
 
 def new_request_id() -> str:
-    return secrets.token_hex(8).upper()
+    """S3's ``x-amz-request-id``: opaque, unique enough to find a request in the logs. Not a
+    secret, so not worth a system call per request (``random`` reseeds in forked workers)."""
+    return f"{random.getrandbits(64):016X}"
 
 
 @dataclass(slots=True)
@@ -79,18 +81,18 @@ class S3Request:
     form: PostForm | None = None
     #: True when ``Host`` named the bucket (virtual-hosted style, ``--domain``)
     virtual_host: bool = False
+    #: the app's, looked up once: handlers and their helpers ask for them many times
+    backend: Backend = field(init=False)
+    settings: Settings = field(init=False)
+
+    def __post_init__(self) -> None:
+        app = self.request.app
+        self.backend = app[keys.BACKEND]
+        self.settings = app[keys.SETTINGS]
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
         return self.request.headers
-
-    @property
-    def backend(self) -> Backend:
-        return self.request.app[keys.BACKEND]
-
-    @property
-    def settings(self) -> Settings:
-        return self.request.app[keys.SETTINGS]
 
     @property
     def resource(self) -> str:

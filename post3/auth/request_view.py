@@ -28,7 +28,9 @@ def split_query(raw_query: str) -> list[tuple[str, str, bool]]:
     ``%20``, and a base64 signature may carry a literal ``+``). The flag records whether an
     ``=`` was present, which SigV2's canonical resource preserves.
     """
-    items = []
+    items: list[tuple[str, str, bool]] = []
+    if not raw_query:
+        return items
     for part in raw_query.split("&"):
         if not part:
             continue

@@ -66,6 +66,8 @@ def uri_encode(text: str, safe: str = "") -> str:
 
 def canonical_query(items: list[tuple[str, str, bool]], *, exclude: str | None = None) -> str:
     """Decoded query items re-encoded and sorted; a bare ``uploads`` becomes ``uploads=``."""
+    if not items:
+        return ""  # most signed requests (an object's GET, PUT, HEAD, DELETE)
     pairs = sorted(
         (uri_encode(name), uri_encode(value)) for name, value, _ in items if name != exclude
     )

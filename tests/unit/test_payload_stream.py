@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from post3 import checksums, errors
-from post3.payload import PayloadStream, stored_content_encoding
+from post3.payload import UNCOUNTED_BODY, PayloadStream, stored_content_encoding
 
 MAX_SIZE = 1 << 20
 DATA = b"123456789"
@@ -180,6 +180,41 @@ async def test_gzip_body_is_kept_as_sent(client) -> None:
 
 async def test_empty_body(client) -> None:
     assert await put(client, b"") == ok(b"")
+
+
+#: a body read in one piece (up to UNCOUNTED_BODY) and bodies read piece by piece
+ONE_PIECE_EDGE = [4096, UNCOUNTED_BODY, UNCOUNTED_BODY + 1, 3 * UNCOUNTED_BODY + 5]
+
+
+def body_of(size: int) -> bytes:
+    return bytes(range(251)) * (size // 251) + b"t" * (size % 251)
+
+
+@pytest.mark.parametrize("size", ONE_PIECE_EDGE)
+async def test_small_and_large_bodies_agree_when_they_match(client, size: int) -> None:
+    data = body_of(size)
+    crc32 = checksums.compute("crc32", data)
+    outcome = await put(client, data, **{
+        "Content-MD5": md5_of(data), "x-amz-content-sha256": hashlib.sha256(data).hexdigest(),
+        "x-amz-checksum-crc32": crc32, "x-amz-sdk-checksum-algorithm": "CRC32"})
+    assert outcome == ok(data, crc32=crc32)
+
+
+@pytest.mark.parametrize("size", ONE_PIECE_EDGE)
+@pytest.mark.parametrize(("header", "code"), [
+    ("Content-MD5", "BadDigest"),
+    ("x-amz-content-sha256", "XAmzContentSHA256Mismatch"),
+    ("x-amz-checksum-crc32", "BadDigest"),
+])
+async def test_small_and_large_bodies_agree_when_they_differ(
+        client, size: int, header: str, code: str) -> None:
+    other = b"not the body"
+    value = {"Content-MD5": md5_of(other),
+             "x-amz-content-sha256": hashlib.sha256(other).hexdigest(),
+             "x-amz-checksum-crc32": checksums.compute("crc32", other)}[header]
+    outcome = await put(client, body_of(size), **{header: value})
+    # every byte handed over before the error: it came from the final read
+    assert (outcome["error"], outcome["received"]) == (code, size)
 
 
 @pytest.mark.parametrize("value", [SHA256, SHA256.upper()])
@@ -352,6 +387,14 @@ async def test_client_hangs_up_mid_body(port, outcomes) -> None:
     assert (outcome["error"], outcome["received"]) == ("IncompleteBody", 1000)
 
 
+async def test_client_hangs_up_mid_small_body(port, outcomes) -> None:
+    # a body within UNCOUNTED_BODY is read in one piece: cut short, it fails the same way
+    head = b"PUT /key HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n"
+    await raw_request(port, head, b"x" * 1000)
+    outcome = await wait_for_outcome(outcomes)
+    assert (outcome["error"], outcome["received"]) == ("IncompleteBody", 1000)
+
+
 async def test_client_hangs_up_mid_http_chunk(port, outcomes) -> None:
     head = b"PUT /key HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     await raw_request(port, head, b"10\r\n0123456789abcdef\r\n400\r\nxyz")
@@ -505,6 +548,30 @@ async def test_blocks() -> None:
     stream = PayloadStream.from_iterable(pieces(DATA, 2))
     assert [block async for block in stream.blocks(4)] == [b"1234", b"5678", b"9"]
     assert stream.digest.size == 9
+
+
+async def reused_buffer(data: bytes, size: int) -> AsyncIterator[bytes]:
+    buffer = bytearray(size)
+    for start in range(0, len(data), size):
+        piece = data[start:start + size]
+        buffer[:len(piece)] = piece
+        yield memoryview(buffer)[:len(piece)]  # type: ignore[misc]
+        buffer[:] = b"\0" * size  # overwritten once consumed
+
+
+@pytest.mark.parametrize(("piece", "block"), [(9, 9), (9, 16), (4, 9), (3, 4), (9, 4)])
+async def test_blocks_whatever_the_pieces(piece: int, block: int) -> None:
+    stream = PayloadStream.from_iterable(pieces(DATA, piece))
+    blocks = [block async for block in stream.blocks(block)]
+    assert b"".join(blocks) == DATA
+    assert all(len(b) == block for b in blocks[:-1]) and 0 < len(blocks[-1]) <= block
+    assert all(type(b) is bytes for b in blocks)
+
+
+@pytest.mark.parametrize("piece", [3, 9])
+async def test_blocks_of_a_reused_buffer_are_copies(piece: int) -> None:
+    stream = PayloadStream.from_iterable(reused_buffer(DATA, piece))
+    assert b"".join([bytes(b) async for b in stream.blocks(16)]) == DATA
 
 
 async def test_read_small() -> None:
