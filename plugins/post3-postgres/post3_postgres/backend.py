@@ -70,6 +70,7 @@ from post3_postgres import access_keys
 from post3_postgres.commits import commit_version, lock_key
 from post3_postgres.database import Connection, Database
 from post3_postgres.jobs import JobLocks
+from post3_postgres.memory import trim_periodically
 from post3_postgres.migrations import ensure_schema
 from post3_postgres.multipart import MultipartMixin
 from post3_postgres.reads import READ_BUDGET, Leases, PostgresObjectStream, ReadBudget
@@ -252,7 +253,8 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         self._leases = Leases(self._database, self.retired_grace)
         await self.remove_stale_versions()
         self._background = [asyncio.create_task(self._clean_up_periodically()),
-                            asyncio.create_task(self._leases.renew_periodically())]
+                            asyncio.create_task(self._leases.renew_periodically()),
+                            asyncio.create_task(trim_periodically())]
 
     async def close(self) -> None:
         for task in self._background:
