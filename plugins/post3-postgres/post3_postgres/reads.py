@@ -82,11 +82,11 @@ class Leases:
 class ReadBudget:
     """Bytes fetched from the database and not yet handed to a client, shared by the streams.
 
-    A stream takes a batch's size before fetching it and gives each block's size back once the
-    block was handed on. The batch a stream needs to go on waits its turn (first come, first
+    A stream takes a batch's size before fetching it and gives it back once the batch was
+    handed on. The batch a stream needs to go on waits its turn (first come, first
     served); a batch read ahead is only fetched when the budget has room right now and nobody
     waits, so read-ahead never delays another download's next bytes. A stream waiting for its
-    turn holds none of the budget (it gave back every block it handed on, and has nothing in
+    turn holds none of the budget (it gave back every batch it handed on, and has nothing in
     flight), so the budget always comes back: from the clients reading, or from the database
     answering.
     """
@@ -142,8 +142,7 @@ class PostgresObjectStream(ObjectStream):
         self._database = database
         self._leases = leases
         self._budget = budget
-        #: bytes of the budget this stream holds: batches in flight or fetched, blocks not
-        #: yet handed on
+        #: bytes of the budget this stream holds: batches in flight, fetched, or being sent
         self._taken = 0
         self._version_id = version_id
         #: the batches being fetched, in order, and where the next one starts
@@ -216,14 +215,13 @@ class PostgresObjectStream(ObjectStream):
                 self._fetch_ahead()
                 if self._fetched >= self.stop and not self._ahead:
                     self._release()  # every byte is fetched: the version is no longer needed
-                # Blocks handed on are dropped from the list, so the memory the budget counts
-                # is the memory held.
-                blocks.reverse()
-                while blocks:
-                    block = blocks.pop()
+                # The batch is freed, and given back, whole once sent: freeing each block as it
+                # went measured 1.3x the server CPU per MiB of a lone 64 MiB GET (glibc giving
+                # the top of its heap back and faulting it in again for the next batch).
+                for block in blocks:
                     yield block
-                    self._give_back(len(block))
-                    del block
+                self._give_back(sum(map(len, blocks)))
+                del blocks
         finally:
             self._return_budget()
 
