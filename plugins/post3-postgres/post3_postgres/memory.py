@@ -5,9 +5,9 @@ Every object byte moved through PostgreSQL passes through short-lived buffers of
 its heap and keeps what is freed resident for reuse, but under many concurrent transfers the mix
 of sizes and lifetimes fragments it: 64 concurrent 8 MiB part uploads left 40-50 MB free and
 still resident beside 85-90 MB in use (188 MB of server RSS, 181 MB still after the upload).
-``malloc_trim`` returns the free pages; looking twice a second, and trimming only when 16 MiB
-more sit free and resident than after the last trim, it cut the same upload's peak to ~153 MB
-for well under 1% of a core. Mapping each large buffer anew
+``malloc_trim`` returns the free pages; looking twice a second, and trimming only a process
+over 112 MiB with 16 MiB more free and resident than after the last trim, it cut the same
+upload's peak to 153-170 MB (noisy) and what stayed after it to ~75 MB. Mapping each large buffer anew
 instead (a fixed ``M_MMAP_THRESHOLD``) measured ~0.5 ms per MiB, several times the cost of
 the copies themselves.
 """
@@ -26,6 +26,10 @@ TRIM_PERIOD = 0.5
 #: Free resident heap bytes worth trimming: below this, what a trim returns is soon taken
 #: again.
 TRIM_ABOVE = 16 << 20
+#: Resident bytes below which the process is left alone: pages a trim returns are faulted in
+#: again when the heap is reused, which cost a lone 64 MiB GET or PUT 6-13% more server CPU
+#: per MiB when trimmed at any size; such a transfer keeps the process well below this.
+TRIM_FROM = 112 << 20
 
 
 class _MallInfo2(ctypes.Structure):
@@ -49,17 +53,18 @@ _LIBC = _glibc()
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def _resident_not_in_use() -> int:
-    """Resident bytes the heap does not use: code, libraries, and free heap pages."""
+def _resident_and_not_in_use() -> tuple[int, int]:
+    """Resident bytes, and those the heap does not use: code, libraries, free heap pages."""
     assert _LIBC is not None
     info = _LIBC.mallinfo2()
     with open("/proc/self/statm", "rb") as statm:
         resident = int(statm.read().split()[1]) * _PAGE
-    return resident - int(info.uordblks) - int(info.hblkhd)
+    return resident, resident - int(info.uordblks) - int(info.hblkhd)
 
 
 class Trimmer:
-    """Trims when TRIM_ABOVE more bytes sit free and resident than after the last trim.
+    """Trims when the process holds more than TRIM_FROM and TRIM_ABOVE more bytes sit free
+    and resident than after the last trim.
 
     (glibc counts a trimmed free page as free all the same, so the heap's free bytes alone
     cannot tell whether a trim would return anything.)
@@ -71,10 +76,13 @@ class Trimmer:
     def trim_if_worth_it(self) -> bool:
         if _LIBC is None:
             return False
-        if self._floor is not None and _resident_not_in_use() - self._floor < TRIM_ABOVE:
+        resident, not_in_use = _resident_and_not_in_use()
+        if resident < TRIM_FROM:
+            return False
+        if self._floor is not None and not_in_use - self._floor < TRIM_ABOVE:
             return False
         _LIBC.malloc_trim(0)
-        self._floor = _resident_not_in_use()
+        self._floor = _resident_and_not_in_use()[1]
         return True
 
 

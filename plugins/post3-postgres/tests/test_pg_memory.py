@@ -18,7 +18,8 @@ def resident_bytes() -> int:
     return int(match.group(1)) * 1024
 
 
-def test_a_fragmented_heap_is_trimmed() -> None:
+def test_a_fragmented_heap_is_trimmed(monkeypatch) -> None:
+    monkeypatch.setattr(memory, "TRIM_FROM", 0)  # this test process is far smaller
     trimmer = memory.Trimmer()
     assert trimmer.trim_if_worth_it()  # the first look always trims, to learn the floor
     assert not trimmer.trim_if_worth_it()
@@ -32,3 +33,8 @@ def test_a_fragmented_heap_is_trimmed() -> None:
     assert resident_bytes() < before - memory.TRIM_ABOVE // 2
     assert not trimmer.trim_if_worth_it()  # nothing much is free and resident any more
     assert all(piece[-1] == ord("x") for piece in kept)
+
+
+def test_a_small_process_is_left_alone(monkeypatch) -> None:
+    monkeypatch.setattr(memory, "TRIM_FROM", resident_bytes() + (1 << 30))
+    assert not memory.Trimmer().trim_if_worth_it()
