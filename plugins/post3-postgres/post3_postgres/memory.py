@@ -5,11 +5,11 @@ Every object byte moved through PostgreSQL passes through short-lived buffers of
 its heap and keeps what is freed resident for reuse, but under many concurrent transfers the mix
 of sizes and lifetimes fragments it: 64 concurrent 8 MiB part uploads left 40-50 MB free and
 still resident beside 85-90 MB in use (188 MB of server RSS, 181 MB still after the upload).
-``malloc_trim`` returns the free pages; looking twice a second, and trimming only a process
-over 112 MiB with 16 MiB more free and resident than after the last trim, it cut the same
-upload's peak to 153-170 MB (noisy) and what stayed after it to ~75 MB. Mapping each large buffer anew
-instead (a fixed ``M_MMAP_THRESHOLD``) measured ~0.5 ms per MiB, several times the cost of
-the copies themselves.
+``malloc_trim`` returns the free pages. Looking twice a second, and trimming a process over
+112 MiB whenever 16 MiB more sit free and resident than after the last trim, the same upload
+peaked at 153-164 MB (noisy runs) and a process left idle after it shrinks to ~110 MB. Mapping
+each large buffer anew instead (a fixed ``M_MMAP_THRESHOLD``) measured ~0.5 ms per MiB, several
+times the cost of the copies themselves.
 """
 
 from __future__ import annotations

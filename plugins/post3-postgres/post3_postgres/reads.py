@@ -223,18 +223,21 @@ class PostgresObjectStream(ObjectStream):
                 self._give_back(sum(map(len, blocks)))
                 del blocks
         finally:
-            self._return_budget()
+            # Also when the iteration is abandoned without aclose(): a failed fetch, a
+            # generator collected after its client went away.
+            self._stop()
 
-    def _return_budget(self) -> None:
+    def _stop(self) -> None:
+        """Cancel the fetches in flight; give back the version's lease and the budget."""
+        self._release()
+        for task in self._ahead:
+            task.cancel()
         if self._taken:
             self._give_back(self._taken)
 
     async def aclose(self) -> None:
-        self._release()
-        for task in self._ahead:
-            task.cancel()
+        self._stop()
         for task in self._ahead:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._ahead.clear()
-        self._return_budget()

@@ -126,6 +126,9 @@ async def test_a_failed_fetch_gives_its_batches_back(tight_backend) -> None:
     with pytest.raises(errors.InternalError):
         async for _ in stream:
             pass
+    # Given back by the failed iteration itself, before any aclose().
+    assert backend._read_budget.taken == 0
+    assert not backend._leases._held
     await stream.aclose()
     assert backend._read_budget.taken == 0
 
