@@ -72,9 +72,10 @@ from post3_postgres import access_keys
 from post3_postgres.commits import commit_version, lock_key
 from post3_postgres.database import Connection, Database
 from post3_postgres.jobs import JobLocks
+from post3_postgres.memory import trim_periodically
 from post3_postgres.migrations import ensure_schema
 from post3_postgres.multipart import MultipartMixin
-from post3_postgres.reads import Leases, PostgresObjectStream
+from post3_postgres.reads import READ_BUDGET, Leases, PostgresObjectStream, ReadBudget
 from post3_postgres.writes import StagedBody, discard, stage_body
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,12 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         ),
         Option.integer("min_pool_size", "connections the pool keeps open", 1),
         Option.integer("max_pool_size", "most connections the pool opens", 10),
+        Option.integer(
+            "read_ahead_mib",
+            "MiB of object data the process's downloads hold fetched and not yet sent, shared "
+            "(at least 4; one download alone reads up to 12)",
+            READ_BUDGET >> 20,
+        ),
         Option.number("command_timeout", "seconds before a statement is abandoned", 60.0),
         Option.number("connect_timeout", "seconds to wait for a new connection", 10.0),
         Option.integer(
@@ -183,6 +190,7 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         auto_migrate: bool = False,
         min_pool_size: int = 1,
         max_pool_size: int = 10,
+        read_ahead_mib: int = READ_BUDGET >> 20,
         command_timeout: float = 60.0,
         connect_timeout: float = 10.0,
         statement_cache_size: int = 100,
@@ -199,6 +207,10 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
             raise BackendError(
                 "backend 'postgres': need 0 < min_pool_size <= max_pool_size"
             )
+        try:
+            self._read_budget = ReadBudget(read_ahead_mib << 20)
+        except ValueError as exc:
+            raise BackendError(f"backend 'postgres': read_ahead_mib: {exc}") from None
         self.dsn = dsn
         self.auto_migrate = auto_migrate
         self._pool_options: dict[str, Any] = {
@@ -248,7 +260,8 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
         self._leases = Leases(self._database, self.retired_grace)
         await self.remove_stale_versions()
         self._background = [asyncio.create_task(self._clean_up_periodically()),
-                            asyncio.create_task(self._leases.renew_periodically())]
+                            asyncio.create_task(self._leases.renew_periodically()),
+                            asyncio.create_task(trim_periodically())]
 
     async def close(self) -> None:
         for task in self._background:
@@ -434,7 +447,8 @@ class PostgresBackend(JobLocks, MultipartMixin, Backend):
             # The bytes came with the row, in its snapshot: no further query, no lease.
             return BytesObjectStream(info, (data or b"",), start, stop)
         assert self._leases is not None  # set with the database, by open()
-        return PostgresObjectStream(self._db, self._leases, stored, info, start, stop)
+        return PostgresObjectStream(self._db, self._leases, self._read_budget, stored, info,
+                                    start, stop)
 
     async def put_object(
         self,
