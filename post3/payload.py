@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp.http_exceptions import PayloadEncodingError
 
-from post3 import checksums, errors
+from post3 import checksums, errors, upload_turns
 from post3.aws_chunked import (
     TERMINATED_MESSAGE,
     AwsChunkedDecoder,
@@ -73,6 +73,11 @@ HASH_BATCH = 512 * 1024
 #: Bodies up to this size are not counted against the upload slots: aiohttp reads up to 64 KiB
 #: at a time, so such a body is held whole anyway, and small PUTs never wait behind large ones.
 UNCOUNTED_BODY = 64 * 1024
+
+
+def counted(size: int | None) -> bool:
+    """Whether a body of ``size`` bytes (None: unknown) takes one of the upload slots."""
+    return size is None or size > UNCOUNTED_BODY
 
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -153,10 +158,13 @@ class PayloadStream:
         decoder: AwsChunkedDecoder | None = None,
         expected: _Expected | None = None,
         slots: asyncio.Semaphore | None = None,
+        request: web.BaseRequest | None = None,
     ) -> None:
         self._source = source
         #: taken while the body is read: a turn among the uploads the process streams at once
         self._slots = slots
+        #: the request the body comes from, whose connection is not read while it waits a turn
+        self._request = request
         #: the decoded size the body must have (None: unknown, as with HTTP chunking)
         self.size = size
         self._md5 = hashlib.md5(usedforsecurity=False)
@@ -249,7 +257,8 @@ class PayloadStream:
             checksum_algorithms=algorithms,
             decoder=AwsChunkedDecoder(verifier) if streaming else None,
             expected=_Expected(content_md5, expected_sha256, checksum, trailer, max_size),
-            slots=slots if size is None or size > UNCOUNTED_BODY else None,
+            slots=slots if counted(size) else None,
+            request=request,
         )
 
     @property
@@ -281,7 +290,7 @@ class PayloadStream:
         hashing: concurrent.futures.Future[None] | None = None
         slots = self._slots
         if slots is not None:
-            await slots.acquire()
+            await upload_turns.take_turn(slots, self._request)
         try:
             async for piece in self._source:
                 for data in decoder.feed(piece) if decoder is not None else (piece,):

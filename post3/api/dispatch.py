@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from post3 import errors, keys, names
+from post3 import errors, keys, names, payload, upload_turns
 from post3.api import (
     acl,
     addressing,
@@ -138,6 +138,11 @@ async def handle_s3_request(request: web.Request) -> web.StreamResponse:
     except capabilities.Unsupported as unsupported:
         raise capabilities.not_implemented(
             s3_request.operation, unsupported.capability, s3_request.backend) from None
+    finally:
+        # An upload held back before its body was invited, whose handler ended without
+        # reading it (a failed precondition, an error): aiohttp drains or closes the
+        # connection next, and must be able to read it.
+        upload_turns.let_through(request)
 
 
 @web.middleware
@@ -182,4 +187,10 @@ async def refuse_before_body(request: web.Request) -> errors.S3Error | None:
         await known_buckets.check_bucket(s3_request.backend, s3_request.bucket)
     except errors.NoSuchBucket as error:
         return error
+    slots = s3_request.upload_slots
+    size = int(declared) if declared and declared.isdigit() else None
+    if slots is not None and slots.locked() and payload.counted(size):
+        # Its turn is not come: the body is invited, but not read until it is (see
+        # post3.upload_turns); the handler's read resumes it.
+        upload_turns.hold_back(request)
     return None

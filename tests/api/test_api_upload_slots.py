@@ -10,6 +10,7 @@ import os
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from post3.app import RUNNER_OPTIONS, create_app
@@ -89,3 +90,75 @@ async def test_a_client_gone_mid_body_gives_its_turn_back(server) -> None:
 def test_slots_come_from_the_environment_with_a_default_per_cpu() -> None:
     assert Settings.build({"POST3_UPLOAD_SLOTS": "3"}).upload_slots == 3
     assert Settings.build({}).upload_slots == max(4, 2 * (os.cpu_count() or 1))
+
+
+@pytest.fixture
+async def recorded():
+    """A server with one upload slot whose requests are kept, to look at what each read."""
+    backend = MemoryBackend()
+    await backend.create_bucket(BUCKET)
+    app = create_app(Settings(backend="memory", auth=False, upload_slots=1), backend=backend)
+    seen: list = []
+
+    @web.middleware
+    async def keep(request, handler):
+        seen.append(request)
+        return await handler(request)
+
+    app.middlewares.append(keep)
+    server = TestServer(app)
+    await server.start_server(**RUNNER_OPTIONS)
+    server.backend, server.seen = backend, seen
+    yield server
+    await server.close()
+
+
+async def test_an_upload_waiting_its_turn_is_not_read_from_its_connection(recorded) -> None:
+    """With Expect: 100-continue (boto3's default) its body is invited, but no byte of it is
+    read until its turn: aiohttp would otherwise buffer up to ~384 KiB of each waiting upload."""
+    release = asyncio.Event()
+    part = b"a" * (LARGE // 2)
+    size = 4 * 1024 * 1024
+    async with aiohttp.ClientSession() as http:
+        holder = asyncio.ensure_future(put(http, recorded, "held",
+                                           held_body(release, part, part), LARGE))
+        await asyncio.sleep(0.3)
+        async with aiohttp.ClientSession() as other:
+            waiting = asyncio.ensure_future(other.put(
+                recorded.make_url(f"/{BUCKET}/waiting"), data=b"w" * size, expect100=True,
+                headers={"Content-Length": str(size)}))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            held = [r for r in recorded.seen if r.path.endswith("/waiting")]
+            assert len(held) == 1
+            assert held[0].content.total_bytes == 0, "a waiting upload's body was read"
+            release.set()
+            assert await holder == 200
+            async with await asyncio.wait_for(waiting, 10) as response:
+                assert response.status == 200
+    assert (await recorded.backend.head_object(BUCKET, "waiting")).size == size
+
+
+async def test_a_held_back_upload_refused_without_its_body_is_read_again(recorded) -> None:
+    """An upload held back, whose handler refuses it before reading its body (a malformed
+    Content-MD5), gets its error, and its connection is read again, so aiohttp can drain the
+    unsent body or see the client go instead of waiting on a connection nobody reads."""
+    release = asyncio.Event()
+    part = b"a" * (LARGE // 2)
+    async with aiohttp.ClientSession() as http:
+        holder = asyncio.ensure_future(put(http, recorded, "held",
+                                           held_body(release, part, part), LARGE))
+        await asyncio.sleep(0.3)
+        async with aiohttp.ClientSession() as other:
+            async with other.put(recorded.make_url(f"/{BUCKET}/refused"), data=b"r" * LARGE,
+                                 expect100=True,
+                                 headers={"Content-Length": str(LARGE),
+                                          "Content-MD5": "not-base64!"}) as response:
+                assert response.status == 400
+                assert b"InvalidDigest" in await response.read()
+            refused = [r for r in recorded.seen if r.path.endswith("/refused")]
+            assert len(refused) == 1
+            transport = refused[0].transport
+            assert transport is None or transport.is_reading(), "left unread after its error"
+        release.set()
+        assert await holder == 200
