@@ -34,6 +34,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from post3.api.router import ROUTES, Route
+from tests.conftest import SERVER_BACKENDS, RunningServer, start_server
 
 ACCESS_KEY = SECRET_KEY = "testing"
 REGION = "us-east-1"
@@ -303,6 +304,34 @@ def stored_state(server, victim: Victim) -> dict[str, object]:  # type: ignore[n
 
 
 # --------------------------------------------------------------------------- the test
+
+
+@pytest.fixture(scope="module", params=SERVER_BACKENDS)
+def post3_server(request, tmp_path_factory) -> Iterator[RunningServer]:  # type: ignore[no-untyped-def]
+    """A server of this module's own, on a store nothing else writes: these tests compare
+    every stored row and file before and after, and the session's shared server holds other
+    tests' retired versions, which its clean-up deletes whenever its timer fires."""
+    backend = request.param
+    workdir = tmp_path_factory.mktemp(f"auth-every-{backend}")
+    options: dict[str, str] = {}
+    dropped = None
+    if backend == "filesystem":
+        options = {"root": str(workdir / "data"), "fsync": "false"}
+    elif backend == "postgres":
+        from post3_postgres import testing
+
+        admin = testing.server_dsn()
+        name, dsn = asyncio.run(testing.create_database(admin, migrated=False))
+        dropped = (admin, name)
+        options = {"dsn": dsn, "auto_migrate": "true"}
+    server = start_server(backend, options, workdir=workdir)
+    server.options = options
+    try:
+        yield server
+    finally:
+        server.stop()
+        if dropped is not None:
+            asyncio.run(testing.drop_database(*dropped))
 
 
 @pytest.fixture
