@@ -546,7 +546,7 @@ async def profile_cell(server: Server, workload: Workload, state: dict, duration
 
 async def run_profiles(servers: list[Server], sizes: Sizes, workdir: Path,
                        progress: Callable[[str], None], rate: int) -> list[dict]:
-    wanted = {"put_small", "get_small", f"list_1000_of_{max(sizes.list_buckets)}"}
+    default = {"put_small", "get_small", f"list_1000_of_{max(sizes.list_buckets)}"}
     profiles = []
     for server in servers:
         if not server.name.startswith("post3"):
@@ -559,7 +559,7 @@ async def run_profiles(servers: list[Server], sizes: Sizes, workdir: Path,
             await client.close()
         state: dict = {}
         for workload in workloads(sizes):
-            if workload.name in wanted:
+            if sizes.selected(workload.name) if sizes.only else workload.name in default:
                 profiles.append(await profile_cell(server, workload, state, sizes.duration,
                                                    workdir, rate))
                 progress(f"profiled {server.name} {workload.name}")
@@ -628,7 +628,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="directory for matrix.json and matrix.md")
     parser.add_argument("--profile", action="store_true",
                         help="instead of the matrix: py-spy the post3 servers on 4 KiB PUT, "
-                        "GET and LIST (filesystem and postgres by default)")
+                        "GET and LIST, or on --workloads (filesystem and postgres by default)")
     parser.add_argument("--profile-rate", type=int, default=250, help="py-spy samples/s")
     args = parser.parse_args(argv)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
