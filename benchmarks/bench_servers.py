@@ -265,6 +265,12 @@ def start_post3_servers(args: argparse.Namespace, workdir: Path, servers: list[S
             root = workdir / f"fs-data-{workers}{tag}"
             servers.append(start_post3(f"post3-filesystem{suffix}{tag}", "filesystem",
                                        [f"root={root}"], workers, workdir, source))
+        if workers == 1 and "filesystem-nofsync" in wanted:
+            # -o fsync=false: writes not made durable, as the peers store (moto in memory,
+            # s3rver with no fsync), to compare like with like.
+            root = workdir / f"fs-data-nofsync{tag}"
+            servers.append(start_post3(f"post3-filesystem nofsync{tag}", "filesystem",
+                                       [f"root={root}", "fsync=false"], 1, workdir, source))
         if f"postgres{suffix.replace(' ', '-')}" in wanted:
             try:
                 dsn, drop = scratch_database(args.dsn, f"post3_bench_{uuid.uuid4().hex[:12]}")

@@ -596,8 +596,8 @@ def profile_markdown(profiles: list[dict]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-ALL_SERVERS = ("null", "memory", "filesystem", "filesystem-w2", "postgres", "postgres-w2",
-               "moto", "s3rver")
+ALL_SERVERS = ("null", "memory", "filesystem", "filesystem-w2", "filesystem-nofsync",
+               "postgres", "postgres-w2", "moto", "s3rver")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
