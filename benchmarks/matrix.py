@@ -501,8 +501,8 @@ def summarise_profile(raw: Path, top: int) -> dict:
     samples = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count_text.isdigit():
+            continue  # a frame's name with a line break in it splits its stack: dropped
         count = int(count_text)
         samples += count
         frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
