@@ -79,6 +79,7 @@ def counted(size: int | None) -> bool:
     """Whether a body of ``size`` bytes (None: unknown) takes one of the upload slots."""
     return size is None or size > UNCOUNTED_BODY
 
+
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
 

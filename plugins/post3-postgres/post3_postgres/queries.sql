@@ -340,8 +340,9 @@ ON CONFLICT (version_id, name) DO UPDATE SET value = excluded.value;
 -- for an empty value). A subquery in the select list, not a join: it runs for the page's rows
 -- only, after the LIMIT. Written as a LEFT JOIN, once ANALYZE had seen that almost no object
 -- has a storage class PostgreSQL planned the join as one scan of the whole object_metadata
--- table per page (5 ms a page with 111,000 objects in the store, growing with the store). The columns are ListEntry's fields in its order (post3.objects), so
--- that a row is its arguments.
+-- table per page (5 ms a page with 111,000 objects in the store, growing with the store).
+-- The columns are ListEntry's fields in its order (post3.objects), so that a row is its
+-- arguments.
 SELECT o.key, o.size, o.etag, o.last_modified,
        coalesce(nullif((SELECT m.value FROM object_metadata m
                         WHERE m.version_id = o.version_id AND m.name = 'x-amz-storage-class'),
