@@ -243,16 +243,18 @@ class FilesystemBackend(JobLocks, MultipartUploads):
 
     async def head_object(self, bucket: str, key: str, version_id: str | None = None
                           ) -> ObjectInfo:
-        info = await self._run(self._head, bucket, key, version_id)
-        if info is None:
+        opened = await self._open_record_async(bucket, key, version_id)
+        if opened is None:
             raise _missing(key, version_id)
+        file, info = opened
+        file.close()
         return info
 
     async def open_object(
         self, bucket: str, key: str, byte_range: ByteRange | None = None,
         version_id: str | None = None,
     ) -> ObjectStream:
-        opened = await self._run(self._open_record, bucket, key, version_id)
+        opened = await self._open_record_async(bucket, key, version_id)
         if opened is None:
             raise _missing(key, version_id)
         file, info = opened

@@ -21,6 +21,7 @@ LastModified by :func:`post3.versioning.legacy_sequence`, salted with the record
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import struct
@@ -55,13 +56,43 @@ def encode(header: dict[str, Any]) -> bytes:
     return body + _TRAILER.pack(len(body), MAGIC)
 
 
-def read(fd: int) -> tuple[dict[str, Any], int]:
+#: ``os.preadv``'s flag for a read that fails rather than wait on the disk (Linux 4.14 on).
+RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
+
+
+class NotCached(Exception):  # noqa: N818 - a signal, not a failure
+    """A read asked to be served from the page cache alone would have waited on the disk."""
+
+
+def pread(fd: int, length: int, offset: int, cached_only: bool = False) -> bytes | bytearray:
+    """``length`` bytes at ``offset``; with ``cached_only``, only if the page cache holds
+    them all (else :class:`NotCached`, and the caller reads them where waiting is allowed)."""
+    if not cached_only:
+        return os.pread(fd, length, offset)
+    if RWF_NOWAIT is None:
+        raise NotCached
+    buffer = bytearray(length)
+    try:
+        got = os.preadv(fd, [buffer], offset, RWF_NOWAIT)
+    except BlockingIOError:
+        raise NotCached from None
+    except OSError as error:
+        if error.errno == errno.EOPNOTSUPP:  # a filesystem without it
+            raise NotCached from None
+        raise
+    if got != length:  # part of it cached
+        raise NotCached
+    return buffer
+
+
+def read(fd: int, cached_only: bool = False) -> tuple[dict[str, Any], int]:
     """The header of the record open at ``fd`` and the size of its data. One read takes
-    the trailer with the header in front of it when that is no longer than :data:`TAIL`."""
+    the trailer with the header in front of it when that is no longer than :data:`TAIL`.
+    ``cached_only``: see :func:`pread`."""
     total = os.fstat(fd).st_size
     if total < _TRAILER.size:
         raise CorruptRecord("A stored object is damaged (too short)")
-    tail = os.pread(fd, min(total, TAIL), max(0, total - TAIL))
+    tail = pread(fd, min(total, TAIL), max(0, total - TAIL), cached_only)
     length, magic = _TRAILER.unpack_from(tail, len(tail) - _TRAILER.size)
     data_size = total - _TRAILER.size - length
     if magic != MAGIC or data_size < 0:
@@ -69,7 +100,7 @@ def read(fd: int) -> tuple[dict[str, Any], int]:
     if length + _TRAILER.size <= len(tail):
         raw = tail[len(tail) - _TRAILER.size - length: len(tail) - _TRAILER.size]
     else:
-        raw = os.pread(fd, length, data_size)
+        raw = pread(fd, length, data_size, cached_only)
     header = json.loads(raw.decode())  # a str skips json's detection of the encoding
     if header.get("stored_size", header.get("size")) != data_size:
         raise CorruptRecord("A stored object is damaged (size mismatch)")

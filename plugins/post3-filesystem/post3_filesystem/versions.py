@@ -113,34 +113,41 @@ def name_of(header: dict[str, Any]) -> str:
     return file_name(*records.identity(header))
 
 
-def read_side(path: str) -> dict[str, Any] | None:
+def read_side(path: str, cached_only: bool = False) -> dict[str, Any] | None:
     """A side file: ``{"version": <record token>, "tags": {...}}``, or None. It may also hold
-    ``"metadata"``: the record's attribute pairs as changed since (object lock)."""
+    ``"metadata"``: the record's attribute pairs as changed since (object lock).
+    ``cached_only``: see :func:`records.pread`."""
     try:
-        with open(path, "rb") as f:
-            side: dict[str, Any] = json.load(f)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    try:
+        side: dict[str, Any] = json.loads(
+            records.pread(fd, os.fstat(fd).st_size, 0, cached_only))
+    finally:
+        os.close(fd)
     return side
 
 
-def side_for(path: str, header: dict[str, Any]) -> dict[str, Any] | None:
+def side_for(path: str, header: dict[str, Any], cached_only: bool = False
+             ) -> dict[str, Any] | None:
     """The side file ``path`` if it belongs to the record of ``header``."""
-    side = read_side(path)
+    side = read_side(path, cached_only)
     if side is None or side.get("version") != header["version"]:
         return None
     return side
 
 
-def latest_side(paths: KeyPaths, header: dict[str, Any]) -> dict[str, Any] | None:
+def latest_side(paths: KeyPaths, header: dict[str, Any], cached_only: bool = False
+                ) -> dict[str, Any] | None:
     """The side file of the latest version (``header``), or None when it has none."""
-    side = read_side(paths.latest_tags)
+    side = read_side(paths.latest_tags, cached_only)
     if side is None:
         return None
     if side.get("version") == header["version"]:
         return side
     # t names another record: the latest was just promoted, its tags may still be in versions/
-    return side_for(paths.noncurrent_tags(name_of(header)), header)
+    return side_for(paths.noncurrent_tags(name_of(header)), header, cached_only)
 
 
 def read_header(path: str, dir_fd: int | None = None) -> dict[str, Any] | None:
