@@ -311,7 +311,7 @@ class FilesystemStore(Backend):
             raise
 
     async def _open_record_async(self, bucket: str, key: str, version_id: str | None
-                    ) -> tuple[io.FileIO, ObjectInfo] | None:
+                                 ) -> tuple[io.FileIO, ObjectInfo] | None:
         """:meth:`_open_record`, on the event loop when the page cache holds every byte it
         reads, else in the thread pool. A trip to the pool and back costs a small GET more
         than its system calls: each call a worker makes gives up the GIL and waits to take it
