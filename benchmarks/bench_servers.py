@@ -218,6 +218,12 @@ def start_servers(args: argparse.Namespace, workdir: Path) -> tuple[list[Server]
         server = Server("null")
         servers.append(launch(server, [sys.executable, str(HERE / "null_server.py")], workdir,
                               dict(os.environ), line=r"^null serving (http://\S+)"))
+    if "null-disk" in wanted:
+        server = Server("null-disk")
+        command = [sys.executable, str(HERE / "null_server.py"), "--disk",
+                   str(workdir / "null-disk-data")]
+        servers.append(launch(server, command, workdir, dict(os.environ),
+                              line=r"^null-disk serving (http://\S+)"))
     variants: list[tuple[str, Path | None]] = [("", None)]
     if args.baseline_rev:  # the same servers again, from an earlier revision of post3
         variants.append((f"@{args.baseline_rev}",

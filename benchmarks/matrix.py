@@ -596,7 +596,7 @@ def profile_markdown(profiles: list[dict]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-ALL_SERVERS = ("null", "memory", "filesystem", "filesystem-w2", "filesystem-nofsync",
+ALL_SERVERS = ("null", "null-disk", "memory", "filesystem", "filesystem-w2", "filesystem-nofsync",
                "postgres", "postgres-w2", "moto", "s3rver")
 
 
