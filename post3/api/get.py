@@ -33,6 +33,10 @@ PIECE_SENDERS = 16
 #: ``preadv`` flag: read only what the page cache holds, never wait on the disk (Linux).
 NOWAIT = getattr(os, "RWF_NOWAIT", None)
 _piece_senders = 0
+#: Piece buffers no transport refers to, for the next piece: a fresh 1 MiB buffer is a new
+#: mapping whose every page faults in, which cost more than reading into it. At most one per
+#: sender, so at most ``PIECE_SENDERS`` MiB are kept.
+_free_pieces: list[bytearray] = []
 
 
 def requested_range(s3: S3Request) -> ByteRange | None:
@@ -148,9 +152,10 @@ async def send_file(request: web.Request, response: web.StreamResponse,
     Pieces rather than ``loop.sendfile``: for a 64 MiB object in the page cache they measured
     1.2-1.3x its throughput here, the client spending less CPU to receive them
     (``benchmarks/README.md``). A piece the page cache holds is read on the event loop thread
-    (``RWF_NOWAIT`` never waits on the disk), any other in a worker thread. Every piece is a
-    new buffer, since a transport may keep what it could not send yet without copying it.
-    Beyond :data:`PIECE_SENDERS` requests at once, ``loop.sendfile`` sends the file instead.
+    (``RWF_NOWAIT`` never waits on the disk), any other in a worker thread. A piece's buffer
+    is read into again only once the transport has sent everything (a transport may keep
+    what it could not send yet without copying it). Beyond :data:`PIECE_SENDERS` requests at
+    once, ``loop.sendfile`` sends the file instead.
     """
     global _piece_senders
     loop = asyncio.get_running_loop()
@@ -158,23 +163,37 @@ async def send_file(request: web.Request, response: web.StreamResponse,
         request[BODY_SENT] = await loop.sendfile(transport, file, offset, count)
         return
     _piece_senders += 1
+    piece: bytearray | None = None
     try:
         fd, end = file.fileno(), offset + count
         while offset < end:
-            piece = bytearray(min(FILE_PIECE, end - offset))
+            if piece is None:
+                piece = _free_pieces.pop() if _free_pieces else bytearray(FILE_PIECE)
+            want = min(FILE_PIECE, end - offset)
+            view = memoryview(piece)[:want]
             read = 0
             if NOWAIT is not None:
                 with contextlib.suppress(OSError):  # EAGAIN: not cached; or no such flag here
-                    read = os.preadv(fd, [piece], offset, NOWAIT)
+                    read = os.preadv(fd, [view], offset, NOWAIT)
             if not read:
-                read = await loop.run_in_executor(None, os.preadv, fd, [piece], offset)
+                # Never given back while a thread may still read into it.
+                reading, piece = piece, None
+                read = await loop.run_in_executor(None, os.preadv, fd, [view], offset)
+                piece = reading
             if not read:
                 raise errors.InternalError()  # the file is shorter than its record says
-            await response.write(piece if read == len(piece) else memoryview(piece)[:read])
+            sending, piece = piece, None
+            await response.write(view[:read])
             request[BODY_SENT] += read
             offset += read
+            if not transport.get_write_buffer_size():
+                # Sent, all of it: no transport holds the buffer (one may hold what it has
+                # not sent yet without copying it), so the next piece can be read into it.
+                piece = sending
     finally:
         _piece_senders -= 1
+        if piece is not None and len(_free_pieces) < PIECE_SENDERS:
+            _free_pieces.append(piece)
 
 
 async def handle_head_object(s3: S3Request) -> web.StreamResponse:
