@@ -24,19 +24,17 @@ from post3.ranges import PartRange, content_range, parse_range
 #: as the head: a small GET costs one system call instead of two (head, then body or
 #: sendfile). It is a bound on what one request buffers, well below a backend's block.
 SMALL_BODY = 64 << 10
-#: A larger body in a file is read and written in pieces of this size (see :func:`send_file`).
+#: A body in a file of at least this size, while no other is being sent, is read and written
+#: in pieces of :data:`FILE_PIECE` (see :func:`send_file`); any other goes by ``sendfile``.
+LONE_PIECES_MIN = 4 << 20
 FILE_PIECE = 1 << 20
-#: Requests of this process sending a file in pieces at once. Each holds at most about one
-#: piece (a write waits for the transport to drain before the next piece is read); any more
-#: use ``loop.sendfile``, which holds none, so memory stays bounded however many download.
-PIECE_SENDERS = 16
 #: ``preadv`` flag: read only what the page cache holds, never wait on the disk (Linux).
 NOWAIT = getattr(os, "RWF_NOWAIT", None)
-_piece_senders = 0
-#: Piece buffers no transport refers to, for the next piece: a fresh 1 MiB buffer is a new
-#: mapping whose every page faults in, which cost more than reading into it. At most one per
-#: sender, so at most ``PIECE_SENDERS`` MiB are kept.
-_free_pieces: list[bytearray] = []
+#: Bodies of this process being sent from a file, by either way.
+_file_sends = 0
+#: The pieces' buffer when no transport holds it, for the next lone download: a fresh 1 MiB
+#: buffer is a new mapping whose every page faults in.
+_free_piece: bytearray | None = None
 
 
 def requested_range(s3: S3Request) -> ByteRange | None:
@@ -147,36 +145,40 @@ async def send_body(request: web.Request, response: web.StreamResponse,
 async def send_file(request: web.Request, response: web.StreamResponse,
                     transport: asyncio.Transport, file: BinaryIO, offset: int, count: int
                     ) -> None:
-    """Send ``count`` bytes of ``file`` from ``offset``, read and written in 1 MiB pieces.
+    """Send ``count`` bytes of ``file`` from ``offset``.
 
-    Pieces rather than ``loop.sendfile``: for a 64 MiB object in the page cache they measured
-    1.2-1.3x its throughput here, the client spending less CPU to receive them
+    ``loop.sendfile`` costs the server least per byte, so it sends every body but one kind: a
+    large body while no other file body is being sent is read and written in 1 MiB pieces.
+    Over loopback this measured 1.2x the throughput of sendfile for a lone 64 MiB download,
+    the server taking on more of the work with the core it had to spare; but 1 MiB GETs of 4
+    clients at once, where the server's CPU is the limit, fell to 0.45x, each costing 2.5x
+    the server CPU, which is why concurrent and smaller downloads do not use it
     (``benchmarks/README.md``). A piece the page cache holds is read on the event loop thread
-    (``RWF_NOWAIT`` never waits on the disk), any other in a worker thread. A piece's buffer
-    is read into again only once the transport has sent everything (a transport may keep
-    what it could not send yet without copying it). Beyond :data:`PIECE_SENDERS` requests at
-    once, ``loop.sendfile`` sends the file instead.
+    (``RWF_NOWAIT`` never waits on the disk), any other in a worker thread. The buffer is read
+    into again only once the transport has sent everything, since a transport may keep what
+    it has not sent yet without copying it.
     """
-    global _piece_senders
+    global _file_sends, _free_piece
     loop = asyncio.get_running_loop()
-    if _piece_senders >= PIECE_SENDERS:
-        request[BODY_SENT] = await loop.sendfile(transport, file, offset, count)
-        return
-    _piece_senders += 1
+    lone = _file_sends == 0 and count >= LONE_PIECES_MIN
+    _file_sends += 1
     piece: bytearray | None = None
     try:
+        if not lone:
+            request[BODY_SENT] = await loop.sendfile(transport, file, offset, count)
+            return
+        piece, _free_piece = _free_piece, None
         fd, end = file.fileno(), offset + count
         while offset < end:
             if piece is None:
-                piece = _free_pieces.pop() if _free_pieces else bytearray(FILE_PIECE)
-            want = min(FILE_PIECE, end - offset)
-            view = memoryview(piece)[:want]
+                piece = bytearray(FILE_PIECE)
+            view = memoryview(piece)[:min(FILE_PIECE, end - offset)]
             read = 0
             if NOWAIT is not None:
                 with contextlib.suppress(OSError):  # EAGAIN: not cached; or no such flag here
                     read = os.preadv(fd, [view], offset, NOWAIT)
             if not read:
-                # Never given back while a thread may still read into it.
+                # Never kept while a thread may still read into it.
                 reading, piece = piece, None
                 read = await loop.run_in_executor(None, os.preadv, fd, [view], offset)
                 piece = reading
@@ -187,13 +189,11 @@ async def send_file(request: web.Request, response: web.StreamResponse,
             request[BODY_SENT] += read
             offset += read
             if not transport.get_write_buffer_size():
-                # Sent, all of it: no transport holds the buffer (one may hold what it has
-                # not sent yet without copying it), so the next piece can be read into it.
-                piece = sending
+                piece = sending  # sent, all of it: no transport holds the buffer
     finally:
-        _piece_senders -= 1
-        if piece is not None and len(_free_pieces) < PIECE_SENDERS:
-            _free_pieces.append(piece)
+        _file_sends -= 1
+        if piece is not None:
+            _free_piece = piece
 
 
 async def handle_head_object(s3: S3Request) -> web.StreamResponse:

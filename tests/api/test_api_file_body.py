@@ -1,6 +1,7 @@
-"""GetObject's body from a file (``send_file``): pieces read on the event loop when the page
-cache holds them, in a worker thread when it does not, ``loop.sendfile`` beyond the senders
-allowed at once, and a file shorter than its record aborts the transfer."""
+"""GetObject's body from a file (``send_file``): a lone large body in pieces, read on the event
+loop when the page cache holds them and in a worker thread when it does not; ``loop.sendfile``
+for a smaller body or beside another download; a file shorter than its record aborts the
+transfer."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from aiohttp import web
 from post3.api import get
 from post3.api.middleware import BODY_SENT
 
-SIZE = 2 * get.FILE_PIECE + 12345
-OFFSET, COUNT = 100, 2 * get.FILE_PIECE + 1000
+SIZE = get.LONE_PIECES_MIN + 12345
+OFFSET, COUNT = 100, get.LONE_PIECES_MIN + 1000
+PIECES = 5
 
 
 @pytest.fixture
@@ -72,8 +74,8 @@ async def test_cached_pieces_are_read_on_the_event_loop(aiohttp_client, data_fil
     response = await client.get("/")
     assert await response.read() == data[OFFSET:OFFSET + COUNT]
     assert sent == [COUNT]
-    assert len(reads) == 3 and all(on_loop and flags for on_loop, flags in reads)
-    assert get._piece_senders == 0
+    assert len(reads) == PIECES and all(on_loop and flags for on_loop, flags in reads)
+    assert get._file_sends == 0
 
 
 async def test_a_piece_not_cached_is_read_in_a_thread(aiohttp_client, data_file, monkeypatch):
@@ -91,19 +93,30 @@ async def test_a_piece_not_cached_is_read_in_a_thread(aiohttp_client, data_file,
     client, sent = await serve(aiohttp_client, path)
     response = await client.get("/")
     assert await response.read() == data[OFFSET:OFFSET + COUNT]
-    assert seen == [False, False, False]
+    assert seen == [False] * PIECES
     assert sent == [COUNT]
 
 
-async def test_beyond_the_senders_allowed_sendfile_sends_it(aiohttp_client, data_file, reads,
-                                                            monkeypatch):
+async def test_beside_another_download_sendfile_sends_it(aiohttp_client, data_file, reads,
+                                                         monkeypatch):
     path, data = data_file
-    monkeypatch.setattr(get, "PIECE_SENDERS", 0)
+    monkeypatch.setattr(get, "_file_sends", 1)  # another body being sent from a file
     client, sent = await serve(aiohttp_client, path)
     response = await client.get("/")
     assert await response.read() == data[OFFSET:OFFSET + COUNT]
     assert reads == []  # no piece: the kernel read the file
     assert sent == [COUNT]
+    assert get._file_sends == 1
+
+
+async def test_a_smaller_body_goes_by_sendfile(aiohttp_client, data_file, reads):
+    path, data = data_file
+    count = get.LONE_PIECES_MIN - 1
+    client, sent = await serve(aiohttp_client, path, count=count)
+    response = await client.get("/")
+    assert await response.read() == data[OFFSET:OFFSET + count]
+    assert reads == []
+    assert sent == [count]
 
 
 async def test_a_file_shorter_than_its_record_aborts_the_transfer(aiohttp_client, data_file):
@@ -113,7 +126,7 @@ async def test_a_file_shorter_than_its_record_aborts_the_transfer(aiohttp_client
     with pytest.raises(aiohttp.ClientPayloadError):
         await response.read()
     assert sent == [SIZE - OFFSET]
-    assert get._piece_senders == 0
+    assert get._file_sends == 0
     # the server is still up
     again, _ = await serve(aiohttp_client, path)
     assert await (await again.get("/")).read() == data[OFFSET:OFFSET + COUNT]
