@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import collections
 import concurrent.futures
 import hashlib
 import os
@@ -66,8 +67,8 @@ _SINGLE_CHECKSUM_MESSAGE = (
 #: upload to one thread with the receiving and the backend's work. hashlib and zlib release
 #: the GIL while they hash, so the loop goes on meanwhile. Bodies below one batch (most
 #: requests) are hashed inline, where a thread hop would cost more than it saves. At most
-#: 1.5 MiB per upload is held for hashing (a batch filling, one hashing and its joined copy);
-#: smaller batches would cost more thread hops per MiB.
+#: 2.5 MiB per upload is held for hashing (a batch filling, :data:`HASH_AHEAD` handed on and
+#: their joined copies); smaller batches would cost more thread hops per MiB.
 HASH_BATCH = 512 * 1024
 
 #: Bodies up to this size are not counted against the upload slots: aiohttp reads up to 64 KiB
@@ -83,22 +84,34 @@ def counted(size: int | None) -> bool:
 _hash_pool: concurrent.futures.ThreadPoolExecutor | None = None
 
 
+#: Batches of one upload handed to the hashing threads and not yet hashed. With one, the
+#: upload waited for each batch's hash before reading on, and the backend's writes with it.
+HASH_AHEAD = 2
+
+
 def _hash_executor() -> concurrent.futures.ThreadPoolExecutor:
     global _hash_pool
     if _hash_pool is None:  # created on first use: after --workers has forked
+        # A batch waits in its thread for the one before it (see _hash_batch), so up to one
+        # thread in HASH_AHEAD waits: as many more threads keep every core hashing.
         _hash_pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=os.cpu_count() or 2, thread_name_prefix="post3-hash")
+            max_workers=HASH_AHEAD * (os.cpu_count() or 2), thread_name_prefix="post3-hash")
     return _hash_pool
 
 
 Update = Callable[[bytes], object]
 
 
-def _hash_batch(updates: list[Update], batch: list[bytes]) -> None:
+def _hash_batch(updates: list[Update], batch: list[bytes],
+                after: concurrent.futures.Future[None] | None = None) -> None:
     # One buffer, so each hasher releases and retakes the GIL once per batch rather than once
     # per piece: every retake waits for the event loop thread to let go of it.
     data = batch[0] if len(batch) == 1 else b"".join(batch)
     batch.clear()
+    if after is not None:
+        # The upload's batch before this one, submitted (so taken by a thread) first: hashes
+        # stay in order, and this never waits on a batch no thread has taken.
+        after.result()
     for update in updates:
         update(data)
 
@@ -288,7 +301,7 @@ class PayloadStream:
         received = 0
         batch: list[bytes] = []
         batched = 0
-        hashing: concurrent.futures.Future[None] | None = None
+        hashing: collections.deque[concurrent.futures.Future[None]] = collections.deque()
         slots = self._slots
         if slots is not None:
             await upload_turns.take_turn(slots, self._request)
@@ -309,19 +322,21 @@ class PayloadStream:
                         batch.append(data)
                     batched += len(data)
                     if batched >= HASH_BATCH:
-                        if hashing is not None:  # the one before: hashes stay in order
-                            await asyncio.wrap_future(hashing)
-                        hashing = _hash_executor().submit(_hash_batch, updates, batch)
+                        if len(hashing) == HASH_AHEAD:
+                            await asyncio.wrap_future(hashing.popleft())
+                        hashing.append(_hash_executor().submit(
+                            _hash_batch, updates, batch, hashing[-1] if hashing else None))
                         batch, batched = [], 0
                     yield data
-            if hashing is not None:
-                await asyncio.wrap_future(hashing)
-                hashing = None
+            while hashing:
+                await asyncio.wrap_future(hashing.popleft())
         finally:
-            # Cancelled or failed while a batch hashes: wait for it (a millisecond or so), so
-            # no thread keeps working for a request that is gone.
-            if hashing is not None and not hashing.cancel():
-                concurrent.futures.wait([hashing])
+            # Cancelled or failed while batches hash: cancel those not started, the latest
+            # first, and wait for the others (a millisecond or so each), so no thread keeps
+            # working for a request that is gone.
+            running = [future for future in reversed(hashing) if not future.cancel()]
+            if running:
+                concurrent.futures.wait(running)
             if slots is not None:
                 slots.release()
         _hash_batch(updates, batch)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import threading
+import time
 import zlib
 from collections.abc import AsyncIterator
 
@@ -147,3 +149,31 @@ async def test_an_abandoned_stream_waits_for_the_batch_being_hashed(big_batches:
             break
     await iterator.aclose()  # as when a backend stops reading (a failed write)
     await _assert_settled(stream, big_batches)
+
+
+async def test_a_batch_is_read_on_while_the_one_before_hashes_and_hashes_stay_in_order(
+        monkeypatch) -> None:
+    """HASH_AHEAD batches are handed on before the body's reading waits: with the first
+    batch's hash held back, the second is still received (and handed to another thread, which
+    must hash it after the first for the digest to come out right)."""
+    assert payload.HASH_AHEAD == 2
+    first_done = threading.Event()
+    real = payload._hash_batch
+
+    def slow_first(updates, batch, after=None):
+        if after is None:  # the first batch: none before it
+            time.sleep(0.2)
+            real(updates, batch, after)
+            first_done.set()
+        else:
+            real(updates, batch, after)
+
+    monkeypatch.setattr(payload, "_hash_batch", slow_first)
+    stream = PayloadStream.from_iterable(pieces(DATA, 65536), size=SIZE)
+    received_before_first_hash = 0
+    async for chunk in stream:
+        if not first_done.is_set():
+            received_before_first_hash += len(chunk)
+    # the first batch, the second, and what filled the third before the wait
+    assert received_before_first_hash >= 2 * HASH_BATCH
+    assert stream.digest.md5_hex == hashlib.md5(DATA).hexdigest()

@@ -369,7 +369,8 @@ class FilesystemStore(Backend):
         return files.TempFile.create(self._tmp, kind)
 
     async def _write(self, tmp: files.TempFile, data: bytearray) -> None:
-        tmp.pending = self.executor.submit(files.write_all, tmp.fd, data)
+        write = files.write_on if self.fsync else files.write_all
+        tmp.pending = self.executor.submit(write, tmp.fd, data)
         await asyncio.wrap_future(tmp.pending)
 
     def _seal(self, tmp: files.TempFile, header: dict[str, Any], again: bool = False) -> None:
