@@ -133,6 +133,9 @@ async def send_body(request: web.Request, response: web.StreamResponse,
             async for block in stream:
                 await response.write(block)
                 request[BODY_SENT] += len(block)
+                # Not held while the next block is awaited: a backend may make it wait its turn
+                # for a while (PostgreSQL's read budget), and the block is sent already.
+                del block
         await response.write_eof()
     except (asyncio.CancelledError, ConnectionResetError):
         raise

@@ -221,7 +221,10 @@ class PostgresObjectStream(ObjectStream):
                 for block in blocks:
                     yield block
                 self._give_back(sum(map(len, blocks)))
-                del blocks
+                # Nothing of the batch may outlive its share of the budget: the loop variable
+                # held its last block while the next batch waited its turn, 1 MiB per waiting
+                # download beyond the budget (64 MiB more with 64 ranged GETs waiting).
+                del blocks, block
         finally:
             # Also when the iteration is abandoned without aclose(): a failed fetch, a
             # generator collected after its client went away.
