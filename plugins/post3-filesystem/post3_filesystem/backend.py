@@ -381,12 +381,7 @@ class FilesystemBackend(JobLocks, MultipartUploads):
     def _put_whole(self, data: bytearray, bucket: str, info: ObjectInfo,
                    condition: WriteCondition | None, version: NewVersion | None) -> ObjectInfo:
         tmp = files.TempFile.create(self._tmp, "put")
-        try:
-            files.write_all(tmp.fd, data)
-        except BaseException:
-            tmp.discard()
-            raise
-        return self._commit_object(tmp, bucket, info, condition, version)
+        return self._commit_object(tmp, bucket, info, condition, version, body=data)
 
     async def delete_object(self, bucket: str, key: str, *, marker: NewVersion | None = None
                             ) -> ObjectInfo | None:

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import itertools
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,18 @@ def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
         view = view[os.write(fd, view):]
 
 
+def write_all_of(fd: int, *buffers: bytes | bytearray | memoryview) -> None:
+    """:func:`write_all` of the buffers one after another, in one ``writev`` when the kernel
+    takes them whole (it does for a small object's bytes and header)."""
+    views = [memoryview(buffer).cast("B") for buffer in buffers]
+    while views:
+        written = os.writev(fd, views)
+        while views and written >= views[0].nbytes:
+            written -= views.pop(0).nbytes
+        if views:
+            views[0] = views[0][written:]
+
+
 def _sync_file_range() -> Any:
     """Linux's ``sync_file_range`` (Python's ``os`` has none), or None where libc lacks it."""
     try:
@@ -73,6 +86,28 @@ def write_on(fd: int, data: bytes | bytearray | memoryview) -> None:
         _SYNC_FILE_RANGE(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a failure costs only the head start
 
 
+class _Unique:
+    """Strings no other call returns, in this process or another: a random prefix drawn once
+    per process (again in a forked child), then a counter. One from ``secrets`` per file cost a
+    ``getrandom`` call, and every system call in a worker thread gives up the GIL and waits to
+    take it back from the event loop. A temporary file name a crashed process left is skipped
+    (``O_EXCL``)."""
+
+    def __init__(self) -> None:
+        self.draw()
+
+    def draw(self) -> None:
+        self._prefix = secrets.token_hex(6)
+        self._count = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count):x}"
+
+
+unique = _Unique()
+os.register_at_fork(after_in_child=unique.draw)
+
+
 class TempFile:
     """A locked temporary file that either becomes a record by ``os.replace`` or vanishes."""
 
@@ -86,8 +121,11 @@ class TempFile:
     @classmethod
     def create(cls, tmp_dir: str, kind: str, suffix: str = "") -> TempFile:
         while True:
-            path = os.path.join(tmp_dir, f"{kind}-{secrets.token_hex(12)}{suffix}")
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            path = os.path.join(tmp_dir, f"{kind}-{unique()}{suffix}")
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            except FileExistsError:
+                continue
             fcntl.flock(fd, fcntl.LOCK_EX)
             if os.fstat(fd).st_nlink:
                 return cls(fd, path)

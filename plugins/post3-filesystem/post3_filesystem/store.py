@@ -54,7 +54,6 @@ import io
 import json
 import os
 import re
-import secrets
 import unicodedata
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -373,13 +372,19 @@ class FilesystemStore(Backend):
         tmp.pending = self.executor.submit(write, tmp.fd, data)
         await asyncio.wrap_future(tmp.pending)
 
-    def _seal(self, tmp: files.TempFile, header: dict[str, Any], again: bool = False) -> None:
+    def _seal(self, tmp: files.TempFile, header: dict[str, Any], again: bool = False,
+              body: bytearray | None = None) -> None:
         """Append the record header and make the bytes durable (before any rename);
-        ``again`` replaces the header sealed before."""
+        ``again`` replaces the header sealed before. ``body``: the object's bytes when they
+        are not in the file yet (a small PUT), written with the header in one call."""
         if again:
             os.ftruncate(tmp.fd, records.read(tmp.fd)[1])
-        data_size = os.lseek(tmp.fd, 0, os.SEEK_END)
-        files.write_all(tmp.fd, records.encode(records.with_data_size(header, data_size)))
+        if body is None:
+            data_size = os.lseek(tmp.fd, 0, os.SEEK_END)
+            files.write_all(tmp.fd, records.encode(records.with_data_size(header, data_size)))
+        else:
+            files.write_all_of(
+                tmp.fd, body, records.encode(records.with_data_size(header, len(body))))
         if self.fsync:
             os.fsync(tmp.fd)
 
@@ -391,18 +396,19 @@ class FilesystemStore(Backend):
         condition: WriteCondition | None,
         version: NewVersion | None,
         after: Callable[[], None] | None = None,
+        body: bytearray | None = None,
     ) -> ObjectInfo:
         """Store ``tmp`` (the bytes of ``info``, or a delete marker's empty record) as the
-        key's new latest version ``version`` as the bucket's status says at commit. Runs in a
-        thread that owns ``tmp`` from here on: it is renamed or removed even if the request
-        that started it is cancelled meanwhile."""
+        key's new latest version ``version`` as the bucket's status says at commit; ``body``,
+        the bytes when ``tmp`` is still empty. Runs in a thread that owns ``tmp`` from here on:
+        it is renamed or removed even if the request that started it is cancelled meanwhile."""
         try:
             paths = self._key_paths(bucket, info.key)
             version = version or new_version()
-            token = secrets.token_hex(8)
+            token = files.unique()
             guess = self._status_seen.get(bucket)
             stored = info.with_version(version.in_bucket(guess))
-            self._seal(tmp, records.object_header(stored, token))
+            self._seal(tmp, records.object_header(stored, token), body=body)
             with self._commit_lock(bucket, info.key):
                 status = self._read_status(bucket, paths.base)
                 if status is not None and not self._sorts_newest(paths, version):

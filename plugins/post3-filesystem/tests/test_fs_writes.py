@@ -111,6 +111,43 @@ async def test_a_small_put_takes_one_thread_hop(backend, bucket, thread_hops):
     assert tmp_entries(backend) == []
 
 
+async def test_a_small_put_writes_its_bytes_and_header_in_one_call(backend, bucket,
+                                                                  monkeypatch):
+    calls: list[int] = []
+    real = os.writev
+
+    def short_writev(fd, buffers):  # the kernel may take fewer bytes than asked: 1,000 here
+        calls.append(sum(memoryview(b).nbytes for b in buffers))
+        joined = b"".join(bytes(b) for b in buffers)
+        return real(fd, [joined[:1000]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    body = pattern(4096)
+    await backend.put_object(bucket, "small", payload(body), attributes=attrs())
+    assert calls[0] > 4096 and len(calls) == -(-calls[0] // 1000)  # the rest, 1,000 at a time
+    monkeypatch.setattr(os, "writev", real)
+    assert await read_object(backend, bucket, "small") == body
+    assert (await backend.head_object(bucket, "small")).size == 4096
+
+
+def test_temporary_names_differ_in_a_forked_child(tmp_path):
+    from post3_filesystem import files
+
+    first = files.unique()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first name
+        os.write(writer, files.unique().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(pid, 0)
+    with os.fdopen(reader) as pipe:
+        child = pipe.read()
+    parent = files.unique()
+    assert len({first, child, parent}) == 3
+    assert child[:12] != parent[:12]  # another prefix: the counters may meet, the names not
+
+
 async def test_a_put_of_exactly_one_block_takes_one_thread_hop(backend, bucket, thread_hops):
     body = pattern(WRITE_BLOCK)
     info = await backend.put_object(bucket, "block", payload(body), attributes=attrs())
