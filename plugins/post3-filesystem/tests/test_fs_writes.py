@@ -162,6 +162,26 @@ async def test_a_put_of_exactly_one_block_takes_one_thread_hop(backend, bucket, 
     assert tmp_entries(backend) == []
 
 
+async def test_a_failed_write_fails_the_put_and_leaves_nothing(backend, bucket, monkeypatch):
+    from post3_filesystem import files
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "write_on", full_disk)
+    blocks = [pattern(WRITE_BLOCK, seed=n) for n in range(3)]
+
+    async def source():
+        for block in blocks:
+            yield block
+
+    with pytest.raises(OSError):
+        await backend.put_object(bucket, "large", PayloadStream.from_iterable(source()),
+                                 attributes=attrs())
+    assert tmp_entries(backend) == []
+    assert object_entries(backend, bucket) == []
+
+
 async def test_a_large_put_checks_the_bucket_before_its_rest(backend, thread_hops):
     with pytest.raises(errors.NoSuchBucket):
         await backend.put_object("no-such-bucket", "k", payload(pattern(3 * MiB)),
