@@ -44,15 +44,9 @@ def fsync_existing_dir(path: str, base: str) -> None:
             path = os.path.dirname(path)
 
 
-def write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def write_all_of(fd: int, *buffers: bytes | bytearray | memoryview) -> None:
-    """:func:`write_all` of the buffers one after another, in one ``writev`` when the kernel
-    takes them whole (it does for a small object's bytes and header)."""
+def write_all(fd: int, *buffers: bytes | bytearray | memoryview) -> None:
+    """Write the buffers one after another, in one ``writev`` when the kernel takes them whole
+    (it does for a small object's bytes and header)."""
     views = [memoryview(buffer).cast("B") for buffer in buffers]
     while views:
         written = os.writev(fd, views)

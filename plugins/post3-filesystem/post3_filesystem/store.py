@@ -383,7 +383,7 @@ class FilesystemStore(Backend):
             data_size = os.lseek(tmp.fd, 0, os.SEEK_END)
             files.write_all(tmp.fd, records.encode(records.with_data_size(header, data_size)))
         else:
-            files.write_all_of(
+            files.write_all(
                 tmp.fd, body, records.encode(records.with_data_size(header, len(body))))
         if self.fsync:
             os.fsync(tmp.fd)
