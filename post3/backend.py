@@ -83,11 +83,19 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, BinaryIO, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
+from post3.attribute_pairs import (
+    STORAGE_CLASS_PAIR,
+    attributes_from_pairs,
+    attributes_to_pairs,
+    checksum_algorithm_from_pairs,
+    storage_class_from_pairs,
+)
 from post3.object_lock import check_removable
+from post3.object_streams import BytesObjectStream, ObjectStream
 from post3.objects import (
     CHECKSUM_TYPES,
     COMPLIANCE,
@@ -98,7 +106,6 @@ from post3.objects import (
     GOVERNANCE,
     NULL_VERSION,
     STANDARD,
-    STORAGE_CLASS_PAIR,
     SUSPENDED,
     VERSIONING_STATUSES,
     BucketInfo,
@@ -118,14 +125,11 @@ from post3.objects import (
     UploadInfo,
     VersionCursor,
     WriteCondition,
-    attributes_from_pairs,
-    attributes_to_pairs,
-    checksum_algorithm_from_pairs,
     sorted_tags,
-    storage_class_from_pairs,
     utcnow,
 )
 from post3.options import BackendError, Option, parse_options
+from post3.versioning import stored_version
 
 if TYPE_CHECKING:
     from post3.payload import PayloadStream
@@ -134,62 +138,12 @@ log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- values
-# The value types live in post3.objects; they are part of this contract (see __all__).
+# The value types live in post3.objects, their string pairs in post3.attribute_pairs; they
+# are part of this contract (see __all__).
 
 
 # --------------------------------------------------------------------------- streams
-
-
-class ObjectStream(abc.ABC):
-    """An opened object (or the part of it a range selected), ready to send.
-
-    ``open_object`` has already raised NoSuchKey / InvalidRange before this exists, and the
-    stream is pinned to the version it opened: a concurrent overwrite or delete does not tear it.
-    The core always calls :meth:`aclose`.
-    """
-
-    info: ObjectInfo
-    start: int
-    stop: int
-
-    @property
-    def length(self) -> int:
-        return self.stop - self.start
-
-    def sendfile(self) -> tuple[BinaryIO, int, int] | None:
-        """``(file, offset, count)`` when the bytes can go to the socket with sendfile. The
-        core may also read the file itself, with positional reads only (``os.preadv``), so
-        its offset never moves; an encrypted object is read that way."""
-        return None
-
-    @abc.abstractmethod
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        """The bytes from ``start`` to ``stop``, in blocks of a bounded size."""
-
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        """Release what the stream holds (file, connection)."""
-
-
-class BytesObjectStream(ObjectStream):
-    """An ObjectStream over blocks the backend already holds (memory backend, tests)."""
-
-    def __init__(self, info: ObjectInfo, blocks: Sequence[bytes], start: int, stop: int,
-                 block_size: int = 1 << 20) -> None:
-        self.info, self.start, self.stop = info, start, stop
-        self._blocks = blocks
-        self._block_size = block_size
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        position = 0
-        for block in self._blocks:
-            end = position + len(block)
-            if end > self.start and position < self.stop:
-                piece = block[max(0, self.start - position): self.stop - position]
-                for i in range(0, len(piece), self._block_size):
-                    yield piece[i: i + self._block_size]
-            position = end
-            if position >= self.stop:
-                break
+# What open_object returns lives in post3.object_streams (see __all__).
 
 
 # --------------------------------------------------------------------------- capabilities
@@ -545,14 +499,6 @@ def check_config_name(name: str) -> str:
     if not CONFIG_NAME.match(name):
         raise ValueError(f"invalid bucket configuration name {name!r}")
     return name
-
-
-def stored_version(version: NewVersion | None, versioning: str | None) -> NewVersion:
-    """What a backend stores a write as: ``version`` (a new one when None) as a bucket with
-    ``versioning`` status keeps it."""
-    from post3.versioning import new_version
-
-    return (version or new_version()).in_bucket(versioning)
 
 
 def copied_attributes(source: ObjectInfo, attributes: ObjectAttributes | None,

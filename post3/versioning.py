@@ -64,4 +64,11 @@ def check_version_id(value: str | None, argument: str = "versionId") -> str | No
                                  ArgumentValue=value)
 
 
-__all__ = ["VERSION_ID", "check_version_id", "legacy_sequence", "new_version", "sequence_at"]
+def stored_version(version: NewVersion | None, versioning: str | None) -> NewVersion:
+    """What a backend stores a write as: ``version`` (a new one when None) as a bucket with
+    ``versioning`` status keeps it."""
+    return (version or new_version()).in_bucket(versioning)
+
+
+__all__ = ["VERSION_ID", "check_version_id", "legacy_sequence", "new_version", "sequence_at",
+           "stored_version"]

@@ -8,7 +8,8 @@ import json
 
 import asyncpg
 import pytest
-from post3_postgres.backend import INLINE_READ, PostgresBackend
+from post3_postgres.backend import PostgresBackend
+from post3_postgres.objects import INLINE_READ
 from post3_postgres.queries import load_queries
 from post3_postgres.reads import BATCH_SIZE
 

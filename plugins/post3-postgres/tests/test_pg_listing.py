@@ -6,7 +6,7 @@ import json
 
 import asyncpg
 import pytest
-from post3_postgres.backend import prefix_successor
+from post3_postgres.objects import prefix_successor
 from post3_postgres.queries import load_queries
 
 from post3.testing import put_bytes
