@@ -137,13 +137,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- values
-# The value types live in post3.objects, their string pairs in post3.attribute_pairs; they
-# are part of this contract (see __all__).
-
-
-# --------------------------------------------------------------------------- streams
-# What open_object returns lives in post3.object_streams (see __all__).
+# --------------------------------------------------------------------------- values, streams
+# The value types live in post3.objects, their string pairs in post3.attribute_pairs and what
+# open_object returns in post3.object_streams; all are part of this contract (see __all__).
 
 
 # --------------------------------------------------------------------------- capabilities
