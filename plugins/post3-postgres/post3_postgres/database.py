@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -124,3 +124,15 @@ class Database:
         with unavailable_on_disconnect():
             async with self.pool.acquire() as raw, raw.transaction():
                 yield Connection(raw)
+
+
+class BackendPart:
+    """A part of ``PostgresBackend`` kept in a module of its own (its object, multipart and
+    job-lock operations): what such a part uses of the backend, which provides it."""
+
+    if TYPE_CHECKING:
+        @property
+        def _db(self) -> Database: ...
+
+        async def _bucket_id(self, bucket: str,
+                             db: Database | Connection | None = None) -> int: ...

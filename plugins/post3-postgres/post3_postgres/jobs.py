@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
-from post3_postgres.database import Database, unavailable_on_disconnect
+from post3_postgres.database import BackendPart, unavailable_on_disconnect
 
 #: The first key of post3's advisory locks (the second is a hash of the job's name), so they
 #: do not collide with another application's on a shared database: "p3" in ASCII.
 LOCK_CLASS = 0x7033
 
 
-class JobLocks:
-    if TYPE_CHECKING:
-        @property
-        def _db(self) -> Database: ...
-
+class JobLocks(BackendPart):
     @contextlib.asynccontextmanager
     async def job_lock(self, name: str) -> AsyncIterator[bool]:
         with unavailable_on_disconnect():

@@ -33,6 +33,7 @@ from post3.backend import (
 from post3.payload import PayloadStream
 from post3.versioning import new_version
 from post3_postgres.commits import commit_version, lock_key
+from post3_postgres.database import BackendPart
 from post3_postgres.writes import discard, stage_body
 
 if TYPE_CHECKING:
@@ -57,14 +58,7 @@ def _pairs(mapping: Mapping[str, str]) -> tuple[list[str], list[str]]:
     return names, [mapping[name] for name in names]
 
 
-class MultipartMixin:
-    @property
-    def _db(self) -> Database:
-        raise NotImplementedError
-
-    async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
-        raise NotImplementedError
-
+class MultipartMixin(BackendPart):
     async def _upload_row(
         self, bucket: str, key: str, upload_id: str, db: Database | Connection | None = None
     ) -> asyncpg.Record:

@@ -32,7 +32,7 @@ from post3.backend import (
 from post3.payload import PayloadStream
 from post3.versioning import new_version
 from post3_postgres.commits import commit_version, lock_key
-from post3_postgres.database import Connection, Database
+from post3_postgres.database import BackendPart, Connection, Database
 from post3_postgres.reads import Leases, PostgresObjectStream, ReadBudget
 from post3_postgres.writes import StagedBody, discard, stage_body
 
@@ -66,18 +66,11 @@ def prefix_successor(prefix: str) -> str | None:
     return stripped[:-1] + chr(last)
 
 
-class ObjectsMixin:
+class ObjectsMixin(BackendPart):
     """The object operations of :class:`post3_postgres.backend.PostgresBackend`."""
 
     _leases: Leases | None
     _read_budget: ReadBudget
-
-    @property
-    def _db(self) -> Database:
-        raise NotImplementedError
-
-    async def _bucket_id(self, bucket: str, db: Database | Connection | None = None) -> int:
-        raise NotImplementedError
 
     async def _head(
         self, bucket: str, key: str, version_id: str | None,
