@@ -52,14 +52,29 @@ class Server:
         return found
 
     def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self.pids():
+        return sum(filter(None, map(cpu_ticks, self.pids()))) / CLOCK_TICK
+
+    def database_ticks(self) -> dict[int, int] | None:
+        """CPU ticks of each PostgreSQL backend serving this server's database, found by the
+        title PostgreSQL gives its processes ("postgres: 15/main: USER DATABASE HOST(PORT)
+        ..."); None for a server with no database. PostgreSQL's shared processes (the WAL
+        writer, the checkpointer) are not counted."""
+        if not self.dsn:
+            return None
+        name = f" {self.dsn.rpartition('/')[2]} ".encode()
+        found: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
             try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                title = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / CLOCK_TICK
+            ticks = cpu_ticks(int(entry.name)) if title.startswith(b"postgres: ") and \
+                name in title else None
+            if ticks is not None:
+                found[int(entry.name)] = ticks
+        return found
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -71,6 +86,23 @@ class Server:
                 self.process.wait(10)
         for step in reversed(self.cleanup):
             step()
+
+
+def cpu_ticks(pid: int) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def database_cpu_seconds(before: dict[int, int] | None, after: dict[int, int] | None
+                         ) -> float | None:
+    """The CPU the database's backends spent between two ``database_ticks``: a backend
+    started meanwhile counts whole, one that ended meanwhile is lost (the pools keep theirs)."""
+    if before is None or after is None:
+        return None
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / CLOCK_TICK
 
 
 def free_port() -> int:
@@ -224,6 +256,16 @@ def start_servers(args: argparse.Namespace, workdir: Path) -> tuple[list[Server]
                    str(workdir / "null-disk-data")]
         servers.append(launch(server, command, workdir, dict(os.environ),
                               line=r"^null-disk serving (http://\S+)"))
+    if "null-postgres" in wanted:
+        try:
+            dsn, drop = scratch_database(args.dsn, f"post3_bench_{uuid.uuid4().hex[:12]}")
+        except Exception as exc:  # no PostgreSQL here: the cell is reported absent
+            absent.append(f"null-postgres: no database ({exc})")
+        else:
+            server = Server("null-postgres", cleanup=[drop], dsn=dsn)  # dropped if it fails
+            command = [sys.executable, str(HERE / "null_server.py"), "--postgres", dsn]
+            servers.append(launch(server, command, workdir, dict(os.environ),
+                                  line=r"^null-postgres serving (http://\S+)"))
     variants: list[tuple[str, Path | None]] = [("", None)]
     if args.baseline_rev:  # the same servers again, from an earlier revision of post3
         variants.append((f"@{args.baseline_rev}",

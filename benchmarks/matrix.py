@@ -7,7 +7,9 @@
 
 Servers, all started at once on loopback and measured in the same interleaved rounds: a null
 aiohttp server (``null_server.py``: drains PUTs, serves a fixed buffer, answers a fixed
-listing), ``post3 run`` on the memory, filesystem and postgres backends (the last two also
+listing) and its two storing forms, ``null-disk`` and ``null-postgres`` (the least a
+filesystem or a PostgreSQL store does per object, the ceilings of those backends' cells),
+``post3 run`` on the memory, filesystem and postgres backends (the last two also
 with ``--workers 2``), and, when installed, moto (``moto_server``) and s3rver (Node; found on
 PATH or through ``--s3rver``, else installed with npm into a temporary directory when npm
 exists). post3 runs with authentication on; every client signs with SigV4
@@ -18,8 +20,9 @@ server) and dropped at the end.
 Every figure is the median of ``--rounds`` rounds, given as ops/s, MB/s (10^6 bytes) or
 pages/s, as a ratio to the null server's median in the same run, and with the client's own
 CPU (the share of one core this process used during the cell: near 100% means the cell
-measured the client, not the server) and the server's CPU (its processes, PostgreSQL's own
-excluded). Results go to a JSON file and a Markdown table (printed and written).
+measured the client, not the server), the server's CPU (its processes) and, for a server on
+PostgreSQL, the CPU of the PostgreSQL backends serving its database. Results go to a JSON
+file and a Markdown table (printed and written).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from yarl import URL
 
 # Run as a script, this directory is on sys.path: the matrix's own modules beside it.
 from bench_client import KIB, MIB, Client, Signer  # isort: skip
-from bench_servers import Server, start_servers  # isort: skip
+from bench_servers import Server, database_cpu_seconds, start_servers  # isort: skip
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 NOISE_NOTE = ("The machine is shared and was noisy while this ran (other people's builds and "
@@ -245,16 +248,19 @@ async def measure(server: Server, client: Client, workload: Workload, state: dic
             counts["bytes"] += moved
             index += 1
 
+    database = server.database_ticks()
     cpu, server_cpu, start = time.process_time(), server.cpu_seconds(), time.perf_counter()
     await run_all(worker(n) for n in range(workload.clients))
     elapsed = time.perf_counter() - start
     cpu, server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
+    database_cpu = database_cpu_seconds(database, server.database_ticks())
     if workload.unit == "MB/s":
         value = counts["bytes"] / elapsed / 1e6
     else:
         value = counts["ops"] / elapsed
     return {"value": value, "ops": counts["ops"], "seconds": elapsed,
             "client_cpu": cpu / elapsed, "server_cpu": server_cpu / elapsed,
+            "database_cpu": None if database_cpu is None else database_cpu / elapsed,
             "server_cpu_us_per_op": server_cpu / counts["ops"] * 1e6 if counts["ops"] else None}
 
 
@@ -361,7 +367,7 @@ def summarise(workload: Workload, server: str, rounds: list[dict], error: str | 
             "clients": workload.clients, "server": server,
             "value": median("value") if rounds else None, "rounds": [r["value"] for r in rounds],
             "ops": sum(r["ops"] for r in rounds), "client_cpu": median("client_cpu"),
-            "server_cpu": median("server_cpu"),
+            "server_cpu": median("server_cpu"), "database_cpu": median("database_cpu"),
             "server_cpu_us_per_op": median("server_cpu_us_per_op"), "error": error,
             "ratio_to_null": None}
 
@@ -458,7 +464,9 @@ def markdown(report: dict) -> str:
         "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
         "",
         "Each cell: the median figure, its ratio to the null server, and the client's CPU (c, "
-        "share of one core) and the server's (s, its processes; PostgreSQL's own not counted).",
+        "share of one core), the server's (s, its processes) and, for a server on PostgreSQL, "
+        "that of the PostgreSQL backends serving its database (pg; PostgreSQL's WAL writer "
+        "and checkpointer not counted).",
         "",
         "| workload | unit | " + " | ".join(servers) + " |",
         "|---|---|" + "---:|" * len(servers),
@@ -480,6 +488,8 @@ def markdown(report: dict) -> str:
             if cell["ratio_to_null"] is not None and server != "null":
                 text += f" {fmt_ratio(cell['ratio_to_null'])}×"
             text += f" c{cell['client_cpu'] * 100:.0f}% s{cell['server_cpu'] * 100:.0f}%"
+            if cell.get("database_cpu") is not None:
+                text += f" pg{cell['database_cpu'] * 100:.0f}%"
             row.append(text)
         lines.append("| " + " | ".join(row) + " |")
     if report["absent"]:
@@ -596,8 +606,8 @@ def profile_markdown(profiles: list[dict]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-ALL_SERVERS = ("null", "null-disk", "memory", "filesystem", "filesystem-w2", "filesystem-nofsync",
-               "postgres", "postgres-w2", "moto", "s3rver")
+ALL_SERVERS = ("null", "null-disk", "null-postgres", "memory", "filesystem", "filesystem-w2",
+               "filesystem-nofsync", "postgres", "postgres-w2", "moto", "s3rver")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

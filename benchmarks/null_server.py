@@ -17,8 +17,13 @@ in one write, a larger one in 1 MiB reads written as read; HEAD is a ``stat``, D
 unlink and a directory fsync. Still no signature, no metadata, no lock: multipart uploads and
 LIST stay as above.
 
+With ``--postgres DSN`` it stores objects in PostgreSQL instead, as little as that takes
+(``null-postgres``, the ceiling of the PostgreSQL backend's small cells; see
+``null_postgres.py``).
+
     python benchmarks/null_server.py --port 0     # prints "null serving http://HOST:PORT"
     python benchmarks/null_server.py --disk DIR   # prints "null-disk serving http://HOST:PORT"
+    python benchmarks/null_server.py --postgres DSN   # "null-postgres serving http://HOST:PORT"
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+# Run as a script, this directory is on sys.path: the module beside it.
+import null_postgres  # isort: skip
+
 BUFFER = memoryview(bytes(1024 * 1024))  # served, in slices (never copied), for every GET
 LIST_TEMPLATE = (
     "<Contents><Key>{key}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>"
@@ -54,6 +62,8 @@ MIB = 1 << 20
 SMALL_BODY = 64 * 1024  # answered in one write with the head, as post3 does
 #: ``--disk``: where objects are stored, one directory per bucket, one file per key.
 disk: Path | None = None
+#: ``--postgres``: objects are stored in PostgreSQL.
+postgres = False
 #: Batches a PUT may have handed to the threads beyond those both have finished: with one,
 #: the hashing thread waited for each batch to arrive (0.84x).
 AHEAD = 2
@@ -70,8 +80,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
     bucket, key = split(request)
     query = request.query
     method = request.method
-    if disk is not None and key and "uploadId" not in query and "uploads" not in query:
-        response = await handle_on_disk(request, method, disk / bucket, key)
+    stored = disk is not None or postgres
+    if stored and key and "uploadId" not in query and "uploads" not in query:
+        if postgres:
+            response = await null_postgres.handle(request, method, bucket, key)
+        else:
+            assert disk is not None
+            response = await handle_on_disk(request, method, disk / bucket, key)
         if method == "PUT":  # the listing stays the null one: as many keys as were put
             sizes.setdefault(bucket, {})[key] = 0
         elif method == "DELETE":
@@ -258,7 +273,9 @@ def list_page(bucket: str, query) -> web.Response:
     return web.Response(text="".join(parts), content_type="application/xml")
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, dsn: str | None) -> None:
+    if dsn is not None:
+        await null_postgres.connect(dsn)
     app = web.Application(client_max_size=1 << 40)
     app.router.add_route("*", "/{path:.*}", handle)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -270,10 +287,11 @@ async def serve(host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    name = "null" if disk is None else "null-disk"
+    name = "null-postgres" if postgres else "null" if disk is None else "null-disk"
     print(f"{name} serving http://{host}:{sock.getsockname()[1]}", flush=True)
     await stop.wait()
     await runner.cleanup()
+    await null_postgres.close()
 
 
 def main() -> None:
@@ -282,12 +300,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--disk", type=Path, default=None,
                         help="store objects durably in this directory (null-disk)")
+    parser.add_argument("--postgres", metavar="DSN", default=None,
+                        help="store objects in this PostgreSQL database (null-postgres)")
     args = parser.parse_args()
     if args.disk is not None:
         global disk
         args.disk.mkdir(parents=True, exist_ok=True)
         disk = args.disk
-    asyncio.run(serve(args.host, args.port))
+    if args.postgres is not None:
+        global postgres
+        postgres = True
+    asyncio.run(serve(args.host, args.port, args.postgres))
 
 
 if __name__ == "__main__":
