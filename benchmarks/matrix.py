@@ -1,6 +1,6 @@
 """The benchmark matrix: post3 on every backend against a null server and its peers, one run.
 
-    python benchmarks/matrix.py                # the full matrix (about 10-15 minutes)
+    python benchmarks/matrix.py                # the full matrix (about 20 minutes)
     python benchmarks/matrix.py --quick        # a reduced run, about a minute
     python benchmarks/matrix.py --big-list     # also LIST a 100,000-object bucket (slow)
     python benchmarks/matrix.py --profile      # py-spy profiles of the hot paths instead
