@@ -70,10 +70,10 @@ class Server:
                 title = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            ticks = cpu_ticks(int(entry.name)) if title.startswith(b"postgres: ") and \
-                name in title else None
-            if ticks is not None:
-                found[int(entry.name)] = ticks
+            if title.startswith(b"postgres: ") and name in title:
+                ticks = cpu_ticks(int(entry.name))
+                if ticks is not None:
+                    found[int(entry.name)] = ticks
         return found
 
     def stop(self) -> None:

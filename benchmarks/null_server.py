@@ -62,8 +62,6 @@ MIB = 1 << 20
 SMALL_BODY = 64 * 1024  # answered in one write with the head, as post3 does
 #: ``--disk``: where objects are stored, one directory per bucket, one file per key.
 disk: Path | None = None
-#: ``--postgres``: objects are stored in PostgreSQL.
-postgres = False
 #: Batches a PUT may have handed to the threads beyond those both have finished: with one,
 #: the hashing thread waited for each batch to arrive (0.84x).
 AHEAD = 2
@@ -80,8 +78,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     bucket, key = split(request)
     query = request.query
     method = request.method
-    stored = disk is not None or postgres
-    if stored and key and "uploadId" not in query and "uploads" not in query:
+    postgres = null_postgres.pool is not None  # --postgres
+    if (disk is not None or postgres) and key and "uploadId" not in query \
+            and "uploads" not in query:
         if postgres:
             response = await null_postgres.handle(request, method, bucket, key)
         else:
@@ -287,7 +286,7 @@ async def serve(host: str, port: int, dsn: str | None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    name = "null-postgres" if postgres else "null" if disk is None else "null-disk"
+    name = "null-postgres" if dsn else "null" if disk is None else "null-disk"
     print(f"{name} serving http://{host}:{sock.getsockname()[1]}", flush=True)
     await stop.wait()
     await runner.cleanup()
@@ -307,9 +306,6 @@ def main() -> None:
         global disk
         args.disk.mkdir(parents=True, exist_ok=True)
         disk = args.disk
-    if args.postgres is not None:
-        global postgres
-        postgres = True
     asyncio.run(serve(args.host, args.port, args.postgres))
 
 
