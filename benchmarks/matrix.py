@@ -297,6 +297,25 @@ async def analyze(dsn: str) -> None:
         await connection.close()
 
 
+async def refresh_statistics(dsn: str) -> None:
+    """ANALYZE a scratch database before each round, outside the timed part, as autovacuum
+    keeps a live server's statistics in step with its tables (each ANALYZE also makes every
+    backend plan its statements again). The development server runs without autovacuum, and
+    the tables grow by thousands of rows a round: a backend keeps the plans it made while
+    they were small (of its prepared statements and of the foreign-key checks it caches),
+    scans that grow with the tables, and every later round of a server on PostgreSQL
+    measured those. 4 KiB PUTs fell round after round (post3: 1,085, 875, 716/s;
+    null-postgres: 2,029, 1,810, 1,494/s); the same statement from a fresh pool ran at four
+    times the rate of the pool that had planned it on near-empty tables."""
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
 async def run_all(coroutines) -> None:
     """Run concurrently; on the first failure cancel the rest (a plain gather would leave
     them running into the next cell) and raise that failure."""
@@ -341,6 +360,8 @@ async def run_matrix(servers: list[Server], sizes: Sizes, rounds: int,
                     if server.name in failed or server.name in errors:
                         continue
                     try:
+                        if server.dsn:
+                            await refresh_statistics(server.dsn)
                         results[server.name].append(await measure(
                             server, clients[server.name], workload, states[server.name],
                             round_, sizes.duration))
