@@ -276,42 +276,37 @@ async def fill(client: Client, bucket: str, count: int) -> None:
     await run_all(worker() for _ in range(16))
 
 
-async def analyze(dsn: str) -> None:
-    """VACUUM and ANALYZE a filled scratch database, then CHECKPOINT it, as a server with
-    autovacuum on would stand soon after the load. The development server runs with
-    autovacuum off: without statistics PostgreSQL plans a listing page as a scan of the rest
-    of the bucket and a sort (36 ms for the first page of 100,000 objects instead of 1.4 ms),
-    and without a vacuum every page of a listing is the first to read rows no vacuum has
-    visited (it sets their hint bits and writes the page back) while the server is still
-    writing out what the fill dirtied, which no server with autovacuum keeps doing."""
+async def analyze(dsn: str, *, settle: bool = False) -> None:
+    """ANALYZE a scratch database, as autovacuum keeps a live server's statistics in step with
+    its tables; the development server runs with autovacuum off. With ``settle`` (once
+    filled) VACUUM it too, then CHECKPOINT it, as such a server would stand soon after the
+    load.
+
+    Once filled: without statistics PostgreSQL plans a listing page as a scan of the rest of
+    the bucket and a sort (36 ms for the first page of 100,000 objects instead of 1.4 ms), and
+    without a vacuum every page of a listing is the first to read rows no vacuum has visited
+    (it sets their hint bits and writes the page back) while the server is still writing out
+    what the fill dirtied, which no server with autovacuum keeps doing.
+
+    Before every round, outside the timed part (each ANALYZE also makes every backend plan
+    its statements again): the tables grow by thousands of rows a round, and a backend keeps
+    the plans it made while they were small (of its prepared statements and of the
+    foreign-key checks it caches), scans that grow with the tables. Analyzed once only,
+    4 KiB PUTs fell round after round (post3: 1,085, 875, 716/s; null-postgres: 2,029,
+    1,810, 1,494/s); the same statement from a fresh pool ran at four times the rate of the
+    pool that had planned it on near-empty tables."""
     import asyncpg
 
     connection = await asyncpg.connect(dsn)
     try:
+        if not settle:
+            await connection.execute("ANALYZE")
+            return
         await connection.execute("VACUUM (ANALYZE)")
         try:
             await connection.execute("CHECKPOINT")
         except asyncpg.InsufficientPrivilegeError:
             pass  # the load's writes then go out in the background, as on a busy server
-    finally:
-        await connection.close()
-
-
-async def refresh_statistics(dsn: str) -> None:
-    """ANALYZE a scratch database before each round, outside the timed part, as autovacuum
-    keeps a live server's statistics in step with its tables (each ANALYZE also makes every
-    backend plan its statements again). The development server runs without autovacuum, and
-    the tables grow by thousands of rows a round: a backend keeps the plans it made while
-    they were small (of its prepared statements and of the foreign-key checks it caches),
-    scans that grow with the tables, and every later round of a server on PostgreSQL
-    measured those. 4 KiB PUTs fell round after round (post3: 1,085, 875, 716/s;
-    null-postgres: 2,029, 1,810, 1,494/s); the same statement from a fresh pool ran at four
-    times the rate of the pool that had planned it on near-empty tables."""
-    import asyncpg
-
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute("ANALYZE")
     finally:
         await connection.close()
 
@@ -345,7 +340,7 @@ async def run_matrix(servers: list[Server], sizes: Sizes, rounds: int,
                 for count in sizes.list_buckets if sizes.selected("list") else ():
                     await fill(client, f"list-{count}", count)
                 if server.dsn:
-                    await analyze(server.dsn)
+                    await analyze(server.dsn, settle=True)
             except Exception as exc:  # a peer that cannot do the basics is left out
                 failed[server.name] = f"setup: {exc}"
             progress(f"setup {server.name}: {time.perf_counter() - started:.1f}s")
@@ -361,7 +356,7 @@ async def run_matrix(servers: list[Server], sizes: Sizes, rounds: int,
                         continue
                     try:
                         if server.dsn:
-                            await refresh_statistics(server.dsn)
+                            await analyze(server.dsn)
                         results[server.name].append(await measure(
                             server, clients[server.name], workload, states[server.name],
                             round_, sizes.duration))
